@@ -1,0 +1,204 @@
+"""Every Matchday setting: one name, one type, one default, validated at start-up.
+
+Settings come from the environment; secrets may also come from a file named by
+``<NAME>_FILE`` (Docker and Kubernetes secrets). The README's configuration table
+is generated from ``SETTINGS`` (``matchday settings``), so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    secret: bool = False
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+    return value
+
+
+def _log_format(raw: str) -> str:
+    if raw not in {"json", "text"}:
+        raise ValueError("one of json, text")
+    return raw
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", str, "", "PostgreSQL URL (production). Unset: SQLite under DATA_DIR."),
+    Setting("REDIS_URL", str, "", "Redis URL (production); /readyz checks it when set."),
+    Setting(
+        "DATA_DIR", str, "./var", "Where the embedded default keeps its SQLite file and secret."
+    ),
+    Setting("HOST", str, "127.0.0.1", "Address `matchday serve` binds."),
+    Setting("PORT", int, 8000, "Port `matchday serve` binds."),
+    Setting("JWT_SECRET", str, "", "HMAC key for tokens, at least 32 bytes.", secret=True),
+    Setting("JWT_ISSUER", str, "matchday", "`iss` claim of issued tokens."),
+    Setting("JWT_AUDIENCE", str, "matchday-api", "`aud` claim of issued tokens."),
+    Setting("ACCESS_TOKEN_TTL_SECONDS", _positive_int, 900, "Lifetime of an access token."),
+    Setting("REFRESH_TOKEN_TTL_SECONDS", _positive_int, 1_209_600, "Lifetime of a refresh token."),
+    Setting("BCRYPT_ROUNDS", _positive_int, 12, "bcrypt cost factor (4-31)."),
+    Setting("MAX_JSON_BODY_BYTES", _positive_int, 1_048_576, "Largest JSON body accepted (413)."),
+    Setting(
+        "IDEMPOTENCY_TTL_SECONDS", _positive_int, 86_400, "How long Idempotency-Key replies live."
+    ),
+    Setting("DB_POOL_SIZE", _positive_int, 10, "Connections kept per process (PostgreSQL)."),
+    Setting("DB_MAX_OVERFLOW", int, 10, "Extra connections allowed under load (PostgreSQL)."),
+    Setting("DB_STATEMENT_TIMEOUT_MS", _positive_int, 5_000, "Per-statement timeout (PostgreSQL)."),
+    Setting("BLOCKING_POOL_SIZE", _positive_int, 4, "Threads for blocking work (bcrypt, tasks)."),
+    Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Setting("LOG_FORMAT", _log_format, "json", "`json` (one object per line) or `text`."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    data_dir: Path
+    host: str
+    port: int
+    jwt_secret: str = field(repr=False)
+    jwt_issuer: str
+    jwt_audience: str
+    access_token_ttl_seconds: int
+    refresh_token_ttl_seconds: int
+    bcrypt_rounds: int
+    max_json_body_bytes: int
+    idempotency_ttl_seconds: int
+    db_pool_size: int
+    db_max_overflow: int
+    db_statement_timeout_ms: int
+    blocking_pool_size: int
+    log_level: str
+    log_format: str
+
+    @property
+    def embedded(self) -> bool:
+        """True on the embedded default: SQLite, no external services."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.redis_url)
+
+
+def _raw_value(setting: Setting, env: Mapping[str, str]) -> str | None:
+    file_name = env.get(f"{setting.name}_FILE") if setting.secret else None
+    if file_name:
+        try:
+            return Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{setting.name}_FILE: cannot read {file_name}: {exc}") from exc
+    return env.get(setting.name)
+
+
+def _parse_all(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = _raw_value(setting, env)
+        if raw is None or raw == "":
+            values[setting.name.lower()] = setting.default
+            continue
+        try:
+            values[setting.name.lower()] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.name}: {exc}") from exc
+    return values
+
+
+def normalise_database_url(url: str, data_dir: Path) -> str:
+    """Pick the async driver for each backend; unset means SQLite under DATA_DIR."""
+    if not url:
+        return f"sqlite+aiosqlite:///{(data_dir / 'matchday.sqlite3').resolve()}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    if url.startswith(("postgresql+psycopg://", "sqlite+aiosqlite://")):
+        return url
+    raise ConfigError("DATABASE_URL: use a postgresql:// or sqlite:// URL")
+
+
+def _embedded_secret(data_dir: Path) -> str:
+    """Generated once and kept, so tokens survive restarts of the embedded default."""
+    path = data_dir / "jwt_secret"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    return value
+
+
+def _check_secret(values: dict[str, Any], embedded: bool, data_dir: Path) -> None:
+    secret = values["jwt_secret"]
+    if not secret and embedded:
+        values["jwt_secret"] = _embedded_secret(data_dir)
+        return
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"JWT_SECRET must be set to at least {MIN_SECRET_BYTES} bytes in production "
+            "(or JWT_SECRET_FILE); generate one with: python -c "
+            "'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+
+def _check_ranges(values: dict[str, Any]) -> None:
+    if not 4 <= values["bcrypt_rounds"] <= 31:
+        raise ConfigError("BCRYPT_ROUNDS: must be between 4 and 31")
+    if not 0 < values["port"] < 65536:
+        raise ConfigError("PORT: must be between 1 and 65535")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read, normalise and validate every setting; raise ConfigError on the first problem."""
+    values = _parse_all(os.environ if env is None else env)
+    data_dir = Path(values["data_dir"])
+    values["data_dir"] = data_dir
+    values["database_url"] = normalise_database_url(values["database_url"], data_dir)
+    embedded = values["database_url"].startswith("sqlite")
+    _check_ranges(values)
+    _check_secret(values, embedded, data_dir)
+    return Settings(**values)
+
+
+def settings_table() -> str:
+    """The README's configuration table, in Markdown."""
+    lines = ["| setting | default | meaning |", "|---|---|---|"]
+    for setting in SETTINGS:
+        default = f"`{setting.default}`" if setting.default != "" else "(unset)"
+        if setting.secret:
+            default = "(generated in embedded mode)"
+        secret_note = " Also `_FILE`." if setting.secret else ""
+        lines.append(f"| `{setting.name}` | {default} | {setting.help}{secret_note} |")
+    return "\n".join(lines)

@@ -1,0 +1,20 @@
+"""SQLAlchemy models (importing this registers every table on ``Base.metadata``)."""
+
+from models.audit import AuditEntry, IdempotencyRecord
+from models.base import Base
+from models.events import Event, Scorekeeper, Team
+from models.games import Game, StandingsSnapshot
+from models.users import RevokedToken, User
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Event",
+    "Game",
+    "IdempotencyRecord",
+    "RevokedToken",
+    "Scorekeeper",
+    "StandingsSnapshot",
+    "Team",
+    "User",
+]

@@ -1,0 +1,87 @@
+"""Engines and sessions for both run modes: async for the server, sync for task functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import sessionmaker
+
+from config.settings import Settings
+
+
+def sync_url(async_url: str) -> str:
+    """The same database through its blocking driver (psycopg serves both; sqlite3 for SQLite)."""
+    return async_url.replace("sqlite+aiosqlite://", "sqlite://", 1)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Foreign keys are off by default in SQLite; WAL lets readers and one writer overlap.
+    # The driver's own deferred BEGIN is switched off: see _sqlite_begin.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front, so two read-then-write transactions
+    # queue on busy_timeout instead of failing with SQLITE_BUSY when the second one writes.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _engine_options(settings: Settings) -> dict[str, Any]:
+    if settings.embedded:
+        return {}
+    # Keep any libpq `options` from the URL (e.g. a search_path) and add the timeout to them.
+    url_options = make_url(settings.database_url).query.get("options", "")
+    if isinstance(url_options, tuple):
+        url_options = " ".join(url_options)
+    timeout = f"-c statement_timeout={settings.db_statement_timeout_ms}"
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_pre_ping": True,
+        "connect_args": {"options": f"{url_options} {timeout}".strip()},
+    }
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_async_engine(settings: Settings) -> AsyncEngine:
+    url = settings.database_url
+    if settings.embedded:
+        _ensure_sqlite_dir(url)
+    engine = create_async_engine(url, **_engine_options(settings))
+    if settings.embedded:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def make_sync_engine(settings: Settings) -> Engine:
+    url = sync_url(settings.database_url)
+    if settings.embedded:
+        _ensure_sqlite_dir(url)
+    engine = create_engine(url, **_engine_options(settings))
+    if settings.embedded:
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def sync_session_factory(engine: Engine) -> sessionmaker[Any]:
+    return sessionmaker(engine, expire_on_commit=False)

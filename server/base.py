@@ -1,0 +1,228 @@
+"""The one base handler: JSON in and out, deny-by-default auth, the contract's error body."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from marshmallow import Schema, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+from tornado.web import HTTPError, RequestHandler
+
+from models import User
+from server.errors import DEFAULT_CODES, ApiError, error_body
+from server.security_headers import apply_security_headers
+from server.services import auth as auth_service
+from server.services.audit import AuditContext
+from server.services.errors import DomainError
+
+if TYPE_CHECKING:
+    from server.app import MatchdayApp
+
+log = logging.getLogger("matchday.http")
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+MAX_ID = 2**31 - 1
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _infrastructure_error(exc: BaseException) -> ApiError:
+    if isinstance(exc, StaleDataError):
+        return ApiError(
+            409, "the game changed meanwhile; fetch it and retry", code="version_conflict"
+        )
+    log.error("database unavailable: %s", exc)
+    return ApiError(503, "the database is unavailable; retry shortly", code="database_unavailable")
+
+
+class BaseHandler(RequestHandler):
+    """Subclasses list the methods anonymous callers may use in ``public_methods``."""
+
+    public_methods: frozenset[str] = frozenset()
+    max_body_bytes: int | None = None  # None: the JSON limit from settings
+
+    application: MatchdayApp
+    current_user: User | None
+
+    def initialize(self) -> None:
+        self.request_id = self._incoming_request_id() or uuid.uuid4().hex
+        self.token_claims: dict[str, Any] | None = None
+
+    # --- response plumbing -------------------------------------------------------------
+
+    def _incoming_request_id(self) -> str | None:
+        value = self.request.headers.get("X-Request-ID", "")
+        return value if REQUEST_ID_PATTERN.match(value) else None
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("X-Request-ID", getattr(self, "request_id", "") or uuid.uuid4().hex)
+        apply_security_headers(self)
+
+    def write_json(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        # Services raise domain errors: give them their mapped status instead of a 500.
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            status_code = exc.status
+        elif isinstance(exc, DomainError):
+            status_code = ApiError.from_domain(exc).status
+        elif isinstance(exc, StaleDataError | OperationalError | InterfaceError):
+            kwargs["exc_info"] = (ApiError, _infrastructure_error(exc), None)
+            status_code = kwargs["exc_info"][1].status
+        super().send_error(status_code, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        api_error = self._as_api_error(status_code, exc)
+        for name, value in api_error.headers.items():
+            self.set_header(name, value)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        body = error_body(
+            status_code, api_error.message, api_error.code, api_error.details, self.request_id
+        )
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def _as_api_error(self, status_code: int, exc: BaseException | None) -> ApiError:
+        if isinstance(exc, ApiError):
+            return exc
+        if isinstance(exc, DomainError):
+            return ApiError.from_domain(exc)
+        if isinstance(exc, HTTPError) and exc.log_message and status_code < 500:
+            return ApiError(status_code, exc.log_message % exc.args)
+        message = self._reason if status_code < 500 else "internal server error"
+        return ApiError(status_code, message, code=DEFAULT_CODES.get(status_code))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, ApiError | DomainError | HTTPError):
+            return  # expected answers; the access log has them
+        log.error(
+            "unhandled error",
+            exc_info=(typ, value, tb),
+            extra={"request_id": self.request_id, "path": self.request.path},
+        )
+
+    # --- request plumbing --------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        self._check_body()
+        user = await self._authenticate()
+        self.current_user = user
+        if user is None and self.request.method not in self.public_methods:
+            raise ApiError(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+
+    def _check_body(self) -> None:
+        limit = self.max_body_bytes or self.application.config.max_json_body_bytes
+        if len(self.request.body) > limit:
+            raise ApiError(413, f"request body larger than {limit} bytes")
+        if self.request.method in BODY_METHODS and self.request.body:
+            content_type = self.request.headers.get("Content-Type", "")
+            if content_type.split(";")[0].strip().lower() != "application/json":
+                raise ApiError(415, "send the body as application/json")
+
+    def bearer_token(self) -> str | None:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            return None
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "use 'Authorization: Bearer <token>'")
+        return token.strip()
+
+    async def _authenticate(self) -> User | None:
+        token = self.bearer_token()
+        if token is None:
+            return None
+        async with self.db() as session:
+            user, claims = await auth_service.user_for_access_token(
+                session, self.application.tokens, token
+            )
+        self.token_claims = claims
+        return user
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits when the block ends cleanly, rolls back otherwise."""
+        async with self.application.sessions() as session, session.begin():
+            yield session
+
+    def json_body(self) -> dict[str, Any]:
+        if not self.request.body:
+            return {}
+        try:
+            data = json.loads(self.request.body, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"malformed JSON body: {exc}", code="malformed_json") from exc
+        if not isinstance(data, dict):
+            raise ApiError(400, "the body must be a JSON object", code="malformed_json")
+        return data
+
+    def load_body(self, schema: Schema, *, partial: bool = False) -> dict[str, Any]:
+        return self._load(schema, self.json_body(), partial=partial)
+
+    def load_query(self, schema: Schema) -> dict[str, Any]:
+        raw = {name: self.get_query_argument(name) for name in self.request.query_arguments}
+        return self._load(schema, raw)
+
+    @staticmethod
+    def _load(schema: Schema, data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        try:
+            return schema.load(data, partial=partial)
+        except ValidationError as exc:
+            raise ApiError(
+                422, "the request is not valid", details=exc.normalized_messages()
+            ) from exc
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.remote_ip or ""
+
+    @staticmethod
+    def path_id(raw: str) -> int:
+        """An id from the URL; ids beyond the column range cannot exist."""
+        value = int(raw)
+        if not 0 < value <= MAX_ID:
+            raise ApiError(404, "no such resource")
+        return value
+
+    def page_envelope(self, items: list[Any], total: int, query: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "items": items,
+            "page": query["page"],
+            "per_page": query["per_page"],
+            "total": total,
+        }
+
+    def audit_context(self, actor_id: int | None = None) -> AuditContext:
+        """Who acts: the caller, or `actor_id` where the action itself identifies them."""
+        if actor_id is None and self.current_user is not None:
+            actor_id = self.current_user.id
+        return AuditContext(actor_id=actor_id, request_id=self.request_id, ip=self.client_ip)
+
+    def require_user(self) -> User:
+        if self.current_user is None:
+            raise ApiError(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+        return self.current_user
+
+
+class NotFoundHandler(BaseHandler):
+    """Unknown paths get the contract's 404 body, not Tornado's HTML page."""
+
+    public_methods = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+    async def prepare(self) -> None:
+        raise ApiError(404, "no such resource")

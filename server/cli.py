@@ -1,0 +1,134 @@
+"""`matchday` command: serve, migrate, create-admin, demo, settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+from config.logging import configure_logging
+from config.settings import ConfigError, Settings, load_settings, settings_table
+from server.supervisor import run_workers
+
+log = logging.getLogger("matchday")
+DRAIN_SECONDS = 10.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="matchday", description="Matchday league backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", help="address to bind (default: HOST)")
+    serve.add_argument("--port", type=int, help="port to bind (default: PORT)")
+    serve.add_argument("--processes", type=int, default=1, help="processes; 0 = one per core")
+    commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    admin = commands.add_parser("create-admin", help="create or promote an admin")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--display-name", default="Admin")
+    commands.add_parser("demo", help="load a demo league (skipped if already loaded)")
+    commands.add_parser("settings", help="print the configuration table (Markdown)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "settings":
+        print(settings_table())
+        return 0
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"matchday: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    return COMMANDS[args.command](settings, args)
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from models.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("database is at the newest migration")
+    return 0
+
+
+def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from server.admin_cli import create_admin
+
+    try:
+        created = create_admin(settings, args.email, args.password, args.display_name)
+    except ValueError as exc:
+        print(f"matchday: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'created' if created else 'promoted'} admin {args.email}")
+    return 0
+
+
+def _demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from models.migrate import upgrade
+    from server.demo import load_demo
+
+    if settings.embedded:
+        upgrade(settings.database_url)
+    print(load_demo(settings))
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    if settings.embedded:
+        from models.migrate import upgrade
+
+        upgrade(settings.database_url)
+    sockets = bind_sockets(port, host)
+
+    def child() -> None:
+        asyncio.run(_run_server(settings, sockets, host, port))
+
+    if args.processes == 1:
+        child()
+        return 0
+    run_workers(args.processes, child)  # the parent never returns from here
+    return 0
+
+
+async def _run_server(settings: Settings, sockets: list, host: str, port: int) -> None:
+    from server.app import make_app
+
+    app = make_app(settings)
+    # The HTTP layer allows a little more than the JSON limit so handlers answer 413 in JSON.
+    server = HTTPServer(app, max_body_size=settings.max_json_body_bytes * 2, xheaders=False)
+    server.add_sockets(sockets)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("serving", extra={"url": f"http://{host}:{port}", "embedded": settings.embedded})
+    await stop.wait()
+    await _drain(app, server)
+
+
+async def _drain(app: object, server: HTTPServer) -> None:
+    app.draining = True  # type: ignore[attr-defined]
+    server.stop()
+    try:
+        await asyncio.wait_for(server.close_all_connections(), DRAIN_SECONDS)
+    except TimeoutError:
+        log.warning("connections still open after drain timeout")
+    await app.close()  # type: ignore[attr-defined]
+    log.info("stopped")
+
+
+COMMANDS = {"serve": _serve, "migrate": _migrate, "create-admin": _create_admin, "demo": _demo}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""HTTP handlers; each module lists its routes at its foot."""

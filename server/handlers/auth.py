@@ -1,0 +1,96 @@
+"""Register, log in, refresh, log out, who am I."""
+
+from __future__ import annotations
+
+from server.auth.passwords import hash_password, verify_password
+from server.base import BaseHandler
+from server.errors import ApiError
+from server.schemas.auth import LoginSchema, RefreshSchema, RegisterSchema, UserSchema
+from server.services import audit
+from server.services import auth as auth_service
+
+USER = UserSchema()
+
+
+class RegisterHandler(BaseHandler):
+    public_methods = frozenset({"POST"})
+
+    async def post(self) -> None:
+        body = self.load_body(RegisterSchema())
+        rounds = self.application.config.bcrypt_rounds
+        password_hash = await self.application.blocking.run(hash_password, body["password"], rounds)
+        async with self.db() as session:
+            user = await auth_service.create_user(
+                session,
+                email=body["email"],
+                display_name=body["display_name"],
+                password_hash=password_hash,
+            )
+            await audit.record(
+                session, self.audit_context(user.id), "user.register", "user", user.id
+            )
+        self.write_json({"user": USER.dump(user)}, 201)
+
+
+class LoginHandler(BaseHandler):
+    public_methods = frozenset({"POST"})
+
+    async def post(self) -> None:
+        body = self.load_body(LoginSchema())
+        async with self.db() as session:
+            user = await auth_service.find_user_by_email(session, body["email"])
+        stored_hash = user.password_hash if user else None
+        ok = await self.application.blocking.run(verify_password, body["password"], stored_hash)
+        async with self.db() as session:
+            if ok and user is not None:
+                await audit.record(
+                    session, self.audit_context(user.id), "user.login", "user", user.id
+                )
+            else:
+                details = {"email": body["email"]}
+                target = user.id if user else None
+                await audit.record(
+                    session, self.audit_context(), "user.login_failed", "user", target, details
+                )
+        if not ok or user is None:
+            raise ApiError(401, "wrong email or password", code="invalid_credentials")
+        self.write_json(self.application.tokens.issue_pair(user.id).as_response())
+
+
+class RefreshHandler(BaseHandler):
+    public_methods = frozenset({"POST"})
+
+    async def post(self) -> None:
+        body = self.load_body(RefreshSchema())
+        async with self.db() as session:
+            _user, pair = await auth_service.rotate_refresh_token(
+                session, self.application.tokens, body["refresh_token"]
+            )
+        self.write_json(pair.as_response())
+
+
+class LogoutHandler(BaseHandler):
+    async def post(self) -> None:
+        assert self.token_claims is not None  # prepare() authenticated the caller
+        async with self.db() as session:
+            await auth_service.logout(session, self.application.tokens, self.token_claims)
+            await audit.record(
+                session, self.audit_context(), "user.logout", "user", self.require_user().id
+            )
+        self.set_status(204)
+        self.clear_header("Content-Type")
+        self.finish()
+
+
+class MeHandler(BaseHandler):
+    async def get(self) -> None:
+        self.write_json(USER.dump(self.require_user()))
+
+
+routes = [
+    (r"/api/v1/auth/register", RegisterHandler),
+    (r"/api/v1/auth/login", LoginHandler),
+    (r"/api/v1/auth/refresh", RefreshHandler),
+    (r"/api/v1/auth/logout", LogoutHandler),
+    (r"/api/v1/me", MeHandler),
+]

@@ -1,0 +1,167 @@
+"""Games, schedules, scores and standings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from models.domain.game_state import ScoreUpdate
+from server.base import BaseHandler
+from server.errors import ApiError
+from server.policy import Need
+from server.schemas.games import (
+    GameCreateSchema,
+    GameListQuerySchema,
+    GameSchema,
+    ScheduleSchema,
+    ScoreSchema,
+    StandingsSchema,
+)
+from server.services import audit, idempotency, scheduling
+from server.services import events as event_service
+from server.services import games as game_service
+from server.services.standings import standings_for
+
+GAME = GameSchema()
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+ETAG_VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
+
+
+class EventGamesHandler(BaseHandler):
+    public_methods = frozenset({"GET"})
+
+    async def get(self, event_id: str) -> None:
+        query = self.load_query(GameListQuerySchema())
+        async with self.db() as session:
+            event = await event_service.load_event(
+                session, self.path_id(event_id), self.current_user, Need.VIEW
+            )
+            games, total = await game_service.list_games(
+                session, event, query, query["page"], query["per_page"]
+            )
+            items = GAME.dump(games, many=True)
+        self.write_json(self.page_envelope(items, total, query))
+
+    async def post(self, event_id: str) -> None:
+        body = self.load_body(GameCreateSchema())
+        async with self.db() as session:
+            event = await event_service.load_event(
+                session, self.path_id(event_id), self.current_user, Need.MANAGE
+            )
+            game = await game_service.create_game(session, event, body)
+            payload = GAME.dump(game)
+            await audit.record(
+                session, self.audit_context(), "game.create", "game", game.id, {"new": payload}
+            )
+        self.write_json(payload, 201)
+
+
+class ScheduleHandler(BaseHandler):
+    async def post(self, event_id: str) -> None:
+        body = self.load_body(ScheduleSchema())
+        async with self.db() as session:
+            event = await event_service.load_event(
+                session, self.path_id(event_id), self.current_user, Need.MANAGE, lock=True
+            )
+            games = await scheduling.generate_schedule(session, event, body)
+            await audit.record(
+                session,
+                self.audit_context(),
+                "game.create",
+                "event",
+                event.id,
+                {"schedule": body["format"], "games": len(games)},
+            )
+            payload = {"games": GAME.dump(games, many=True)}
+        self.write_json(payload, 201)
+
+
+class GameHandler(BaseHandler):
+    public_methods = frozenset({"GET"})
+
+    async def get(self, game_id: str) -> None:
+        async with self.db() as session:
+            game, _event = await game_service.load_game(
+                session, self.path_id(game_id), self.current_user, Need.VIEW
+            )
+            payload = GAME.dump(game)
+        self.set_header("ETag", f'"{game.version}"')
+        self.write_json(payload)
+
+
+class ScoreHandler(BaseHandler):
+    async def put(self, game_id: str) -> None:
+        body = self.load_body(ScoreSchema())
+        update = ScoreUpdate(body["home_score"], body["away_score"], body["status"])
+        key = self._idempotency_key()
+        user = self.require_user()
+        print_ = idempotency.fingerprint("PUT", self.request.path, self.request.body)
+        async with self.db() as session:
+            # The row lock orders concurrent scores (and retries of one key) on PostgreSQL.
+            game, event = await game_service.load_game(
+                session, self.path_id(game_id), user, Need.SCORE, lock=True
+            )
+            stored = key and await idempotency.lookup(session, user.id, key, print_)
+            if stored:
+                self.set_header("Idempotent-Replayed", "true")
+                self.set_status(stored.status)
+                self.finish(stored.body)
+                return
+            game_service.check_version(game, self._expected_version())
+            scheduling.require_knockout_winner(
+                event, game, update.home_score, update.away_score, update.status
+            )
+            change = game_service.record_score(game, update)
+            if change:
+                await session.flush()
+                await audit.record(
+                    session, self.audit_context(), "game.score", "game", game.id, change
+                )
+                if update.status == "final":
+                    await scheduling.advance_knockout(session, event, game)
+            payload = json.dumps(GAME.dump(game), separators=(",", ":"))
+            if key:
+                reply = idempotency.StoredReply(200, payload)
+                ttl = self.application.config.idempotency_ttl_seconds
+                await idempotency.remember(session, user.id, key, print_, reply, ttl)
+        if change and update.status == "final":
+            self.application.dispatcher.recompute_standings(event.id)
+        self.set_header("ETag", f'"{game.version}"')
+        self.finish(payload)
+
+    def _idempotency_key(self) -> str | None:
+        key = self.request.headers.get("Idempotency-Key")
+        if key is not None and not IDEMPOTENCY_KEY.match(key):
+            raise ApiError(400, "Idempotency-Key must be 1-200 visible ASCII characters")
+        return key
+
+    def _expected_version(self) -> int | None:
+        raw = self.request.headers.get("If-Match")
+        if raw is None or raw.strip() == "*":
+            return None
+        match = ETAG_VERSION.match(raw.strip())
+        if not match:
+            raise ApiError(400, 'If-Match must be a game version, e.g. "3"', code="bad_if_match")
+        return int(match.group(1))
+
+
+class StandingsHandler(BaseHandler):
+    public_methods = frozenset({"GET"})
+
+    async def get(self, event_id: str) -> None:
+        async with self.db() as session:
+            event = await event_service.load_event(
+                session, self.path_id(event_id), self.current_user, Need.VIEW
+            )
+            payload = StandingsSchema().dump(await standings_for(session, event))
+        # Tornado answers If-None-Match with 304 from the ETag of the body it hashes here.
+        self.write_json(payload)
+
+
+routes = [
+    (r"/api/v1/events/([0-9]+)/games", EventGamesHandler),
+    (r"/api/v1/events/([0-9]+)/schedule", ScheduleHandler),
+    (r"/api/v1/events/([0-9]+)/standings", StandingsHandler),
+    (r"/api/v1/games/([0-9]+)", GameHandler),
+    (r"/api/v1/games/([0-9]+)/score", ScoreHandler),
+]

@@ -1,0 +1,1 @@
+"""marshmallow schemas for request bodies, query strings and responses."""

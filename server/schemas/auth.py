@@ -1,0 +1,88 @@
+"""Bodies of the auth endpoints and the user resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from server.auth.passwords import BCRYPT_MAX_BYTES
+from server.schemas.fields import Email, Text
+
+MIN_PASSWORD_LENGTH = 12
+# The most common passwords of length ≥ 12 in public breach lists.
+COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012",
+        "1234567890123",
+        "qwertyuiopas",
+        "passwordpassword",
+        "password1234",
+        "password12345",
+        "password123456",
+        "iloveyou1234",
+        "qwerty123456",
+        "111111111111",
+        "000000000000",
+        "aaaaaaaaaaaa",
+        "abcdefghijkl",
+        "letmein12345",
+        "welcome12345",
+        "changeme1234",
+        "administrator",
+        "qwertyuiop12",
+    }
+)
+
+
+def password_problems(password: str, email: str | None) -> list[str]:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password.encode()) > BCRYPT_MAX_BYTES:
+        problems.append(f"must be at most {BCRYPT_MAX_BYTES} bytes")
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+        problems.append("is too common or too simple")
+    local_part = (email or "").split("@")[0].lower()
+    if len(local_part) >= 4 and local_part in password.lower():
+        problems.append("must not contain your email address")
+    return problems
+
+
+class RegisterSchema(Schema):
+    email = Email(required=True)
+    password = fields.String(required=True, metadata={"minLength": MIN_PASSWORD_LENGTH})
+    display_name = Text(required=True, max_length=100)
+
+    @validates_schema
+    def _strong_password(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        problems = password_problems(data.get("password", ""), data.get("email"))
+        if "password" in data and problems:
+            raise ValidationError(problems, field_name="password")
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(max=1024))
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(max=4096))
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String(metadata={"example": "Bearer"})
+    expires_in = fields.Integer()
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    display_name = fields.String()
+    role = fields.String(metadata={"enum": ["admin", "user"]})
+
+
+class UserEnvelopeSchema(Schema):
+    user = fields.Nested(UserSchema)

@@ -1,0 +1,1 @@
+"""Services: take ``*, session``, never commit, raise DomainError subclasses."""

@@ -1,0 +1,120 @@
+"""Events, scorekeepers and teams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Event, Scorekeeper, Team, User
+from server.policy import Need, authorize, is_admin
+from server.services.errors import Conflict, InvalidInput, NotFound
+
+
+async def is_scorekeeper(session: AsyncSession, event_id: int, user: User | None) -> bool:
+    if user is None:
+        return False
+    return await session.get(Scorekeeper, (event_id, user.id)) is not None
+
+
+async def load_event(
+    session: AsyncSession, event_id: int, user: User | None, need: Need, *, lock: bool = False
+) -> Event:
+    """The event if `user` has `need` on it; NotFound / PermissionDenied otherwise."""
+    event = await session.get(Event, event_id, with_for_update=lock or None)
+    if event is None:
+        raise NotFound("no such event")
+    authorize(need, event, user, is_scorekeeper=await is_scorekeeper(session, event_id, user))
+    return event
+
+
+async def create_event(session: AsyncSession, owner: User, fields: dict[str, Any]) -> Event:
+    event = Event(owner_id=owner.id, **fields)
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def _visible_events(user: User | None) -> Select[Any]:
+    query = select(Event)
+    if is_admin(user):
+        return query
+    if user is None:
+        return query.where(Event.visibility == "public")
+    keeps = exists().where(and_(Scorekeeper.event_id == Event.id, Scorekeeper.user_id == user.id))
+    return query.where(or_(Event.visibility == "public", Event.owner_id == user.id, keeps))
+
+
+async def list_events(
+    session: AsyncSession, user: User | None, page: int, per_page: int
+) -> tuple[list[Event], int]:
+    return await paginate(session, _visible_events(user).order_by(Event.id), page, per_page)
+
+
+async def paginate(
+    session: AsyncSession, query: Select[Any], page: int, per_page: int
+) -> tuple[list[Any], int]:
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = await session.scalars(query.limit(per_page).offset((page - 1) * per_page))
+    return list(rows), int(total or 0)
+
+
+def update_event(event: Event, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply a partial update; returns {field: {"old", "new"}} for the audit trail."""
+    starts = changes.get("starts_on", event.starts_on)
+    ends = changes.get("ends_on", event.ends_on)
+    if starts and ends and ends < starts:
+        raise InvalidInput("ends_on is before starts_on", details={"ends_on": ["before starts_on"]})
+    diff = {}
+    for name, value in changes.items():
+        old = getattr(event, name)
+        if old != value:
+            diff[name] = {"old": _plain(old), "new": _plain(value)}
+            setattr(event, name, value)
+    return diff
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+async def add_scorekeeper(session: AsyncSession, event: Event, user_id: int) -> Scorekeeper:
+    if await session.get(User, user_id) is None:
+        raise InvalidInput("no such user", details={"user_id": ["no such user"]})
+    if await session.get(Scorekeeper, (event.id, user_id)) is not None:
+        raise Conflict("this user already keeps score for the event", code="already_scorekeeper")
+    keeper = Scorekeeper(event_id=event.id, user_id=user_id)
+    session.add(keeper)
+    await session.flush()
+    return keeper
+
+
+async def add_team(session: AsyncSession, event: Event, name: str, group: str | None) -> Team:
+    taken = await session.scalar(
+        select(Team.id).where(Team.event_id == event.id, func.lower(Team.name) == name.lower())
+    )
+    if taken is not None:
+        raise Conflict("a team with this name is already in the event", code="team_name_taken")
+    team = Team(event_id=event.id, name=name, group=group)
+    session.add(team)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "a team with this name is already in the event", code="team_name_taken"
+        ) from exc
+    return team
+
+
+async def list_teams(
+    session: AsyncSession, event: Event, page: int, per_page: int
+) -> tuple[list[Team], int]:
+    query = select(Team).where(Team.event_id == event.id).order_by(Team.id)
+    return await paginate(session, query, page, per_page)
+
+
+async def event_teams(session: AsyncSession, event_id: int) -> list[Team]:
+    rows = await session.scalars(select(Team).where(Team.event_id == event_id).order_by(Team.id))
+    return list(rows)

@@ -1,0 +1,92 @@
+"""Games: creation, listing, scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Event, Game, Team, User
+from models.domain.game_state import ScoreUpdate, TransitionError, apply_score
+from server.policy import Need
+from server.services.errors import Conflict, InvalidInput, NotFound
+from server.services.events import load_event, paginate
+
+
+async def load_game(
+    session: AsyncSession, game_id: int, user: User | None, need: Need, *, lock: bool = False
+) -> tuple[Game, Event]:
+    game = await session.get(Game, game_id, with_for_update=lock or None)
+    if game is None:
+        raise NotFound("no such game")
+    try:
+        event = await load_event(session, game.event_id, user, need)
+    except NotFound as exc:
+        raise NotFound("no such game") from exc
+    return game, event
+
+
+async def _require_event_team(
+    session: AsyncSession, event: Event, team_id: int, field: str
+) -> None:
+    team = await session.get(Team, team_id)
+    if team is None or team.event_id != event.id:
+        raise InvalidInput(
+            "the team is not in this event", details={field: ["not a team of this event"]}
+        )
+
+
+async def create_game(session: AsyncSession, event: Event, fields: dict[str, Any]) -> Game:
+    await _require_event_team(session, event, fields["home_team_id"], "home_team_id")
+    await _require_event_team(session, event, fields["away_team_id"], "away_team_id")
+    game = Game(event_id=event.id, status="scheduled", **fields)
+    session.add(game)
+    await session.flush()
+    return game
+
+
+async def list_games(
+    session: AsyncSession, event: Event, filters: dict[str, Any], page: int, per_page: int
+) -> tuple[list[Game], int]:
+    query = select(Game).where(Game.event_id == event.id)
+    if "status" in filters:
+        query = query.where(Game.status == filters["status"])
+    if "round" in filters:
+        query = query.where(Game.round == filters["round"])
+    if "team_id" in filters:
+        team_id = filters["team_id"]
+        query = query.where(or_(Game.home_team_id == team_id, Game.away_team_id == team_id))
+    query = query.order_by(Game.round.is_(None), Game.round, Game.starts_at, Game.id)
+    return await paginate(session, query, page, per_page)
+
+
+def check_version(game: Game, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != game.version:
+        raise Conflict(
+            f"the game is at version {game.version}, not {expected_version}",
+            code="version_conflict",
+            details={"current_version": game.version},
+        )
+
+
+def record_score(game: Game, update: ScoreUpdate) -> dict[str, Any] | None:
+    """Apply a score; returns the old/new values, or None when nothing changed."""
+    try:
+        changed = apply_score(game.status, game.home_score, game.away_score, update)
+    except TransitionError as exc:
+        raise Conflict(str(exc), code=exc.code) from exc
+    if not changed:
+        return None
+    old = {"home_score": game.home_score, "away_score": game.away_score, "status": game.status}
+    game.home_score, game.away_score, game.status = (
+        update.home_score,
+        update.away_score,
+        update.status,
+    )
+    return {"old": old, "new": {**update.__dict__}}
+
+
+async def event_games(session: AsyncSession, event_id: int) -> list[Game]:
+    rows = await session.scalars(select(Game).where(Game.event_id == event_id).order_by(Game.id))
+    return list(rows)

@@ -1,0 +1,62 @@
+"""Shared fixtures: a real Matchday served on an unused port, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from tornado.httpserver import HTTPServer
+from tornado.testing import bind_unused_port
+
+from server.app import MatchdayApp, make_app
+from tests.support import (
+    Api,
+    create_pg_schema,
+    drop_pg_schema,
+    pg_schema_url,
+    settings_for,
+    sqlite_copy,
+    sqlite_template,
+    truncate_pg,
+)
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    schema = create_pg_schema()
+    yield schema
+    drop_pg_schema(schema)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each backend."""
+    if request.param == "sqlite":
+        yield sqlite_copy(request.getfixturevalue("sqlite_template_file"), tmp_path)
+        return
+    schema = request.getfixturevalue("pg_schema")
+    truncate_pg(schema)
+    yield pg_schema_url(schema)
+
+
+@pytest.fixture
+async def app(database_url: str, tmp_path: Path) -> AsyncIterator[MatchdayApp]:
+    application = make_app(settings_for(database_url, tmp_path))
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+async def api(app: MatchdayApp) -> AsyncIterator[Api]:
+    sock, port = bind_unused_port()
+    server = HTTPServer(app, max_body_size=app.config.max_json_body_bytes * 2)
+    server.add_sockets([sock])
+    yield Api(f"http://127.0.0.1:{port}")
+    server.stop()
+    await server.close_all_connections()

@@ -1,0 +1,45 @@
+"""Migrations go up, down and up again on the real PostgreSQL (and on SQLite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from models import Base
+from models.migrate import downgrade, upgrade
+from tests.support import PG_ADMIN_URL, create_pg_schema, drop_pg_schema, pg_schema_url
+
+
+def _tables(sync_url: str, schema: str | None) -> set[str]:
+    engine = sa.create_engine(sync_url)
+    try:
+        return set(sa.inspect(engine).get_table_names(schema=schema)) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_upgrade_downgrade_upgrade_on_postgresql() -> None:
+    schema = create_pg_schema()  # already at head
+    try:
+        expected = {table.name for table in Base.metadata.sorted_tables}
+        assert _tables(PG_ADMIN_URL, schema) == expected
+        downgrade(pg_schema_url(schema))
+        assert _tables(PG_ADMIN_URL, schema) == set()
+        upgrade(pg_schema_url(schema))
+        assert _tables(PG_ADMIN_URL, schema) == expected
+    finally:
+        drop_pg_schema(schema)
+
+
+def test_upgrade_downgrade_upgrade_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    sync = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    upgrade(url)
+    assert _tables(sync, None) == {table.name for table in Base.metadata.sorted_tables}
+    downgrade(url)
+    assert _tables(sync, None) == set()
+    upgrade(url)
+    assert "games" in _tables(sync, None)
