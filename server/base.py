@@ -58,6 +58,8 @@ class BaseHandler(RequestHandler):
     def initialize(self) -> None:
         self.request_id = self._incoming_request_id() or uuid.uuid4().hex
         self.token_claims: dict[str, Any] | None = None
+        # set_default_headers() ran before initialize(); now the id is known, send it.
+        self.set_header("X-Request-ID", self.request_id)
 
     # --- response plumbing -------------------------------------------------------------
 
@@ -165,7 +167,9 @@ class BaseHandler(RequestHandler):
             return {}
         try:
             data = json.loads(self.request.body, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+            # Lone surrogates ("\ud800") parse but cannot be stored or hashed: refuse them here.
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (ValueError, RecursionError) as exc:
             raise ApiError(400, f"malformed JSON body: {exc}", code="malformed_json") from exc
         if not isinstance(data, dict):
             raise ApiError(400, "the body must be a JSON object", code="malformed_json")

@@ -62,7 +62,7 @@ class RegisterSchema(Schema):
 
 
 class LoginSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(max=254))
+    email = Text(required=True, max_length=254)
     password = fields.String(required=True, validate=validate.Length(max=1024))
 
 

@@ -23,7 +23,7 @@ class Text(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))
         text = text.strip()
-        if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in text):
+        if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in text):
             raise ValidationError("must not contain control characters")
         if not self.min_length <= len(text) <= self.max_length:
             raise ValidationError(f"length must be between {self.min_length} and {self.max_length}")
