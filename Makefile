@@ -4,7 +4,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean readme-settings
 
 $(VENV)/.installed: setup.cfg
 	python3 -m venv $(VENV)
@@ -31,3 +31,6 @@ format: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .coverage htmlcov
+
+readme-settings: install
+	$(PY) -c "import re,pathlib; from config.settings import settings_table as t; p=pathlib.Path('README.md'); s=p.read_text(); p.write_text(re.sub(r'(<!-- settings:start[^>]*-->\n).*?(\n<!-- settings:end -->)', lambda m: m.group(1)+t()+m.group(2), s, flags=re.S))"

@@ -28,12 +28,20 @@ class Setting:
     default: Any
     help: str
     secret: bool = False
+    default_doc: str | None = None  # how the README describes the default, if not its value
 
 
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value < 1:
         raise ValueError("must be a positive integer")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a positive number")
     return value
 
 
@@ -58,7 +66,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("HOST", str, "127.0.0.1", "Address `matchday serve` binds."),
     Setting("PORT", int, 8000, "Port `matchday serve` binds."),
-    Setting("JWT_SECRET", str, "", "HMAC key for tokens, at least 32 bytes.", secret=True),
+    Setting(
+        "JWT_SECRET",
+        str,
+        "",
+        "HMAC key for tokens, at least 32 bytes.",
+        secret=True,
+        default_doc="generated into DATA_DIR (embedded); required (production)",
+    ),
     Setting("JWT_ISSUER", str, "matchday", "`iss` claim of issued tokens."),
     Setting("JWT_AUDIENCE", str, "matchday-api", "`aud` claim of issued tokens."),
     Setting("ACCESS_TOKEN_TTL_SECONDS", _positive_int, 900, "Lifetime of an access token."),
@@ -72,6 +87,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DB_MAX_OVERFLOW", int, 10, "Extra connections allowed under load (PostgreSQL)."),
     Setting("DB_STATEMENT_TIMEOUT_MS", _positive_int, 5_000, "Per-statement timeout (PostgreSQL)."),
     Setting("BLOCKING_POOL_SIZE", _positive_int, 4, "Threads for blocking work (bcrypt, tasks)."),
+    Setting("REDIS_KEY_PREFIX", str, "matchday:", "Prefix of every Redis key Matchday writes."),
+    Setting("STREAM_HISTORY_LENGTH", _positive_int, 1_000, "Live events kept per league event."),
+    Setting("SSE_HEARTBEAT_SECONDS", _positive_float, 15.0, "Idle SSE heartbeat (±20% jitter)."),
+    Setting("SSE_RETRY_MS", _positive_int, 3_000, "`retry:` hint sent to SSE clients."),
+    Setting("SSE_MAX_CONNECTIONS", _positive_int, 20_000, "SSE streams per process (503)."),
+    Setting("SSE_MAX_CONNECTIONS_PER_IP", _positive_int, 50, "SSE streams per client IP (429)."),
+    Setting(
+        "SSE_CLIENT_BUFFER_BYTES",
+        _positive_int,
+        262_144,
+        "Unsent bytes before a slow client is dropped.",
+    ),
+    Setting(
+        "OUTBOX_SWEEP_SECONDS", _positive_float, 1.0, "How often unpublished events are retried."
+    ),
+    Setting(
+        "STANDINGS_CACHE_TTL_SECONDS",
+        _positive_float,
+        5.0,
+        "How long cached visibility is trusted.",
+    ),
+    Setting("DRAIN_SECONDS", _positive_float, 10.0, "Longest graceful shutdown on SIGTERM."),
+    Setting(
+        "METRICS_TOKEN", str, "", "Bearer token for /metrics; unset: loopback only.", secret=True
+    ),
     Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Setting("LOG_FORMAT", _log_format, "json", "`json` (one object per line) or `text`."),
 )
@@ -96,6 +136,17 @@ class Settings:
     db_max_overflow: int
     db_statement_timeout_ms: int
     blocking_pool_size: int
+    redis_key_prefix: str
+    stream_history_length: int
+    sse_heartbeat_seconds: float
+    sse_retry_ms: int
+    sse_max_connections: int
+    sse_max_connections_per_ip: int
+    sse_client_buffer_bytes: int
+    outbox_sweep_seconds: float
+    standings_cache_ttl_seconds: float
+    drain_seconds: float
+    metrics_token: str = field(repr=False)
     log_level: str
     log_format: str
 
@@ -197,8 +248,7 @@ def settings_table() -> str:
     lines = ["| setting | default | meaning |", "|---|---|---|"]
     for setting in SETTINGS:
         default = f"`{setting.default}`" if setting.default != "" else "(unset)"
-        if setting.secret:
-            default = "(generated in embedded mode)"
+        default = setting.default_doc or default
         secret_note = " Also `_FILE`." if setting.secret else ""
         lines.append(f"| `{setting.name}` | {default} | {setting.help}{secret_note} |")
     return "\n".join(lines)

@@ -4,6 +4,7 @@ from models.audit import AuditEntry, IdempotencyRecord
 from models.base import Base
 from models.events import Event, Scorekeeper, Team
 from models.games import Game, StandingsSnapshot
+from models.outbox import OutboxEntry
 from models.users import RevokedToken, User
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "Event",
     "Game",
     "IdempotencyRecord",
+    "OutboxEntry",
     "RevokedToken",
     "Scorekeeper",
     "StandingsSnapshot",

@@ -50,4 +50,6 @@ class StandingsSnapshot(Base):
     version: Mapped[int] = mapped_column(Integer)
     rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     computed_from: Mapped[datetime | None]
+    # The stream id of the `standings` event that carried this table (null until published).
+    last_event_id: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

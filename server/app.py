@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
-import redis.asyncio as aioredis
 import tornado.web
 
 from config.settings import Settings
@@ -18,20 +19,48 @@ from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
 from server.dispatch import Dispatcher, InProcessDispatcher
-from server.handlers import auth, events, games, health
+from server.handlers import auth, events, games, health, stream
+from server.live.hub import StreamHub
+from server.live.memory_streams import MemoryStreams
+from server.live.outbox import OutboxRelay
+from server.live.redis_streams import RedisStreams
+from server.live.standings_cache import StandingsCache
+from server.live.streams import EventStreams
+from workers.publish import LoopPublisher, Publisher, RedisPublisher
+
+RELAY_WAIT_SECONDS = 1.0  # how long a recompute waits for the score events before it
 
 
 def all_routes() -> list[Any]:
-    return [*auth.routes, *events.routes, *games.routes, *health.routes, *_docs_routes()]
+    from server.handlers import docs, metrics, pages
+
+    return [
+        *auth.routes,
+        *events.routes,
+        *games.routes,
+        *stream.routes,
+        *health.routes,
+        *metrics.routes,
+        *docs.routes,
+        *pages.routes,
+    ]
 
 
-def _docs_routes() -> list[Any]:
-    from server.handlers import docs, pages
-
-    return [*docs.routes, *pages.routes]
+def _streams(config: Settings) -> EventStreams:
+    if config.uses_redis:
+        return RedisStreams(
+            config.redis_url,
+            history_length=config.stream_history_length,
+            prefix=config.redis_key_prefix,
+        )
+    return MemoryStreams(config.stream_history_length)
 
 
 class MatchdayApp(tornado.web.Application):
+    """Build with make_app(), then `await app.start()` on the loop that will serve it."""
+
+    dispatcher: Dispatcher
+
     def __init__(self, config: Settings, **tornado_settings: Any) -> None:
         self.config = config
         self.engine = make_async_engine(config)
@@ -45,10 +74,19 @@ class MatchdayApp(tornado.web.Application):
             access_ttl=config.access_token_ttl_seconds,
             refresh_ttl=config.refresh_token_ttl_seconds,
         )
-        self.dispatcher: Dispatcher = InProcessDispatcher(
-            sync_session_factory(self.sync_engine), self.blocking
+        self.streams = _streams(config)
+        self.standings_cache = StandingsCache(config.standings_cache_ttl_seconds)
+        self.hub = StreamHub(
+            self.streams,
+            self.standings_cache,
+            heartbeat_seconds=config.sse_heartbeat_seconds,
+            retry_ms=config.sse_retry_ms,
+            max_connections=config.sse_max_connections,
+            max_per_ip=config.sse_max_connections_per_ip,
         )
-        self.redis = aioredis.from_url(config.redis_url) if config.uses_redis else None
+        self.relay = OutboxRelay(
+            self.sessions, self.streams, sweep_seconds=config.outbox_sweep_seconds
+        )
         self.draining = False
         super().__init__(
             all_routes(),
@@ -57,15 +95,49 @@ class MatchdayApp(tornado.web.Application):
             **tornado_settings,
         )
 
+    def _publisher(self) -> Publisher:
+        if self.config.uses_redis:
+            return RedisPublisher(
+                self.config.redis_url,
+                prefix=self.config.redis_key_prefix,
+                history_length=self.config.stream_history_length,
+            )
+        return LoopPublisher(self.streams, asyncio.get_running_loop())
+
+    async def _wait_for_relay(self) -> None:
+        # Bounded: with the streams backend down, standings must still be recomputed.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RELAY_WAIT_SECONDS):
+                await self.relay.caught_up()
+
+    async def start(self) -> None:
+        """Start the background loops: stream reader, heartbeats, outbox relay."""
+        self.publisher = self._publisher()
+        self.dispatcher = InProcessDispatcher(
+            sync_session_factory(self.sync_engine),
+            self.blocking,
+            self.publisher,
+            before_run=self._wait_for_relay,
+        )
+        self.hub.start()
+        self.relay.start()
+        self.relay.kick()  # anything left unpublished by a previous run
+
     async def close(self) -> None:
         """Finish queued work, then release pools and connections."""
         await self.dispatcher.idle()
-        if self.redis is not None:
-            await self.redis.aclose()
+        await self.relay.close()
+        await self.hub.close()
+        await self.streams.close()
+        if isinstance(self.publisher, RedisPublisher):
+            self.publisher.close()
         await self.engine.dispose()
         self.sync_engine.dispose()
         self.blocking.shutdown()
 
 
-def make_app(config: Settings, **tornado_settings: Any) -> MatchdayApp:
-    return MatchdayApp(config, **tornado_settings)
+async def make_app(config: Settings, **tornado_settings: Any) -> MatchdayApp:
+    """A started application (its background loops run on the current event loop)."""
+    app = MatchdayApp(config, **tornado_settings)
+    await app.start()
+    return app

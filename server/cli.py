@@ -103,7 +103,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 async def _run_server(settings: Settings, sockets: list, host: str, port: int) -> None:
     from server.app import make_app
 
-    app = make_app(settings)
+    app = await make_app(settings)
     # The HTTP layer allows a little more than the JSON limit so handlers answer 413 in JSON.
     server = HTTPServer(app, max_body_size=settings.max_json_body_bytes * 2, xheaders=False)
     server.add_sockets(sockets)

@@ -13,6 +13,7 @@ from models import Event, Game, Team, User
 from models.db import make_sync_engine, sync_session_factory
 from models.domain.schedule import Fixture, assign_times, round_robin
 from server.auth.passwords import hash_password
+from workers.publish import offline_publisher
 from workers.tasks import recompute_standings
 
 DEMO_EMAIL = "organizer@demo.matchday.local"
@@ -32,7 +33,7 @@ def load_demo(settings: Settings) -> str:
             if session.scalar(select(Event.id).where(Event.name == DEMO_EVENT)) is not None:
                 return f"demo league '{DEMO_EVENT}' already loaded"
             event_id = _build(session, settings)
-        recompute_standings(sessions, event_id)
+        recompute_standings(sessions, offline_publisher, event_id)
     finally:
         engine.dispose()
     return (

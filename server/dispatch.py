@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.blocking import BlockingRunner
 from workers import tasks
+from workers.publish import Publisher
 
 log = logging.getLogger("matchday.dispatch")
 
@@ -30,9 +32,17 @@ class Dispatcher(Protocol):
 
 
 class InProcessDispatcher:
-    def __init__(self, session_factory: sessionmaker[Session], runner: BlockingRunner) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        runner: BlockingRunner,
+        publish: Publisher,
+        before_run: Callable[[], Awaitable[None]],
+    ) -> None:
         self._sessions = session_factory
         self._runner = runner
+        self._publish = publish
+        self._before_run = before_run
         self._active: dict[int, asyncio.Task[Any]] = {}
         self._dirty: set[int] = set()
         self.runs = 0  # recomputes actually run, for tests and metrics
@@ -56,7 +66,10 @@ class InProcessDispatcher:
     async def _run_once(self, event_id: int) -> None:
         self.runs += 1
         try:
-            await self._runner.run(tasks.recompute_standings, self._sessions, event_id)
+            await self._before_run()
+            await self._runner.run(
+                tasks.recompute_standings, self._sessions, self._publish, event_id
+            )
         except Exception:
             log.exception("standings recompute failed", extra={"event_id": event_id})
 

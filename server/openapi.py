@@ -175,6 +175,10 @@ HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
         "409 `version_conflict` when the game changed meanwhile. `*` or absent: no check.",
         "schema": {"type": "string"},
     },
+    "Last-Event-ID": {
+        "description": "The id of the last message seen; everything after it is replayed.",
+        "schema": {"type": "string", "example": "1764370000000-0"},
+    },
     "If-None-Match": {
         "description": "The ETag of a previous answer; 304 when the body is unchanged.",
         "schema": {"type": "string"},
@@ -306,6 +310,30 @@ OPERATIONS: tuple[Operation, ...] = (
         auth="optional", headers=("If-None-Match",),
         description="`last_event_id` is the stream id the table is current to: open the "
         "event's stream with it as `Last-Event-ID` to miss nothing in between.",
+    ),
+    Operation(
+        "get", f"{EVENT_PATH}/stream", "streamEvent", "Live events (Server-Sent Events)",
+        GAMES_TAG,
+        {
+            200: {
+                "description": "`text/event-stream`: a `retry:` line, then messages with "
+                "`id:`, `event:` (`score`, `correction`, `standings`, `game`; `reset` when "
+                "`Last-Event-ID` is older than the kept history; `reconnect` when the server "
+                "shuts down) and one `data:` line of JSON. `: ping` comments keep it open.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        },
+        auth="optional", headers=("Last-Event-ID",), errors=(429, 503),
+        extra={"parameters": [
+            {"name": "last_event_id", "in": "query", "schema": {"type": "string"},
+             "description": "Same as the `Last-Event-ID` header"},
+            {"name": "access_token", "in": "query", "schema": {"type": "string"},
+             "description": "An access token, for clients (EventSource) that cannot send "
+             "`Authorization`; needed for private events"},
+        ]},
+        description="Replays every event after `Last-Event-ID` before going live, with no "
+        "gap and no duplicate. 503 when the process is at its connection cap or shutting "
+        "down, 429 past the per-address cap.",
     ),
     Operation(
         "get", GAME_PATH, "getGame", "Get a game", GAMES_TAG,
@@ -447,11 +475,12 @@ def _operation(op: Operation) -> dict[str, Any]:
         {"in": "header", "name": name, "required": False, **HEADER_PARAMETERS[name]}
         for name in op.headers
     ]
+    parameters += list(op.extra.get("parameters", []))
     if parameters:
         result["parameters"] = parameters
     if op.body is not None:
         result["requestBody"] = {"required": True, "content": {JSON: {"schema": op.body}}}
-    result.update(op.extra)
+    result.update({key: value for key, value in op.extra.items() if key != "parameters"})
     return result
 
 

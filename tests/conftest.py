@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from tornado.testing import bind_unused_port
 
 from server.app import MatchdayApp, make_app
 from tests.support import (
+    REDIS_URL,
     Api,
     create_pg_schema,
+    delete_redis_keys,
     drop_pg_schema,
     pg_schema_url,
     settings_for,
@@ -47,7 +50,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 async def app(database_url: str, tmp_path: Path) -> AsyncIterator[MatchdayApp]:
-    application = make_app(settings_for(database_url, tmp_path))
+    application = await make_app(settings_for(database_url, tmp_path))
     yield application
     await application.close()
 
@@ -56,6 +59,37 @@ async def app(database_url: str, tmp_path: Path) -> AsyncIterator[MatchdayApp]:
 async def api(app: MatchdayApp) -> AsyncIterator[Api]:
     sock, port = bind_unused_port()
     server = HTTPServer(app, max_body_size=app.config.max_json_body_bytes * 2)
+    server.add_sockets([sock])
+    yield Api(f"http://127.0.0.1:{port}")
+    server.stop()
+    await server.close_all_connections()
+
+
+@pytest.fixture(params=["embedded", pytest.param("production", marks=pytest.mark.postgres)])
+async def live_app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MatchdayApp]:
+    """The two run modes: SQLite + in-process streams, and PostgreSQL + real Redis Streams
+    (each test under its own Redis key prefix, removed afterwards)."""
+    if request.param == "embedded":
+        url = sqlite_copy(request.getfixturevalue("sqlite_template_file"), tmp_path)
+        settings = settings_for(url, tmp_path)
+    else:
+        schema = request.getfixturevalue("pg_schema")
+        truncate_pg(schema)
+        prefix = f"test:{uuid.uuid4().hex[:10]}:"
+        settings = settings_for(
+            pg_schema_url(schema), tmp_path, REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=prefix
+        )
+    application = await make_app(settings)
+    yield application
+    await application.close()
+    if request.param == "production":
+        await delete_redis_keys(settings.redis_key_prefix)
+
+
+@pytest.fixture
+async def live_api(live_app: MatchdayApp) -> AsyncIterator[Api]:
+    sock, port = bind_unused_port()
+    server = HTTPServer(live_app, max_body_size=live_app.config.max_json_body_bytes * 2)
     server.add_sockets([sock])
     yield Api(f"http://127.0.0.1:{port}")
     server.stop()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis.asyncio as aioredis
 import sqlalchemy as sa
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
@@ -19,6 +20,7 @@ from models import Base
 from models.migrate import upgrade
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 TEST_SECRET = "test-secret-" + "x" * 40
 STRONG_PASSWORD = "correct-horse-battery-staple"
 
@@ -63,6 +65,16 @@ def truncate_pg(schema: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+async def delete_redis_keys(prefix: str, url: str = REDIS_URL) -> None:
+    client = aioredis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 def sqlite_template(directory: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import models
+from models.base import UTCDateTime
 from models.db import sync_url
 
 config = context.config
@@ -24,9 +25,21 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _render_item(type_: str, obj: object, _autogen_context: object) -> str | bool:
+    # Migrations must not import model code: UTC timestamps are plain timezone-aware columns.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: object) -> None:
     # Batch mode lets ALTER TABLE work on SQLite too.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        render_item=_render_item,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

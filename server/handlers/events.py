@@ -73,6 +73,8 @@ class EventHandler(BaseHandler):
                     session, self.audit_context(), "event.update", "event", event.id, diff
                 )
             payload = EVENT.dump(event)
+        if "visibility" in diff:
+            self.application.standings_cache.forget(event.id)
         if {"scoring", "tiebreakers"} & diff.keys():
             self.application.dispatcher.recompute_standings(event.id)
         self.write_json(payload)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Event, Game
 from models.domain.game_state import ScoreUpdate
 from server.base import BaseHandler
 from server.errors import ApiError
+from server.live import outbox
+from server.live.standings_cache import CachedStandings, uncached
 from server.policy import Need
 from server.schemas.games import (
     GameCreateSchema,
@@ -15,13 +22,13 @@ from server.schemas.games import (
     GameSchema,
     ScheduleSchema,
     ScoreSchema,
-    StandingsSchema,
 )
 from server.services import audit, idempotency, scheduling
 from server.services import events as event_service
 from server.services import games as game_service
 from server.services.standings import standings_for
 
+log = logging.getLogger("matchday.standings")
 GAME = GameSchema()
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 ETAG_VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
@@ -53,6 +60,8 @@ class EventGamesHandler(BaseHandler):
             await audit.record(
                 session, self.audit_context(), "game.create", "game", game.id, {"new": payload}
             )
+            outbox.add(session, event.id, "game", payload)
+        self.application.relay.kick()
         self.write_json(payload, 201)
 
 
@@ -73,6 +82,9 @@ class ScheduleHandler(BaseHandler):
                 {"schedule": body["format"], "games": len(games)},
             )
             payload = {"games": GAME.dump(games, many=True)}
+            for game_payload in payload["games"]:
+                outbox.add(session, event.id, "game", game_payload)
+        self.application.relay.kick()
         self.write_json(payload, 201)
 
 
@@ -107,27 +119,37 @@ class ScoreHandler(BaseHandler):
                 self.set_status(stored.status)
                 self.finish(stored.body)
                 return
-            game_service.check_version(game, self._expected_version())
-            scheduling.require_knockout_winner(
-                event, game, update.home_score, update.away_score, update.status
-            )
-            change = game_service.record_score(game, update)
-            if change:
-                await session.flush()
-                await audit.record(
-                    session, self.audit_context(), "game.score", "game", game.id, change
-                )
-                if update.status == "final":
-                    await scheduling.advance_knockout(session, event, game)
+            change = await self._apply(session, event, game, update)
             payload = json.dumps(GAME.dump(game), separators=(",", ":"))
             if key:
                 reply = idempotency.StoredReply(200, payload)
                 ttl = self.application.config.idempotency_ttl_seconds
                 await idempotency.remember(session, user.id, key, print_, reply, ttl)
-        if change and update.status == "final":
-            self.application.dispatcher.recompute_standings(event.id)
+        if change:
+            self.application.relay.kick()
+            if update.status == "final":
+                self.application.dispatcher.recompute_standings(event.id)
         self.set_header("ETag", f'"{game.version}"')
         self.finish(payload)
+
+    async def _apply(
+        self, session: AsyncSession, event: Event, game: Game, update: ScoreUpdate
+    ) -> dict[str, Any] | None:
+        """Record the score, its audit entry and its live events; None if nothing changed."""
+        game_service.check_version(game, self._expected_version())
+        scheduling.require_knockout_winner(
+            event, game, update.home_score, update.away_score, update.status
+        )
+        change = game_service.record_score(game, update)
+        if not change:
+            return None
+        await session.flush()
+        await audit.record(session, self.audit_context(), "game.score", "game", game.id, change)
+        outbox.add(session, event.id, "score", GAME.dump(game))
+        if update.status == "final":
+            for drawn in await scheduling.advance_knockout(session, event, game):
+                outbox.add(session, event.id, "game", GAME.dump(drawn))
+        return change
 
     def _idempotency_key(self) -> str | None:
         key = self.request.headers.get("Idempotency-Key")
@@ -146,16 +168,37 @@ class ScoreHandler(BaseHandler):
 
 
 class StandingsHandler(BaseHandler):
+    """Public tables come from the process's cache (kept fresh by the live stream) without
+    touching the database; private ones are authorised against the database first."""
+
     public_methods = frozenset({"GET"})
 
     async def get(self, event_id: str) -> None:
+        cached = self.application.standings_cache.get_public(self.path_id(event_id))
+        table = cached or await self._load(self.path_id(event_id))
+        self.set_header("ETag", table.etag)
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+            return
+        self.finish(table.body)
+
+    async def _load(self, event_id: int) -> CachedStandings:
         async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.VIEW
-            )
-            payload = StandingsSchema().dump(await standings_for(session, event))
-        # Tornado answers If-None-Match with 304 from the ETag of the body it hashes here.
-        self.write_json(payload)
+            event = await event_service.load_event(session, event_id, self.current_user, Need.VIEW)
+            following = await self._follow(event_id)  # before the read: no update can slip by
+            payload = await standings_for(session, event)
+        if not following:
+            return uncached(payload)
+        return self.application.standings_cache.store(payload, event.visibility == "public")
+
+    async def _follow(self, event_id: int) -> bool:
+        try:
+            await self.application.hub.follow(event_id)
+        except Exception as exc:  # streams backend down: serve from the database meanwhile
+            log.warning("cannot follow standings of event %s: %s", event_id, exc)
+            return False
+        return True
 
 
 routes = [

@@ -23,8 +23,8 @@ class ReadyHandler(BaseHandler):
 
     async def get(self) -> None:
         checks = {"database": await self._check(self._database())}
-        if self.application.redis is not None:
-            checks["redis"] = await self._check(self.application.redis.ping())
+        if self.application.config.uses_redis:
+            checks["redis"] = await self._check(self.application.streams.ping())
         if self.application.draining:
             checks["process"] = "draining"
         ready = all(value == "ok" for value in checks.values())

@@ -47,7 +47,7 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[Client]:
-    app = server.app.make_app(settings)
+    app = await server.app.make_app(settings)
     sock, port = tornado.testing.bind_unused_port()
     http_server = tornado.httpserver.HTTPServer(app)
     http_server.add_sockets([sock])

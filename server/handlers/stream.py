@@ -1,0 +1,108 @@
+"""GET /api/v1/events/{id}/stream: live events as Server-Sent Events."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from tornado.iostream import StreamClosedError
+
+from server import metrics
+from server.base import BaseHandler
+from server.errors import ApiError
+from server.live.hub import HubFull, TooManyFromAddress
+from server.live.sse import SseClient
+from server.policy import Need
+from server.services import events as event_service
+
+log = logging.getLogger("matchday.stream")
+
+
+class EventStreamHandler(BaseHandler):
+    public_methods = frozenset({"GET"})
+
+    def initialize(self) -> None:
+        super().initialize()
+        self.client: SseClient | None = None
+
+    def bearer_token(self) -> str | None:
+        # EventSource cannot set headers: private events may pass ?access_token= instead.
+        return super().bearer_token() or self.get_query_argument("access_token", None) or None
+
+    async def get(self, event_id: str) -> None:
+        self._admit()
+        async with self.db() as session:
+            event = await event_service.load_event(
+                session, self.path_id(event_id), self.current_user, Need.VIEW
+            )
+        self._start_stream()
+        await self.flush()
+        buffer_bytes = self.application.config.sse_client_buffer_bytes
+        self.client = SseClient(self.request.connection, event.id, self.client_ip, buffer_bytes)
+        reason = await self._serve(self.client)
+        if reason != "slow" and not self.request.connection.stream.closed():
+            with contextlib.suppress(StreamClosedError):
+                self.finish()
+
+    async def _serve(self, client: SseClient) -> str:
+        """Hold the stream until the client leaves, is dropped, or the process drains."""
+        hub = self.application.hub
+        reason = "error"
+        try:
+            await hub.subscribe(client, self._last_event_id())
+            reason = await client.closed
+        except Exception as exc:  # the streams backend failed: end; the client reconnects
+            log.warning("live stream failed: %s", exc)
+        finally:
+            hub.unsubscribe(client, reason)
+        return reason
+
+    def _last_event_id(self) -> str | None:
+        header = self.request.headers.get("Last-Event-ID")
+        return header or self.get_query_argument("last_event_id", None)
+
+    def _admit(self) -> None:
+        app = self.application
+        reason = None
+        if app.draining:
+            reason, error = (
+                "draining",
+                ApiError(503, "this server is shutting down; reconnect", code="draining"),
+            )
+        else:
+            try:
+                app.hub.admit(self.client_ip)
+                return
+            except HubFull:
+                reason, error = (
+                    "capacity",
+                    ApiError(503, "too many live connections; retry shortly", code="capacity"),
+                )
+            except TooManyFromAddress:
+                reason, error = (
+                    "per_ip",
+                    ApiError(
+                        429,
+                        "too many live connections from your address",
+                        code="rate_limited",
+                        headers={"Retry-After": "10"},
+                    ),
+                )
+        metrics.SSE_REJECTED.labels(reason).inc()
+        error.headers.setdefault("Retry-After", "5")
+        raise error
+
+    def _start_stream(self) -> None:
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache, no-transform")
+        self.set_header("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
+        self.write(f"retry: {self.application.config.sse_retry_ms}\n\n")
+
+    def on_connection_close(self) -> None:
+        if self.client is not None:
+            self.client.close("client_closed")
+
+
+routes = [
+    (r"/api/v1/events/([0-9]+)/stream", EventStreamHandler),
+]

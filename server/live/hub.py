@@ -1,0 +1,195 @@
+"""StreamHub: one reader per process fans every live event out to that process's SSE clients.
+
+The reader follows only the league events that have local subscribers (or a cached standings
+table). Each message is serialised once; writing it to a client never waits for that client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, defaultdict
+
+from server import metrics
+from server.live.sse import PING, SseClient, control_frame, frame
+from server.live.standings_cache import StandingsCache
+from server.live.streams import EventStreams, StreamMessage, is_valid_id, parse_id
+
+log = logging.getLogger("matchday.hub")
+READ_BLOCK_MS = 5_000
+MAX_BACKOFF_SECONDS = 2.0
+
+
+class HubFull(Exception):
+    """The process holds as many streams as it may (503)."""
+
+
+class TooManyFromAddress(Exception):
+    """This client address holds as many streams as it may (429)."""
+
+
+class StreamHub:
+    def __init__(
+        self,
+        streams: EventStreams,
+        cache: StandingsCache,
+        *,
+        heartbeat_seconds: float,
+        retry_ms: int,
+        max_connections: int,
+        max_per_ip: int,
+    ) -> None:
+        self.streams = streams
+        self.cache = cache
+        self.heartbeat_seconds = heartbeat_seconds
+        self.retry_ms = retry_ms
+        self.max_connections = max_connections
+        self.max_per_ip = max_per_ip
+        self.clients: dict[int, set[SseClient]] = defaultdict(set)
+        self.per_ip: Counter[str] = Counter()
+        self.positions: dict[int, str] = {}
+        self.count = 0
+        self._changed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._read_loop()),
+            loop.create_task(self._heartbeat_loop()),
+        ]
+
+    # --- connections ---------------------------------------------------------------------
+
+    def admit(self, ip: str) -> None:
+        if self.count >= self.max_connections:
+            raise HubFull
+        if self.per_ip[ip] >= self.max_per_ip:
+            raise TooManyFromAddress
+
+    async def subscribe(self, client: SseClient, last_event_id: str | None) -> None:
+        """Register, replay what the client missed, then go live with no gap or duplicate."""
+        self.count += 1
+        self.per_ip[client.ip] += 1
+        metrics.SSE_CONNECTIONS.inc()
+        self.clients[client.event_id].add(client)  # held messages queue up while we replay
+        await self.follow(client.event_id)
+        start = last_event_id if last_event_id and is_valid_id(last_event_id) else None
+        if start is None and last_event_id:
+            self._reset(client)
+        elif start is None:
+            client.last_sent = parse_id(await self.streams.last_id(client.event_id))
+        else:
+            await self._replay(client, start)
+        client.go_live()
+        client.schedule_ping(self.heartbeat_seconds)
+
+    async def _replay(self, client: SseClient, after: str) -> None:
+        metrics.SSE_RESUMES.inc()
+        history = await self.streams.history(client.event_id, after)
+        if history.reset:
+            self._reset(client)
+            return
+        client.last_sent = parse_id(after)
+        client.replay(history.messages)
+
+    def _reset(self, client: SseClient) -> None:
+        metrics.SSE_RESETS.inc()
+        client.write(control_frame("reset", '{"reason":"history_expired"}'))
+
+    def unsubscribe(self, client: SseClient, reason: str) -> None:
+        subscribers = self.clients.get(client.event_id)
+        if subscribers is None or client not in subscribers:
+            return
+        subscribers.discard(client)
+        if not subscribers:
+            del self.clients[client.event_id]
+            self._maybe_unfollow(client.event_id)
+        self.count -= 1
+        self.per_ip[client.ip] -= 1
+        if self.per_ip[client.ip] <= 0:
+            del self.per_ip[client.ip]
+        metrics.SSE_CONNECTIONS.dec()
+        metrics.SSE_DISCONNECTS.labels(reason).inc()
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def follow(self, event_id: int) -> None:
+        """Make the reader include this event's stream, from its newest id on."""
+        if event_id in self.positions:
+            return
+        newest = await self.streams.last_id(event_id)
+        if event_id not in self.positions:  # another caller may have won the await
+            self.positions[event_id] = newest
+            self._changed.set()
+            await self.streams.interrupt()
+
+    def _maybe_unfollow(self, event_id: int) -> None:
+        if event_id not in self.clients and not self.cache.wants(event_id):
+            self.positions.pop(event_id, None)
+
+    async def _read_loop(self) -> None:
+        backoff = 0.05
+        while True:
+            if not self.positions:
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            try:
+                messages = await self.streams.read(dict(self.positions), READ_BLOCK_MS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # backend down or restarting: keep positions, retry
+                metrics.STREAM_READ_ERRORS.inc()
+                log.warning("stream read failed, retrying in %.2fs: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            backoff = 0.05
+            for message in messages:
+                self._dispatch(message)
+
+    def _dispatch(self, message: StreamMessage) -> None:
+        if message.event_id in self.positions:
+            self.positions[message.event_id] = message.id
+        if message.kind == "standings":
+            self.cache.apply(message)
+        data = frame(message)
+        sent = sum(
+            client.deliver(message, data) for client in list(self.clients.get(message.event_id, ()))
+        )
+        metrics.SSE_MESSAGES_SENT.inc(sent)
+        metrics.SSE_BROADCASTS.labels(message.kind).inc()
+        metrics.SSE_DELIVERY_LAG.observe(max(0.0, time.time() - message.published_at))
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for subscribers in list(self.clients.values()):
+                for client in list(subscribers):
+                    if client.pending is None and client.next_ping <= now:
+                        client.write(PING)
+                        client.schedule_ping(self.heartbeat_seconds)
+            self.cache.expire(now)
+            for event_id in list(self.positions):
+                self._maybe_unfollow(event_id)
+
+    # --- shutdown ------------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Tell every client to reconnect (elsewhere) and end their streams."""
+        goodbye = control_frame("reconnect", '{"reason":"server_shutdown"}', retry_ms=self.retry_ms)
+        for subscribers in list(self.clients.values()):
+            for client in list(subscribers):
+                client.write(goodbye)
+                client.close("drain")
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

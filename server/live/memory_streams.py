@@ -1,0 +1,100 @@
+"""In-process event streams for the embedded default: same ids, history and resume as Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+
+from server.live.streams import History, StreamMessage, parse_id
+
+DEDUPE_KEYS_KEPT = 100_000
+
+
+class _Stream:
+    def __init__(self, maxlen: int) -> None:
+        self.messages: deque[StreamMessage] = deque(maxlen=maxlen)
+        self.trimmed = False
+
+
+class MemoryStreams:
+    """All state lives on the event loop thread; publishers elsewhere use call_soon_threadsafe."""
+
+    def __init__(self, history_length: int) -> None:
+        self._history_length = history_length
+        self._streams: dict[int, _Stream] = {}
+        self._last = (0, 0)
+        self._published_keys: OrderedDict[str, str] = OrderedDict()
+        self._wakeup = asyncio.Event()
+
+    def _stream(self, event_id: int) -> _Stream:
+        if event_id not in self._streams:
+            self._streams[event_id] = _Stream(self._history_length)
+        return self._streams[event_id]
+
+    def _next_id(self) -> str:
+        now = int(time.time() * 1000)
+        ms, seq = self._last
+        self._last = (now, 0) if now > ms else (ms, seq + 1)
+        return f"{self._last[0]}-{self._last[1]}"
+
+    async def publish(
+        self, event_id: int, kind: str, data: str, dedupe_key: str | None = None
+    ) -> str | None:
+        if dedupe_key is not None and dedupe_key in self._published_keys:
+            return None
+        stream = self._stream(event_id)
+        if len(stream.messages) == stream.messages.maxlen:
+            stream.trimmed = True
+        message = StreamMessage(event_id, self._next_id(), kind, data)
+        stream.messages.append(message)
+        if dedupe_key is not None:
+            self._remember(dedupe_key, message.id)
+        self._wakeup.set()
+        return message.id
+
+    def _remember(self, key: str, message_id: str) -> None:
+        self._published_keys[key] = message_id
+        while len(self._published_keys) > DEDUPE_KEYS_KEPT:
+            self._published_keys.popitem(last=False)
+
+    async def last_id(self, event_id: int) -> str:
+        stream = self._streams.get(event_id)
+        return stream.messages[-1].id if stream and stream.messages else "0-0"
+
+    async def history(self, event_id: int, after: str) -> History:
+        stream = self._streams.get(event_id)
+        if stream is None:
+            return History([])
+        position = parse_id(after)
+        if stream.trimmed and stream.messages and position < parse_id(stream.messages[0].id):
+            return History([], reset=True)  # the id is older than the kept history
+        return History([m for m in stream.messages if parse_id(m.id) > position])
+
+    def _after(self, positions: dict[int, str]) -> list[StreamMessage]:
+        found = []
+        for event_id, after in positions.items():
+            stream = self._streams.get(event_id)
+            if stream and stream.messages and parse_id(stream.messages[-1].id) > parse_id(after):
+                found.extend(m for m in stream.messages if parse_id(m.id) > parse_id(after))
+        return found
+
+    async def read(self, positions: dict[int, str], block_ms: int) -> list[StreamMessage]:
+        found = self._after(positions)
+        if found or block_ms <= 0:
+            return found
+        self._wakeup.clear()
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), block_ms / 1000)
+        except TimeoutError:
+            return []
+        return self._after(positions)
+
+    async def interrupt(self) -> None:
+        self._wakeup.set()
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._wakeup.set()

@@ -1,0 +1,109 @@
+"""The outbox: live events are stored with the change that caused them, then relayed in order.
+
+Handlers add entries inside their unit of work and kick the relay after the commit. The relay
+publishes committed entries oldest first and deletes them; if the streams backend is down, the
+entries wait and a periodic sweep retries. Every entry is published with its row id as the
+dedupe key, so a retry after a crash between publish and delete does not publish it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import OutboxEntry
+from server.live.streams import EventStreams
+
+log = logging.getLogger("matchday.outbox")
+BATCH = 200
+
+
+def add(session: AsyncSession, event_id: int, kind: str, payload: Any) -> None:
+    """Queue a live event; it is published only if the surrounding transaction commits."""
+    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    session.add(OutboxEntry(event_id=event_id, kind=kind, data=data))
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        streams: EventStreams,
+        *,
+        sweep_seconds: float,
+    ) -> None:
+        self._sessions = sessions
+        self._streams = streams
+        self._sweep_seconds = sweep_seconds
+        self._kicked = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
+        self.published = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def kick(self) -> None:
+        """Call after a commit that added entries."""
+        self._kicked.set()
+
+    async def caught_up(self) -> None:
+        """Wait for a relay pass that began after this call, so every entry committed before
+        it is published: a recompute's `standings` then follows the `score` that caused it."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self.kick()
+        await asyncio.shield(waiter)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):  # the periodic sweep
+                await asyncio.wait_for(self._kicked.wait(), self._sweep_seconds)
+            self._kicked.clear()
+            waiters, self._waiters = self._waiters, []
+            await self.relay_pending()
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def relay_pending(self) -> int:
+        """Publish every committed entry; returns how many were published. Never raises."""
+        total = 0
+        try:
+            while batch := await self._pending():
+                total += await self._publish(batch)
+        except Exception as exc:  # the backend is down: entries stay for the next sweep
+            log.warning("outbox relay paused: %s", exc)
+        self.published += total
+        return total
+
+    async def _pending(self) -> list[OutboxEntry]:
+        async with self._sessions() as session:
+            query = select(OutboxEntry).order_by(OutboxEntry.id).limit(BATCH)
+            return list(await session.scalars(query))
+
+    async def _publish(self, batch: list[OutboxEntry]) -> int:
+        done = []
+        try:
+            for entry in batch:
+                await self._streams.publish(
+                    entry.event_id, entry.kind, entry.data, dedupe_key=f"outbox:{entry.id}"
+                )
+                done.append(entry.id)
+        finally:
+            if done:
+                async with self._sessions() as session, session.begin():
+                    await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_(done)))
+        return len(done)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.relay_pending()

@@ -1,0 +1,92 @@
+"""Redis Streams: one stream per league event, XADD with a bounded history, one XREAD reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from server.live.streams import (
+    DEDUPE_TTL_SECONDS,
+    PUBLISH_ONCE,
+    History,
+    StreamMessage,
+    parse_id,
+    stream_key,
+)
+
+
+class RedisStreams:
+    def __init__(self, url: str, *, history_length: int, prefix: str) -> None:
+        self._history_length = history_length
+        self._prefix = prefix
+        self._client = aioredis.from_url(url, decode_responses=True, socket_timeout=5)
+        # XREAD BLOCK holds its connection: the reader gets its own, with no socket timeout.
+        self._reader = aioredis.from_url(
+            url, decode_responses=True, single_connection_client=True, socket_timeout=None
+        )
+        self._reader_id: int | None = None
+        self._publish_once = self._client.register_script(PUBLISH_ONCE)
+
+    def key(self, event_id: int) -> str:
+        return stream_key(self._prefix, event_id)
+
+    def _event_id(self, key: str) -> int:
+        return int(key.rsplit(":", 1)[1])
+
+    async def publish(
+        self, event_id: int, kind: str, data: str, dedupe_key: str | None = None
+    ) -> str | None:
+        marker = f"{self._prefix}published:{dedupe_key}" if dedupe_key else ""
+        args = [self._history_length, kind, data, DEDUPE_TTL_SECONDS]
+        result = await self._publish_once(keys=[self.key(event_id), marker], args=args)
+        return result or None
+
+    async def last_id(self, event_id: int) -> str:
+        newest = await self._client.xrevrange(self.key(event_id), count=1)
+        return newest[0][0] if newest else "0-0"
+
+    async def history(self, event_id: int, after: str) -> History:
+        key = self.key(event_id)
+        try:
+            info: dict[str, Any] = await self._client.xinfo_stream(key)
+        except aioredis.ResponseError:  # no such stream: nothing was ever published
+            return History([])
+        first = info.get("first-entry")
+        trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
+        if trimmed and first and parse_id(after) < parse_id(first[0]):
+            return History([], reset=True)  # the id is older than the kept history
+        entries = await self._client.xrange(key, min=f"({after}", max="+")
+        return History([self._message(event_id, entry) for entry in entries])
+
+    def _message(self, event_id: int, entry: tuple[str, dict[str, str]]) -> StreamMessage:
+        message_id, fields = entry
+        return StreamMessage(
+            event_id, message_id, fields.get("kind", ""), fields.get("data", "null")
+        )
+
+    async def read(self, positions: dict[int, str], block_ms: int) -> list[StreamMessage]:
+        if self._reader_id is None:
+            self._reader_id = await self._reader.client_id()
+        streams = {self.key(event_id): after for event_id, after in positions.items()}
+        try:
+            replies = await self._reader.xread(streams, count=1000, block=block_ms or None)
+        except (aioredis.ConnectionError, aioredis.TimeoutError):
+            self._reader_id = None  # a reconnect brings a new connection id
+            raise
+        return [
+            self._message(self._event_id(key), entry)
+            for key, entries in replies or []
+            for entry in entries
+        ]
+
+    async def interrupt(self) -> None:
+        if self._reader_id is not None:
+            await self._client.client_unblock(self._reader_id)
+
+    async def ping(self) -> None:
+        await self._client.ping()
+
+    async def close(self) -> None:
+        await self._reader.aclose()
+        await self._client.aclose()

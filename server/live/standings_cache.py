@@ -1,0 +1,93 @@
+"""Each process keeps the latest standings per event in memory, refreshed by the `standings`
+events its hub already reads, so GET /standings does not touch the database on the hot path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.live.sse import wire_data
+from server.live.streams import StreamMessage
+
+IDLE_SECONDS = 600.0  # stop following an event nobody has asked about for this long
+
+
+@dataclass
+class CachedStandings:
+    payload: dict[str, Any]
+    body: bytes
+    etag: str
+    public: bool
+    checked_at: float  # when visibility was last read from the database
+    used_at: float = field(default_factory=time.monotonic)
+
+
+def _encode(payload: dict[str, Any]) -> tuple[bytes, str]:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return body, f'"{hashlib.sha1(body, usedforsecurity=False).hexdigest()}"'
+
+
+def uncached(payload: dict[str, Any]) -> CachedStandings:
+    """A table served straight from the database, not kept."""
+    body, etag = _encode(payload)
+    return CachedStandings(payload, body, etag, public=False, checked_at=0.0)
+
+
+class StandingsCache:
+    def __init__(self, visibility_ttl: float) -> None:
+        self.visibility_ttl = visibility_ttl
+        self._entries: dict[int, CachedStandings] = {}
+
+    def get_public(self, event_id: int) -> CachedStandings | None:
+        """A table servable to anyone without the database, if we have a fresh one."""
+        entry = self._entries.get(event_id)
+        if entry is None or not entry.public:
+            return None
+        if time.monotonic() - entry.checked_at > self.visibility_ttl:
+            return None
+        entry.used_at = time.monotonic()
+        return entry
+
+    def get(self, event_id: int) -> CachedStandings | None:
+        entry = self._entries.get(event_id)
+        if entry is not None:
+            entry.used_at = time.monotonic()
+        return entry
+
+    def store(self, payload: dict[str, Any], public: bool) -> CachedStandings:
+        """Keep a table read from the database unless a newer one already arrived."""
+        event_id = payload["event_id"]
+        current = self._entries.get(event_id)
+        now = time.monotonic()
+        if current is not None and current.payload["version"] > payload["version"]:
+            current.public, current.checked_at = public, now
+            return current
+        body, etag = _encode(payload)
+        entry = CachedStandings(payload, body, etag, public, now)
+        self._entries[event_id] = entry
+        return entry
+
+    def apply(self, message: StreamMessage) -> None:
+        """A `standings` event: newer tables replace older ones; older ones are ignored."""
+        current = self._entries.get(message.event_id)
+        if current is None:
+            return  # nobody asked for this table here; the database has it
+        payload = json.loads(wire_data(message))
+        if payload.get("version", 0) < current.payload["version"]:
+            return
+        body, etag = _encode(payload)
+        current.payload, current.body, current.etag = payload, body, etag
+
+    def forget(self, event_id: int) -> None:
+        self._entries.pop(event_id, None)
+
+    def wants(self, event_id: int) -> bool:
+        return event_id in self._entries
+
+    def expire(self, now: float) -> None:
+        for event_id, entry in list(self._entries.items()):
+            if now - entry.used_at > IDLE_SECONDS:
+                del self._entries[event_id]
