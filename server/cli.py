@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -16,8 +18,10 @@ from config.logging import configure_logging
 from config.settings import ConfigError, Settings, load_settings, settings_table
 from server.supervisor import run_workers
 
+if TYPE_CHECKING:
+    from server.app import MatchdayApp
+
 log = logging.getLogger("matchday")
-DRAIN_SECONDS = 10.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,7 +104,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_server(settings: Settings, sockets: list, host: str, port: int) -> None:
+async def _run_server(
+    settings: Settings, sockets: list[socket.socket], host: str, port: int
+) -> None:
     from server.app import make_app
 
     app = await make_app(settings)
@@ -116,14 +122,19 @@ async def _run_server(settings: Settings, sockets: list, host: str, port: int) -
     await _drain(app, server)
 
 
-async def _drain(app: object, server: HTTPServer) -> None:
-    app.draining = True  # type: ignore[attr-defined]
+async def _drain(app: MatchdayApp, server: HTTPServer) -> None:
+    """SIGTERM: readiness turns 503 and new streams are refused, open streams are told to
+    reconnect elsewhere, queued work finishes; all within DRAIN_SECONDS."""
+    app.draining = True
+    app.hub.drain()
     server.stop()
     try:
-        await asyncio.wait_for(server.close_all_connections(), DRAIN_SECONDS)
+        async with asyncio.timeout(app.config.drain_seconds):
+            await app.hub.emptied()  # every stream has written its goodbye and finished
+            await server.close_all_connections()
+            await app.close()
     except TimeoutError:
-        log.warning("connections still open after drain timeout")
-    await app.close()  # type: ignore[attr-defined]
+        log.warning("drain took longer than %ss; exiting anyway", app.config.drain_seconds)
     log.info("stopped")
 
 

@@ -187,6 +187,11 @@ class StreamHub:
                 client.write(goodbye)
                 client.close("drain")
 
+    async def emptied(self) -> None:
+        """Wait until every stream has ended (after drain())."""
+        while self.count:
+            await asyncio.sleep(0.01)
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
