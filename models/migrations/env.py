@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 
 import models
@@ -25,14 +27,14 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _render_item(type_: str, obj: object, _autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, _autogen_context: Any) -> str | Literal[False]:
     # Migrations must not import model code: UTC timestamps are plain timezone-aware columns.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
 
 
-def _run(connection: object) -> None:
+def _run(connection: Any) -> None:
     # Batch mode lets ALTER TABLE work on SQLite too.
     context.configure(
         connection=connection,

@@ -175,7 +175,7 @@ class StandingsHandler(BaseHandler):
 
     async def get(self, event_id: str) -> None:
         cached = self.application.standings_cache.get_public(self.path_id(event_id))
-        table = cached or await self._load(self.path_id(event_id))
+        table = cached or await self._load_table(self.path_id(event_id))
         self.set_header("ETag", table.etag)
         if self.check_etag_header():
             self.set_status(304)
@@ -183,7 +183,7 @@ class StandingsHandler(BaseHandler):
             return
         self.finish(table.body)
 
-    async def _load(self, event_id: int) -> CachedStandings:
+    async def _load_table(self, event_id: int) -> CachedStandings:
         async with self.db() as session:
             event = await event_service.load_event(session, event_id, self.current_user, Need.VIEW)
             following = await self._follow(event_id)  # before the read: no update can slip by

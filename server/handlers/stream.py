@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import cast
 
+from tornado.http1connection import HTTP1Connection
 from tornado.iostream import StreamClosedError
 
 from server import metrics
@@ -38,9 +40,10 @@ class EventStreamHandler(BaseHandler):
         self._start_stream()
         await self.flush()
         buffer_bytes = self.application.config.sse_client_buffer_bytes
-        self.client = SseClient(self.request.connection, event.id, self.client_ip, buffer_bytes)
+        connection = cast(HTTP1Connection, self.request.connection)
+        self.client = SseClient(connection, event.id, self.client_ip, buffer_bytes)
         reason = await self._serve(self.client)
-        if reason != "slow" and not self.request.connection.stream.closed():
+        if reason != "slow" and not connection.stream.closed():
             with contextlib.suppress(StreamClosedError):
                 self.finish()
 

@@ -52,6 +52,8 @@ class StreamHub:
         self.positions: dict[int, str] = {}
         self.count = 0
         self._changed = asyncio.Event()
+        self._empty = asyncio.Event()
+        self._empty.set()
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -72,6 +74,7 @@ class StreamHub:
     async def subscribe(self, client: SseClient, last_event_id: str | None) -> None:
         """Register, replay what the client missed, then go live with no gap or duplicate."""
         self.count += 1
+        self._empty.clear()
         self.per_ip[client.ip] += 1
         metrics.SSE_CONNECTIONS.inc()
         self.clients[client.event_id].add(client)  # held messages queue up while we replay
@@ -108,6 +111,8 @@ class StreamHub:
             del self.clients[client.event_id]
             self._maybe_unfollow(client.event_id)
         self.count -= 1
+        if self.count == 0:
+            self._empty.set()
         self.per_ip[client.ip] -= 1
         if self.per_ip[client.ip] <= 0:
             del self.per_ip[client.ip]
@@ -189,8 +194,7 @@ class StreamHub:
 
     async def emptied(self) -> None:
         """Wait until every stream has ended (after drain())."""
-        while self.count:
-            await asyncio.sleep(0.01)
+        await self._empty.wait()
 
     async def close(self) -> None:
         for task in self._tasks:

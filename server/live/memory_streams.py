@@ -72,7 +72,7 @@ class MemoryStreams:
         return History([m for m in stream.messages if parse_id(m.id) > position])
 
     def _after(self, positions: dict[int, str]) -> list[StreamMessage]:
-        found = []
+        found: list[StreamMessage] = []
         for event_id, after in positions.items():
             stream = self._streams.get(event_id)
             if stream and stream.messages and parse_id(stream.messages[-1].id) > parse_id(after):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -14,6 +14,8 @@ from server.live.streams import (
     parse_id,
     stream_key,
 )
+
+Entry = tuple[str, dict[str, str]]  # (id, fields), as decode_responses=True returns them
 
 
 class RedisStreams:
@@ -38,12 +40,12 @@ class RedisStreams:
         self, event_id: int, kind: str, data: str, dedupe_key: str | None = None
     ) -> str | None:
         marker = f"{self._prefix}published:{dedupe_key}" if dedupe_key else ""
-        args = [self._history_length, kind, data, DEDUPE_TTL_SECONDS]
+        args: list[str | int] = [self._history_length, kind, data, DEDUPE_TTL_SECONDS]
         result = await self._publish_once(keys=[self.key(event_id), marker], args=args)
-        return result or None
+        return cast(str | None, result) or None
 
     async def last_id(self, event_id: int) -> str:
-        newest = await self._client.xrevrange(self.key(event_id), count=1)
+        newest = cast(list[Entry], await self._client.xrevrange(self.key(event_id), count=1))
         return newest[0][0] if newest else "0-0"
 
     async def history(self, event_id: int, after: str) -> History:
@@ -56,10 +58,10 @@ class RedisStreams:
         trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
         if trimmed and first and parse_id(after) < parse_id(first[0]):
             return History([], reset=True)  # the id is older than the kept history
-        entries = await self._client.xrange(key, min=f"({after}", max="+")
+        entries = cast(list[Entry], await self._client.xrange(key, min=f"({after}", max="+"))
         return History([self._message(event_id, entry) for entry in entries])
 
-    def _message(self, event_id: int, entry: tuple[str, dict[str, str]]) -> StreamMessage:
+    def _message(self, event_id: int, entry: Entry) -> StreamMessage:
         message_id, fields = entry
         return StreamMessage(
             event_id, message_id, fields.get("kind", ""), fields.get("data", "null")
@@ -68,9 +70,12 @@ class RedisStreams:
     async def read(self, positions: dict[int, str], block_ms: int) -> list[StreamMessage]:
         if self._reader_id is None:
             self._reader_id = await self._reader.client_id()
-        streams = {self.key(event_id): after for event_id, after in positions.items()}
+        streams: dict[Any, Any] = {self.key(e): after for e, after in positions.items()}
         try:
-            replies = await self._reader.xread(streams, count=1000, block=block_ms or None)
+            replies = cast(
+                list[tuple[str, list[Entry]]],
+                await self._reader.xread(streams, count=1000, block=block_ms or None),
+            )
         except (aioredis.ConnectionError, aioredis.TimeoutError):
             self._reader_id = None  # a reconnect brings a new connection id
             raise

@@ -17,8 +17,8 @@ class Text(fields.String):
         super().__init__(**kwargs)
         self.min_length = min_length
         self.max_length = max_length
-        self.metadata.setdefault("maxLength", max_length)
-        self.metadata.setdefault("minLength", min_length)
+        # Documented limits for the OpenAPI document (apispec reads field metadata).
+        self.metadata = {"maxLength": max_length, "minLength": min_length, **self.metadata}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))

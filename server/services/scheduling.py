@@ -101,11 +101,8 @@ def require_knockout_winner(event: Event, game: Game, home: int, away: int, stat
 
 
 def _is_knockout(event: Event, game: Game) -> bool:
-    return (
-        bool(event.schedule)
-        and event.schedule.get("format") == "single_elimination"
-        and game.round is not None
-    )
+    fmt = (event.schedule or {}).get("format")
+    return fmt == "single_elimination" and game.round is not None
 
 
 async def advance_knockout(session: AsyncSession, event: Event, finished: Game) -> list[Game]:
