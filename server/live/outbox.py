@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import OutboxEntry
+from server import metrics
 from server.live.streams import EventStreams
 
 log = logging.getLogger("matchday.outbox")
@@ -81,6 +82,7 @@ class OutboxRelay:
         except Exception as exc:  # the backend is down: entries stay for the next sweep
             log.warning("outbox relay paused: %s", exc)
         self.published += total
+        metrics.OUTBOX_PUBLISHED.inc(total)
         return total
 
     async def _pending(self) -> list[OutboxEntry]:
