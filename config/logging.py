@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Fields every log line of the current task or request carries (task_id, request_id…).
+log_context: ContextVar[dict[str, Any] | None] = ContextVar("log_context", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -17,6 +21,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(log_context.get() or {})
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -45,6 +45,12 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _task_runner(raw: str) -> str:
+    if raw not in {"auto", "celery", "local"}:
+        raise ValueError("one of auto, celery, local")
+    return raw
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -112,6 +118,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "METRICS_TOKEN", str, "", "Bearer token for /metrics; unset: loopback only.", secret=True
     ),
+    Setting(
+        "TASK_RUNNER",
+        _task_runner,
+        "auto",
+        "`celery` (workers via Redis), `local` (in-process pool) or `auto`: celery iff REDIS_URL.",
+    ),
+    Setting("TASK_TIME_LIMIT_SECONDS", _positive_int, 60, "Hard time limit of a Celery task."),
+    Setting(
+        "TASK_VISIBILITY_TIMEOUT_SECONDS",
+        _positive_int,
+        300,
+        "Unacknowledged tasks of a dead worker are redelivered after this long.",
+    ),
+    Setting("RECONCILE_SECONDS", _positive_float, 60.0, "Period of the beat reconcile task."),
     Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Setting("LOG_FORMAT", _log_format, "json", "`json` (one object per line) or `text`."),
 )
@@ -147,6 +167,10 @@ class Settings:
     standings_cache_ttl_seconds: float
     drain_seconds: float
     metrics_token: str = field(repr=False)
+    task_runner: str
+    task_time_limit_seconds: int
+    task_visibility_timeout_seconds: int
+    reconcile_seconds: float
     log_level: str
     log_format: str
 
@@ -158,6 +182,10 @@ class Settings:
     @property
     def uses_redis(self) -> bool:
         return bool(self.redis_url)
+
+    @property
+    def uses_celery(self) -> bool:
+        return self.task_runner == "celery" or (self.task_runner == "auto" and self.uses_redis)
 
 
 def _raw_value(setting: Setting, env: Mapping[str, str]) -> str | None:
@@ -240,6 +268,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     embedded = values["database_url"].startswith("sqlite")
     _check_ranges(values)
     _check_secret(values, embedded, data_dir)
+    if values["task_runner"] == "celery" and not values["redis_url"]:
+        raise ConfigError("TASK_RUNNER=celery needs REDIS_URL (the broker)")
     return Settings(**values)
 
 

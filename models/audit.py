@@ -20,6 +20,8 @@ class AuditEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Chosen by the writer: a redelivered record_audit task finds its row and adds nothing.
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(50))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
 from typing import Any
 
 import tornado.web
@@ -15,10 +16,11 @@ from models.db import (
     make_sync_engine,
     sync_session_factory,
 )
+from server.audit_sink import AuditSink, InlineAuditSink, QueuedAuditSink
 from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
-from server.dispatch import Dispatcher, InProcessDispatcher
+from server.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
 from server.handlers import auth, events, games, health, stream
 from server.live.hub import StreamHub
 from server.live.memory_streams import MemoryStreams
@@ -26,16 +28,18 @@ from server.live.outbox import OutboxRelay
 from server.live.redis_streams import RedisStreams
 from server.live.standings_cache import StandingsCache
 from server.live.streams import EventStreams
+from workers.celery_app import make_celery
 from workers.publish import LoopPublisher, Publisher, RedisPublisher
 
 RELAY_WAIT_SECONDS = 1.0  # how long a recompute waits for the score events before it
 
 
 def all_routes() -> list[Any]:
-    from server.handlers import docs, metrics, pages
+    from server.handlers import admin, docs, metrics, pages
 
     return [
         *auth.routes,
+        *admin.routes,
         *events.routes,
         *games.routes,
         *stream.routes,
@@ -87,6 +91,8 @@ class MatchdayApp(tornado.web.Application):
         self.relay = OutboxRelay(
             self.sessions, self.streams, sweep_seconds=config.outbox_sweep_seconds
         )
+        self.audit_sink: AuditSink = InlineAuditSink()
+        self._background: set[asyncio.Task[None]] = set()
         self.draining = False
         super().__init__(
             all_routes(),
@@ -104,6 +110,18 @@ class MatchdayApp(tornado.web.Application):
             )
         return LoopPublisher(self.streams, asyncio.get_running_loop())
 
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run follow-up work after a response without losing track of it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settled(self) -> None:
+        """Wait for follow-up work handed to background() and for the dispatcher."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.dispatcher.idle()
+
     async def _wait_for_relay(self) -> None:
         # Bounded: with the streams backend down, standings must still be recomputed.
         with contextlib.suppress(TimeoutError):
@@ -113,24 +131,41 @@ class MatchdayApp(tornado.web.Application):
     async def start(self) -> None:
         """Start the background loops: stream reader, heartbeats, outbox relay."""
         self.publisher = self._publisher()
-        self.dispatcher = InProcessDispatcher(
-            sync_session_factory(self.sync_engine),
-            self.blocking,
-            self.publisher,
-            before_run=self._wait_for_relay,
-        )
+        if self.config.uses_celery:
+            self.celery = make_celery(self.config)
+            dispatcher = CeleryDispatcher(
+                self.celery,
+                self.config.redis_url,
+                self.config.redis_key_prefix,
+                self.blocking,
+                before_run=self._wait_for_relay,
+            )
+            self.dispatcher = dispatcher
+            self.audit_sink = QueuedAuditSink(
+                dispatcher.enqueue_audit, self.blocking, self.sessions
+            )
+        else:
+            self.dispatcher = InProcessDispatcher(
+                sync_session_factory(self.sync_engine),
+                self.blocking,
+                self.publisher,
+                before_run=self._wait_for_relay,
+            )
         self.hub.start()
         self.relay.start()
         self.relay.kick()  # anything left unpublished by a previous run
 
     async def close(self) -> None:
         """Finish queued work, then release pools and connections."""
-        await self.dispatcher.idle()
+        await self.settled()
         await self.relay.close()
         await self.hub.close()
         await self.streams.close()
         if isinstance(self.publisher, RedisPublisher):
             self.publisher.close()
+        if isinstance(self.dispatcher, CeleryDispatcher):
+            self.dispatcher.close()
+            self.celery.close()
         await self.engine.dispose()
         self.sync_engine.dispose()
         self.blocking.shutdown()

@@ -17,8 +17,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from tornado.web import HTTPError, RequestHandler
 
 from models import User
+from server.dispatch import DispatchUnavailable
 from server.errors import DEFAULT_CODES, ApiError, error_body
 from server.security_headers import apply_security_headers
+from server.services import audit
 from server.services import auth as auth_service
 from server.services.audit import AuditContext
 from server.services.errors import DomainError
@@ -158,9 +160,15 @@ class BaseHandler(RequestHandler):
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends cleanly, rolls back otherwise."""
-        async with self.application.sessions() as session, session.begin():
-            yield session
+        """One unit of work: commits when the block ends cleanly, rolls back otherwise.
+        Audit records collected during it are stored by the application's audit sink."""
+        sink = self.application.audit_sink
+        async with self.application.sessions() as session:
+            async with session.begin():
+                yield session
+                records = audit.take_pending(session)
+                await sink.before_commit(session, records)
+            await sink.after_commit(records)
 
     def json_body(self) -> dict[str, Any]:
         if not self.request.body:
@@ -194,6 +202,18 @@ class BaseHandler(RequestHandler):
     @property
     def client_ip(self) -> str:
         return self.request.remote_ip or ""
+
+    def recompute_later(self, event_id: int) -> None:
+        """After a commit: ask for a standings recompute without holding up the response.
+        If the queue is down the change is still committed; the periodic reconcile task
+        recomputes the stale table later."""
+        self.application.background(self._recompute(event_id))
+
+    async def _recompute(self, event_id: int) -> None:
+        try:
+            await self.application.dispatcher.recompute_standings(event_id)
+        except DispatchUnavailable as exc:
+            log.warning("recompute not queued (reconcile will catch up): %s", exc)
 
     @staticmethod
     def path_id(raw: str) -> int:

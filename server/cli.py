@@ -31,6 +31,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default: HOST)")
     serve.add_argument("--port", type=int, help="port to bind (default: PORT)")
     serve.add_argument("--processes", type=int, default=1, help="processes; 0 = one per core")
+    worker = commands.add_parser("worker", help="a Celery worker (production mode)")
+    worker.add_argument("--queues", default="standings,analytics,audit", help="comma-separated")
+    worker.add_argument("--concurrency", type=int, default=None, help="processes (default: cores)")
+    worker.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+    worker.add_argument("--hostname", default=None, help="node name (default: matchday@host)")
+    commands.add_parser("beat", help="the Celery beat scheduler (periodic reconcile)")
+    flower = commands.add_parser("flower", help="Flower, the Celery dashboard (+ /metrics)")
+    flower.add_argument("--port", type=int, default=5555)
+    flower.add_argument("--address", default="127.0.0.1")
     commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
     admin = commands.add_parser("create-admin", help="create or promote an admin")
     admin.add_argument("--email", required=True)
@@ -53,6 +62,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.log_format)
     return COMMANDS[args.command](settings, args)
+
+
+def _celery_main(settings: Settings, argv: list[str]) -> int:
+    from workers.celery_app import make_celery
+
+    if not settings.uses_redis:
+        print("matchday: Celery needs REDIS_URL (the broker)", file=sys.stderr)
+        return 2
+    make_celery(settings).start(argv)  # Celery's own command line; exits when done
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    argv = [
+        "worker",
+        "--queues",
+        args.queues,
+        "--pool",
+        args.pool,
+        "--loglevel",
+        settings.log_level,
+    ]
+    if args.concurrency:
+        argv += ["--concurrency", str(args.concurrency)]
+    if args.hostname:
+        argv += ["--hostname", args.hostname]
+    return _celery_main(settings, argv)
+
+
+def _beat(settings: Settings, _args: argparse.Namespace) -> int:
+    schedule = settings.data_dir / "celerybeat-schedule"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return _celery_main(
+        settings, ["beat", "--loglevel", settings.log_level, "--schedule", str(schedule)]
+    )
+
+
+def _flower(settings: Settings, args: argparse.Namespace) -> int:
+    # Flower serves its Prometheus metrics at /metrics on the same port.
+    return _celery_main(settings, ["flower", f"--port={args.port}", f"--address={args.address}"])
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -138,7 +187,15 @@ async def _drain(app: MatchdayApp, server: HTTPServer) -> None:
     log.info("stopped")
 
 
-COMMANDS = {"serve": _serve, "migrate": _migrate, "create-admin": _create_admin, "demo": _demo}
+COMMANDS = {
+    "serve": _serve,
+    "worker": _worker,
+    "beat": _beat,
+    "flower": _flower,
+    "migrate": _migrate,
+    "create-admin": _create_admin,
+    "demo": _demo,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

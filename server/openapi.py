@@ -24,6 +24,13 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import EXCLUDE, Schema, fields
 
+from server.schemas.admin import (
+    AuditEntrySchema,
+    AuditQuerySchema,
+    CorrectionSchema,
+    RoleSchema,
+    TaskSchema,
+)
 from server.schemas.auth import (
     LoginSchema,
     RefreshSchema,
@@ -85,6 +92,7 @@ class ReadinessSchema(Schema):
 EventPageSchema = page_schema(EventSchema, "EventPage")
 TeamPageSchema = page_schema(TeamSchema, "TeamPage")
 GamePageSchema = page_schema(GameSchema, "GamePage")
+AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")
 
 
 def _reply(schema: type[Schema]) -> Schema:
@@ -125,6 +133,11 @@ COMPONENT_SCHEMAS: dict[str, Schema | type[Schema]] = {
     "Score": ScoreSchema,
     "StandingsRow": _reply(StandingsRowSchema),
     "Standings": _reply(StandingsSchema),
+    "Correction": CorrectionSchema,
+    "Role": RoleSchema,
+    "Task": _reply(TaskSchema),
+    "AuditEntry": _reply(AuditEntrySchema),
+    "AuditPage": _reply(AuditPageSchema),
     "Health": _reply(HealthSchema),
     "Readiness": _reply(ReadinessSchema),
 }
@@ -188,6 +201,7 @@ HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
 PATH_PARAMETERS: dict[str, str] = {
     "event_id": "The event's id.",
     "game_id": "The game's id.",
+    "user_id": "The user's id.",
 }
 
 SUCCESS_DESCRIPTIONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
@@ -206,12 +220,14 @@ STATUS_DESCRIPTIONS = {
 }
 
 AUTH_TAG, EVENTS_TAG, TEAMS_TAG, GAMES_TAG, OPS_TAG = "auth", "events", "teams", "games", "ops"
+ADMIN_TAG = "admin"
 
 TAGS = [
     {"name": AUTH_TAG, "description": "Accounts and tokens"},
     {"name": EVENTS_TAG, "description": "Events (leagues, tournaments) and their scorekeepers"},
     {"name": TEAMS_TAG, "description": "Teams of an event"},
     {"name": GAMES_TAG, "description": "Games, schedules, scores and standings"},
+    {"name": ADMIN_TAG, "description": "Corrections, recomputes, audit trail, roles"},
     {"name": OPS_TAG, "description": "Health checks and this documentation"},
 ]
 
@@ -367,6 +383,30 @@ OPERATIONS: tuple[Operation, ...] = (
         description="A final game's score changes only through a correction (409); re-sending "
         "the identical final score is 200 and changes nothing. 409 `version_conflict` when "
         "`If-Match` names an older version.",
+    ),
+    # admin
+    Operation(
+        "post", "/api/v1/admin/games/{game_id}/corrections", "correctScore",
+        "Correct a final score (admin)", ADMIN_TAG, {200: GameSchema},
+        body=CorrectionSchema, errors=(403, 409),
+        description="Writes a `game.correct` audit entry (old and new values, reason), "
+        "publishes `correction`, then the recompute publishes `standings`. 409 `not_final` "
+        "for a game that is not final. The same score again is 200 and changes nothing.",
+    ),
+    Operation(
+        "post", "/api/v1/admin/events/{event_id}/recompute", "recomputeStandings",
+        "Recompute an event's standings (admin)", ADMIN_TAG, {202: TaskSchema},
+        errors=(403,),
+        description="Queued; the new table is published as a `standings` event.",
+    ),
+    Operation(
+        "get", "/api/v1/admin/audit", "listAudit", "The audit trail, newest first (admin)",
+        ADMIN_TAG, {200: AuditPageSchema}, query=AuditQuerySchema, errors=(403,),
+    ),
+    Operation(
+        "post", "/api/v1/admin/users/{user_id}/role", "setRole", "Promote or demote (admin)",
+        ADMIN_TAG, {200: UserSchema}, body=RoleSchema, errors=(403, 409),
+        description="409 `last_admin` when demoting the only admin.",
     ),
     # operations
     Operation(

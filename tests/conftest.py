@@ -68,7 +68,8 @@ async def api(app: MatchdayApp) -> AsyncIterator[Api]:
 @pytest.fixture(params=["embedded", pytest.param("production", marks=pytest.mark.postgres)])
 async def live_app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MatchdayApp]:
     """The two run modes: SQLite + in-process streams, and PostgreSQL + real Redis Streams
-    (each test under its own Redis key prefix, removed afterwards)."""
+    (each test under its own Redis key prefix, removed afterwards). Tasks run in-process
+    here; the Celery path has its own tests with real worker processes (tests/e2e)."""
     if request.param == "embedded":
         url = sqlite_copy(request.getfixturevalue("sqlite_template_file"), tmp_path)
         settings = settings_for(url, tmp_path)
@@ -77,7 +78,11 @@ async def live_app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         truncate_pg(schema)
         prefix = f"test:{uuid.uuid4().hex[:10]}:"
         settings = settings_for(
-            pg_schema_url(schema), tmp_path, REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=prefix
+            pg_schema_url(schema),
+            tmp_path,
+            REDIS_URL=REDIS_URL,
+            REDIS_KEY_PREFIX=prefix,
+            TASK_RUNNER="local",
         )
     application = await make_app(settings)
     yield application

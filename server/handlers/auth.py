@@ -26,9 +26,7 @@ class RegisterHandler(BaseHandler):
                 display_name=body["display_name"],
                 password_hash=password_hash,
             )
-            await audit.record(
-                session, self.audit_context(user.id), "user.register", "user", user.id
-            )
+            audit.record(session, self.audit_context(user.id), "user.register", "user", user.id)
         self.write_json({"user": USER.dump(user)}, 201)
 
 
@@ -43,13 +41,11 @@ class LoginHandler(BaseHandler):
         ok = await self.application.blocking.run(verify_password, body["password"], stored_hash)
         async with self.db() as session:
             if ok and user is not None:
-                await audit.record(
-                    session, self.audit_context(user.id), "user.login", "user", user.id
-                )
+                audit.record(session, self.audit_context(user.id), "user.login", "user", user.id)
             else:
                 details = {"email": body["email"]}
                 target = user.id if user else None
-                await audit.record(
+                audit.record(
                     session, self.audit_context(), "user.login_failed", "user", target, details
                 )
         if not ok or user is None:
@@ -74,7 +70,7 @@ class LogoutHandler(BaseHandler):
         assert self.token_claims is not None  # prepare() authenticated the caller
         async with self.db() as session:
             await auth_service.logout(session, self.application.tokens, self.token_claims)
-            await audit.record(
+            audit.record(
                 session, self.audit_context(), "user.logout", "user", self.require_user().id
             )
         self.set_status(204)

@@ -37,7 +37,7 @@ class EventsHandler(BaseHandler):
         body = self.load_body(EventCreateSchema())
         async with self.db() as session:
             event = await event_service.create_event(session, self.require_user(), body)
-            await audit.record(
+            audit.record(
                 session,
                 self.audit_context(),
                 "event.create",
@@ -69,14 +69,12 @@ class EventHandler(BaseHandler):
             diff = event_service.update_event(event, changes)
             if diff:
                 await session.flush()
-                await audit.record(
-                    session, self.audit_context(), "event.update", "event", event.id, diff
-                )
+                audit.record(session, self.audit_context(), "event.update", "event", event.id, diff)
             payload = EVENT.dump(event)
         if "visibility" in diff:
             self.application.standings_cache.forget(event.id)
         if {"scoring", "tiebreakers"} & diff.keys():
-            self.application.dispatcher.recompute_standings(event.id)
+            self.recompute_later(event.id)
         self.write_json(payload)
 
 
@@ -88,7 +86,7 @@ class ScorekeepersHandler(BaseHandler):
                 session, self.path_id(event_id), self.current_user, Need.MANAGE
             )
             keeper = await event_service.add_scorekeeper(session, event, body["user_id"])
-            await audit.record(
+            audit.record(
                 session,
                 self.audit_context(),
                 "event.update",
@@ -122,7 +120,7 @@ class TeamsHandler(BaseHandler):
                 session, self.path_id(event_id), self.current_user, Need.MANAGE
             )
             team = await event_service.add_team(session, event, body["name"], body["group"])
-            await audit.record(
+            audit.record(
                 session,
                 self.audit_context(),
                 "team.create",
@@ -132,7 +130,7 @@ class TeamsHandler(BaseHandler):
             )
             payload = TEAM.dump(team)
         # A new team joins the table at zero.
-        self.application.dispatcher.recompute_standings(event.id)
+        self.recompute_later(event.id)
         self.write_json(payload, 201)
 
 

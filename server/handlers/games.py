@@ -57,7 +57,7 @@ class EventGamesHandler(BaseHandler):
             )
             game = await game_service.create_game(session, event, body)
             payload = GAME.dump(game)
-            await audit.record(
+            audit.record(
                 session, self.audit_context(), "game.create", "game", game.id, {"new": payload}
             )
             outbox.add(session, event.id, "game", payload)
@@ -73,7 +73,7 @@ class ScheduleHandler(BaseHandler):
                 session, self.path_id(event_id), self.current_user, Need.MANAGE, lock=True
             )
             games = await scheduling.generate_schedule(session, event, body)
-            await audit.record(
+            audit.record(
                 session,
                 self.audit_context(),
                 "game.create",
@@ -128,7 +128,7 @@ class ScoreHandler(BaseHandler):
         if change:
             self.application.relay.kick()
             if update.status == "final":
-                self.application.dispatcher.recompute_standings(event.id)
+                self.recompute_later(event.id)
         self.set_header("ETag", f'"{game.version}"')
         self.finish(payload)
 
@@ -144,7 +144,7 @@ class ScoreHandler(BaseHandler):
         if not change:
             return None
         await session.flush()
-        await audit.record(session, self.audit_context(), "game.score", "game", game.id, change)
+        audit.record(session, self.audit_context(), "game.score", "game", game.id, change)
         outbox.add(session, event.id, "score", GAME.dump(game))
         if update.status == "final":
             for drawn in await scheduling.advance_knockout(session, event, game):

@@ -15,6 +15,10 @@ class _Stream:
     def __init__(self, maxlen: int) -> None:
         self.messages: deque[StreamMessage] = deque(maxlen=maxlen)
         self.trimmed = False
+        # Trimmed before the reader saw them. A burst longer than the history (the relay
+        # publishes a batch without yielding) must still reach live clients, as Redis'
+        # blocking XREAD would deliver it: read() returns these once, then forgets them.
+        self.unread: list[StreamMessage] = []
 
 
 class MemoryStreams:
@@ -26,6 +30,7 @@ class MemoryStreams:
         self._last = (0, 0)
         self._published_keys: OrderedDict[str, str] = OrderedDict()
         self._wakeup = asyncio.Event()
+        self._followed: set[int] = set()  # the streams a pending read() waits on
 
     def _stream(self, event_id: int) -> _Stream:
         if event_id not in self._streams:
@@ -46,6 +51,8 @@ class MemoryStreams:
         stream = self._stream(event_id)
         if len(stream.messages) == stream.messages.maxlen:
             stream.trimmed = True
+            if event_id in self._followed:
+                stream.unread.append(stream.messages[0])
         message = StreamMessage(event_id, self._next_id(), kind, data)
         stream.messages.append(message)
         if dedupe_key is not None:
@@ -76,7 +83,10 @@ class MemoryStreams:
         for event_id, after in positions.items():
             stream = self._streams.get(event_id)
             if stream and stream.messages and parse_id(stream.messages[-1].id) > parse_id(after):
-                found.extend(m for m in stream.messages if parse_id(m.id) > parse_id(after))
+                kept = [*stream.unread, *stream.messages]
+                found.extend(m for m in kept if parse_id(m.id) > parse_id(after))
+        for stream in self._streams.values():
+            stream.unread.clear()
         return found
 
     async def read(self, positions: dict[int, str], block_ms: int) -> list[StreamMessage]:
@@ -84,10 +94,13 @@ class MemoryStreams:
         if found or block_ms <= 0:
             return found
         self._wakeup.clear()
+        self._followed = set(positions)  # keep what is trimmed while the reader waits
         try:
             await asyncio.wait_for(self._wakeup.wait(), block_ms / 1000)
         except TimeoutError:
             return []
+        finally:
+            self._followed = set()
         return self._after(positions)
 
     async def interrupt(self) -> None:

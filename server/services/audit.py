@@ -1,13 +1,23 @@
-"""Audit entries, written in the same transaction as the change they describe."""
+"""Audit entries: recorded during a unit of work, stored by the configured sink.
+
+``record`` only collects the entry on the session. When the unit of work commits, the
+application's sink stores it: inline in the same transaction (embedded default), or through
+the Celery `audit` queue right after the commit, falling back to a direct write when the
+broker cannot be reached (production). Either way an entry is never dropped, and every entry
+carries a `uid` so a redelivered task never writes a second row.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import AuditEntry
+from models.audit_entries import AuditRecord, new_record
+
+PENDING = "matchday.audit.pending"
 
 
 @dataclass(frozen=True)
@@ -19,15 +29,16 @@ class AuditContext:
     ip: str
 
 
-async def record(
+def record(
     session: AsyncSession,
     context: AuditContext,
     action: str,
     target_type: str | None = None,
     target_id: int | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
-    entry = AuditEntry(
+) -> AuditRecord:
+    entry = new_record(
+        uid=uuid.uuid4().hex,
         actor_id=context.actor_id,
         action=action,
         target_type=target_type,
@@ -36,5 +47,9 @@ async def record(
         ip=context.ip,
         details=details or {},
     )
-    session.add(entry)
+    session.info.setdefault(PENDING, []).append(entry)
     return entry
+
+
+def take_pending(session: AsyncSession) -> list[AuditRecord]:
+    return session.info.pop(PENDING, [])

@@ -1,0 +1,56 @@
+"""Admin actions: score corrections, roles, the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import AuditEntry, Game, User
+from models.domain.game_state import correction_allowed
+from server.services.errors import Conflict, NotFound
+from server.services.events import paginate
+
+
+def correct_score(game: Game, home: int, away: int) -> dict[str, Any] | None:
+    """Change a final score; returns old/new values, or None if it already is that score."""
+    if not correction_allowed(game.status):
+        raise Conflict(
+            f"only final scores are corrected; this game is {game.status}", code="not_final"
+        )
+    if (game.home_score, game.away_score) == (home, away):
+        return None
+    old = {"home_score": game.home_score, "away_score": game.away_score}
+    game.home_score, game.away_score = home, away
+    return {"old": old, "new": {"home_score": home, "away_score": away}}
+
+
+async def set_role(session: AsyncSession, user_id: int, role: str) -> tuple[User, str]:
+    user = await session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("no such user")
+    old = user.role
+    if old == "admin" and role != "admin" and await _admin_count(session) <= 1:
+        raise Conflict("the last admin cannot be demoted", code="last_admin")
+    user.role = role
+    return user, old
+
+
+async def _admin_count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).where(User.role == "admin")) or 0)
+
+
+async def audit_entries(
+    session: AsyncSession, filters: dict[str, Any], page: int, per_page: int
+) -> tuple[list[AuditEntry], int]:
+    query = select(AuditEntry)
+    if "actor_id" in filters:
+        query = query.where(AuditEntry.actor_id == filters["actor_id"])
+    if "action" in filters:
+        query = query.where(AuditEntry.action == filters["action"])
+    if "since" in filters:
+        query = query.where(AuditEntry.at >= filters["since"])
+    return await paginate(
+        session, query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), page, per_page
+    )

@@ -1,0 +1,79 @@
+"""The Celery application: Redis broker and result backend, JSON only, explicit queues.
+
+Built lazily from the settings, so importing this module has no side effects;
+``celery -A workers.celery_app ...`` finds the app through the module ``__getattr__``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from config.settings import Settings, load_settings
+
+QUEUES = ("standings", "analytics", "audit")
+RECOMPUTE = "matchday.recompute_standings"
+RECORD_AUDIT = "matchday.record_audit"
+RECONCILE = "matchday.reconcile"
+ROUTES = {
+    RECOMPUTE: {"queue": "standings"},
+    RECONCILE: {"queue": "standings"},
+    RECORD_AUDIT: {"queue": "audit"},
+    "matchday.analytics.*": {"queue": "analytics"},
+}
+
+
+def make_celery(settings: Settings) -> Celery:
+    if not settings.uses_redis:
+        raise RuntimeError(
+            "Celery needs REDIS_URL (the broker); the embedded default runs tasks in-process"
+        )
+    app = Celery("matchday", broker=settings.redis_url, backend=settings.redis_url)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+        task_default_queue="standings",
+        task_routes=ROUTES,
+        # Tasks are idempotent: acknowledge after running, redeliver if a worker dies.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.task_time_limit_seconds,
+        task_soft_time_limit=max(1, settings.task_time_limit_seconds - 5),
+        task_ignore_result=True,  # results travel as live events, never back to handlers
+        result_expires=3600,
+        broker_connection_retry_on_startup=True,
+        # Fail fast when the broker is down: the server then writes audit entries itself
+        # and the reconcile task catches up on recomputes.
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+        broker_transport_options={
+            "visibility_timeout": settings.task_visibility_timeout_seconds,
+            # Queues live under REDIS_KEY_PREFIX too, so deployments sharing a Redis stay apart.
+            "global_keyprefix": settings.redis_key_prefix,
+        },
+        result_backend_transport_options={"global_keyprefix": settings.redis_key_prefix},
+        worker_send_task_events=True,  # Flower
+        task_send_sent_event=True,
+        beat_schedule={
+            "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_seconds},
+        },
+        matchday_settings=settings,
+    )
+    app.autodiscover_tasks(["workers"], related_name="celery_tasks", force=True)
+    return app
+
+
+@functools.cache
+def get_celery() -> Celery:
+    return make_celery(load_settings())
+
+
+def __getattr__(name: str) -> Any:
+    if name in {"app", "celery"}:
+        return get_celery()
+    raise AttributeError(name)

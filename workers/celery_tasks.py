@@ -1,0 +1,121 @@
+"""Celery tasks: thin wrappers that run the task functions of workers.tasks with per-process
+resources (engine, publisher, Redis), retries for transient failures and the task id in logs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from celery import Task, shared_task
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.logging import log_context
+from config.settings import Settings
+from models.audit_entries import AuditRecord, store_once
+from models.db import make_sync_engine, sync_session_factory
+from workers import maintenance, tasks
+from workers.celery_app import RECOMPUTE, RECONCILE, RECORD_AUDIT
+from workers.metrics import TASK_SECONDS, TASKS
+from workers.publish import RedisPublisher
+
+log = logging.getLogger("matchday.worker")
+TRANSIENT = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+
+
+@dataclass
+class WorkerResources:
+    """One set per worker process (created after the fork, never shared across it)."""
+
+    pid: int
+    settings: Settings
+    sessions: sessionmaker[Session]
+    publisher: RedisPublisher
+    redis: redis.Redis
+
+
+def _resources(settings: Settings) -> WorkerResources:
+    engine = make_sync_engine(settings)
+    return WorkerResources(
+        pid=os.getpid(),
+        settings=settings,
+        sessions=sync_session_factory(engine),
+        publisher=RedisPublisher(
+            settings.redis_url,
+            prefix=settings.redis_key_prefix,
+            history_length=settings.stream_history_length,
+        ),
+        redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5),
+    )
+
+
+class MatchdayTask(Task):
+    """Base of every task: resources per process, retries with backoff for transient
+    database/Redis errors, the task id in every log line, duration and outcome metrics."""
+
+    abstract = True
+    autoretry_for = TRANSIENT
+    retry_backoff = True
+    retry_backoff_max = 30
+    retry_jitter = True
+    max_retries = 8
+    acks_late = True
+    reject_on_worker_lost = True
+    _shared: WorkerResources | None = None
+
+    @property
+    def res(self) -> WorkerResources:
+        shared = MatchdayTask._shared
+        if shared is None or shared.pid != os.getpid():
+            MatchdayTask._shared = shared = _resources(self.app.conf.matchday_settings)
+        return shared
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        token = log_context.set({"task_id": self.request.id, "task": self.name})
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = super().__call__(*args, **kwargs)
+            outcome = "ok"
+            return result
+        finally:
+            TASKS.labels(self.name, outcome).inc()
+            TASK_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+            log_context.reset(token)
+
+
+def pending_recompute_key(prefix: str, event_id: int) -> str:
+    return f"{prefix}recompute:pending:{event_id}"
+
+
+@shared_task(bind=True, base=MatchdayTask, name=RECOMPUTE)
+def recompute_standings(self: MatchdayTask, event_id: int) -> int | None:
+    # Clear the marker first: a score committed from now on enqueues a fresh recompute,
+    # while everything committed before it is read by this run.
+    self.res.redis.delete(pending_recompute_key(self.res.settings.redis_key_prefix, event_id))
+    return tasks.recompute_standings(self.res.sessions, self.res.publisher, event_id)
+
+
+@shared_task(bind=True, base=MatchdayTask, name=RECORD_AUDIT)
+def record_audit(self: MatchdayTask, record: AuditRecord) -> bool:
+    """Idempotent on the record's uid: a redelivered task writes no second row."""
+    try:
+        with self.res.sessions.begin() as session:
+            return store_once(session, record)
+    except IntegrityError:
+        return False  # a concurrent copy of this task inserted it
+
+
+@shared_task(bind=True, base=MatchdayTask, name=RECONCILE)
+def reconcile(self: MatchdayTask) -> dict[str, int]:
+    """Recompute stale tables; prune expired idempotency keys and revoked tokens."""
+    stale = maintenance.stale_events(self.res.sessions)
+    for event_id in stale:
+        tasks.recompute_standings(self.res.sessions, self.res.publisher, event_id)
+    pruned = maintenance.prune_expired(self.res.sessions)
+    log.info("reconciled", extra={"recomputed": len(stale), **pruned})
+    return {"recomputed": len(stale), **pruned}

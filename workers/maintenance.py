@@ -1,0 +1,41 @@
+"""Periodic housekeeping used by the reconcile task (blocking code: workers only)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Game, IdempotencyRecord, RevokedToken, StandingsSnapshot
+from models.base import utcnow
+
+
+def stale_events(sessions: sessionmaker[Session]) -> list[int]:
+    """Events with a game changed after their last snapshot (or with no snapshot)."""
+    newest = (
+        select(Game.event_id, func.max(Game.updated_at).label("newest"))
+        .group_by(Game.event_id)
+        .subquery()
+    )
+    query = (
+        select(newest.c.event_id)
+        .outerjoin(StandingsSnapshot, StandingsSnapshot.event_id == newest.c.event_id)
+        .where(
+            or_(
+                StandingsSnapshot.updated_at.is_(None),
+                StandingsSnapshot.updated_at < newest.c.newest,
+            )
+        )
+    )
+    with sessions() as session:
+        return list(session.scalars(query))
+
+
+def prune_expired(sessions: sessionmaker[Session]) -> dict[str, int]:
+    now = utcnow()
+    with sessions.begin() as session:
+        keys = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now))
+        tokens = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    return {
+        "idempotency_keys_pruned": keys.rowcount or 0,
+        "revoked_tokens_pruned": tokens.rowcount or 0,
+    }
