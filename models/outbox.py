@@ -21,3 +21,8 @@ class OutboxEntry(Base):
     data: Mapped[str] = mapped_column(Text)  # the event's JSON, serialised once
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def outbox_dedupe_key(entry_id: int) -> str:
+    """The key under which an outbox entry is published at most once, by whoever gets there."""
+    return f"outbox:{entry_id}"

@@ -125,10 +125,12 @@ class CeleryDispatcher:
         if not self._redis.set(key, task_id, nx=True, ex=PENDING_TTL_SECONDS):
             queued = self._redis.get(key)
             if queued is not None:
-                return queued.decode()
+                return queued.decode() if isinstance(queued, bytes) else str(queued)
             self._redis.set(key, task_id, ex=PENDING_TTL_SECONDS)
         try:
-            self._celery.send_task(RECOMPUTE, args=[event_id], task_id=task_id)
+            # ignore_result: no result-backend subscription, which would retry for ~20 s
+            # before a publish to a dead broker fails.
+            self._celery.send_task(RECOMPUTE, args=[event_id], task_id=task_id, ignore_result=True)
         except Exception:
             self._redis.delete(key)  # not queued after all: let the next score try again
             raise
@@ -138,7 +140,7 @@ class CeleryDispatcher:
     def enqueue_audit(self, record: dict[str, Any]) -> None:
         from workers.celery_app import RECORD_AUDIT
 
-        self._celery.send_task(RECORD_AUDIT, args=[record])
+        self._celery.send_task(RECORD_AUDIT, args=[record], ignore_result=True)
 
     async def idle(self) -> None:
         return None  # the queue belongs to the workers

@@ -33,9 +33,15 @@ def stale_events(sessions: sessionmaker[Session]) -> list[int]:
 def prune_expired(sessions: sessionmaker[Session]) -> dict[str, int]:
     now = utcnow()
     with sessions.begin() as session:
-        keys = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now))
-        tokens = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
-    return {
-        "idempotency_keys_pruned": keys.rowcount or 0,
-        "revoked_tokens_pruned": tokens.rowcount or 0,
-    }
+        keys = session.execute(
+            delete(IdempotencyRecord)
+            .where(IdempotencyRecord.expires_at < now)
+            .returning(IdempotencyRecord.id)
+        )
+        tokens = session.execute(
+            delete(RevokedToken).where(RevokedToken.expires_at < now).returning(RevokedToken.jti)
+        )
+        return {
+            "idempotency_keys_pruned": len(keys.all()),
+            "revoked_tokens_pruned": len(tokens.all()),
+        }

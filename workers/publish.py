@@ -9,10 +9,11 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from server.live.streams import PUBLISH_ONCE, EventStreams, stream_key
+from server.live.streams import DEDUPE_TTL_SECONDS, PUBLISH_ONCE, EventStreams, stream_key
 
-# (league event id, kind, JSON data) -> the stream id it was given
-Publisher = Callable[[int, str, str], str | None]
+# (league event id, kind, JSON data, dedupe key) -> the stream id it was given, or None
+# when that dedupe key was published already
+Publisher = Callable[[int, str, str, str | None], str | None]
 PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
@@ -31,9 +32,13 @@ class RedisPublisher:
         self._prefix = prefix
         self._history_length = history_length
 
-    def __call__(self, event_id: int, kind: str, data: str) -> str | None:
-        keys = [stream_key(self._prefix, event_id), ""]
-        return self._script(keys=keys, args=[self._history_length, kind, data, 0])
+    def __call__(
+        self, event_id: int, kind: str, data: str, dedupe_key: str | None = None
+    ) -> str | None:
+        marker = f"{self._prefix}published:{dedupe_key}" if dedupe_key else ""
+        keys = [stream_key(self._prefix, event_id), marker]
+        args: list[str | int] = [self._history_length, kind, data, DEDUPE_TTL_SECONDS]
+        return self._script(keys=keys, args=args) or None
 
     def close(self) -> None:
         self._client.close()
@@ -46,13 +51,15 @@ class LoopPublisher:
         self._streams = streams
         self._loop = loop
 
-    def __call__(self, event_id: int, kind: str, data: str) -> str | None:
-        future = asyncio.run_coroutine_threadsafe(
-            self._streams.publish(event_id, kind, data), self._loop
-        )
-        return future.result(PUBLISH_TIMEOUT_SECONDS)
+    def __call__(
+        self, event_id: int, kind: str, data: str, dedupe_key: str | None = None
+    ) -> str | None:
+        publish = self._streams.publish(event_id, kind, data, dedupe_key)
+        return asyncio.run_coroutine_threadsafe(publish, self._loop).result(PUBLISH_TIMEOUT_SECONDS)
 
 
-def offline_publisher(_event_id: int, _kind: str, _data: str) -> str | None:
+def offline_publisher(
+    _event_id: int, _kind: str, _data: str, _dedupe_key: str | None = None
+) -> str | None:
     """For commands that run with no server (demo): nothing listens, the snapshot suffices."""
     return None

@@ -7,11 +7,12 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Event, Game, StandingsSnapshot, Team
+from models import Event, Game, OutboxEntry, StandingsSnapshot, Team
 from models.base import utcnow
+from models.outbox import outbox_dedupe_key
 from models.standings_source import standings_payload, table_for
 from workers.publish import Publisher
 
@@ -25,7 +26,9 @@ def recompute_standings(
 
     Locking the event row serialises concurrent recomputes of one event (PostgreSQL), so
     the last snapshot written always reflects every result committed before it started.
-    The table is published after the commit, so no reader sees a table the database lacks.
+    The `standings` event is written to the outbox in the snapshot's transaction, then
+    published at once by this task; if the streams backend is down, the server's outbox
+    relay publishes it later (the shared dedupe key prevents a second copy).
     """
     with session_factory.begin() as session:
         event = session.scalar(select(Event).where(Event.id == event_id).with_for_update())
@@ -36,11 +39,40 @@ def recompute_standings(
         rows = [row.as_dict() for row in table_for(event, teams, games)]
         snapshot = _store_snapshot(session, event_id, rows, games)
         payload = standings_payload(event_id, snapshot.version, snapshot.updated_at, None, rows)
-    stream_id = publish(event_id, "standings", json.dumps(payload, separators=(",", ":")))
-    if stream_id:
-        _record_stream_id(session_factory, event_id, payload["version"], stream_id)
+        entry = OutboxEntry(event_id=event_id, kind="standings", data=_json(payload))
+        session.add(entry)
+        session.flush()
+    _publish_now(session_factory, publish, entry)
     log.info("standings recomputed", extra={"event_id": event_id, "version": payload["version"]})
     return payload["version"]
+
+
+def _json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def _publish_now(
+    session_factory: sessionmaker[Session], publish: Publisher, entry: OutboxEntry
+) -> None:
+    try:
+        stream_id = publish(entry.event_id, entry.kind, entry.data, outbox_dedupe_key(entry.id))
+    except Exception as exc:  # the relay will publish it when the backend answers again
+        log.warning("standings publish deferred to the outbox relay: %s", exc)
+        return
+    with session_factory.begin() as session:
+        session.execute(delete(OutboxEntry).where(OutboxEntry.id == entry.id))
+        if stream_id:
+            record_standings_id(session, entry, stream_id)
+
+
+def record_standings_id(session: Session, entry: OutboxEntry, stream_id: str) -> None:
+    """Note in the snapshot which stream message carried it (only if still the newest)."""
+    version = json.loads(entry.data)["version"]
+    session.execute(
+        update(StandingsSnapshot)
+        .where(StandingsSnapshot.event_id == entry.event_id, StandingsSnapshot.version == version)
+        .values(last_event_id=stream_id)
+    )
 
 
 def _store_snapshot(
@@ -57,15 +89,3 @@ def _store_snapshot(
     snapshot.updated_at = utcnow()
     session.flush()
     return snapshot
-
-
-def _record_stream_id(
-    session_factory: sessionmaker[Session], event_id: int, version: int, stream_id: str
-) -> None:
-    # Only if no newer table replaced ours meanwhile: last_event_id never goes backwards.
-    with session_factory.begin() as session:
-        session.execute(
-            update(StandingsSnapshot)
-            .where(StandingsSnapshot.event_id == event_id, StandingsSnapshot.version == version)
-            .values(last_event_id=stream_id)
-        )

@@ -16,10 +16,13 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from models import OutboxEntry
+from models.outbox import outbox_dedupe_key
 from server import metrics
 from server.live.streams import EventStreams
+from workers.tasks import record_standings_id
 
 log = logging.getLogger("matchday.outbox")
 BATCH = 200
@@ -29,6 +32,11 @@ def add(session: AsyncSession, event_id: int, kind: str, payload: Any) -> None:
     """Queue a live event; it is published only if the surrounding transaction commits."""
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     session.add(OutboxEntry(event_id=event_id, kind=kind, data=data))
+
+
+def _record_standings_ids(session: Session, carried: list[tuple[OutboxEntry, str]]) -> None:
+    for entry, stream_id in carried:
+        record_standings_id(session, entry, stream_id)
 
 
 class OutboxRelay:
@@ -91,17 +99,20 @@ class OutboxRelay:
             return list(await session.scalars(query))
 
     async def _publish(self, batch: list[OutboxEntry]) -> int:
-        done = []
+        done: list[int] = []
+        carried: list[tuple[OutboxEntry, str]] = []  # standings tables and their message ids
         try:
             for entry in batch:
-                await self._streams.publish(
-                    entry.event_id, entry.kind, entry.data, dedupe_key=f"outbox:{entry.id}"
-                )
+                key = outbox_dedupe_key(entry.id)
+                stream_id = await self._streams.publish(entry.event_id, entry.kind, entry.data, key)
                 done.append(entry.id)
+                if entry.kind == "standings" and stream_id:
+                    carried.append((entry, stream_id))
         finally:
             if done:
                 async with self._sessions() as session, session.begin():
                     await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_(done)))
+                    await session.run_sync(_record_standings_ids, carried)
         return len(done)
 
     async def close(self) -> None:

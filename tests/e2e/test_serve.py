@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tornado.testing import bind_unused_port
 
+from tests.e2e.processes import MATCHDAY, Serve, matchday_env, serving, wait_ready
 from tests.support import (
     TEST_SECRET,
     Api,
@@ -23,63 +21,20 @@ from tests.support import (
 )
 
 pytestmark = pytest.mark.e2e
-MATCHDAY = str(Path(sys.executable).with_name("matchday"))
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "JWT_SECRET"}
-    }
-    return {
-        **env,
-        "DATA_DIR": str(tmp_path / "var"),
-        "BCRYPT_ROUNDS": "4",
-        "LOG_FORMAT": "text",
-        **extra,
-    }
-
-
-def _free_port() -> int:
-    sock, port = bind_unused_port()
-    sock.close()
-    return port
+    return matchday_env(tmp_path, **extra)
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[callable]:
-    processes: list[subprocess.Popen[bytes]] = []
-    logs = []
-
-    def start(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes], str]:
-        port = _free_port()
-        log = open(tmp_path / f"serve-{port}.log", "wb")  # noqa: SIM115 — closed at teardown
-        logs.append(log)
-        proc = subprocess.Popen(
-            [MATCHDAY, "serve", "--port", str(port), *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        processes.append(proc)
-        return proc, f"http://127.0.0.1:{port}"
-
-    yield start
-    for proc in processes:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    for log in logs:
-        log.close()
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    with serving(tmp_path) as start:
+        yield start
 
 
 async def _wait_ready(api: Api) -> None:
-    async def ready() -> bool:
-        try:
-            return (await api.get("/readyz")).status == 200
-        except OSError:
-            return False
-
-    await eventually(ready, timeout=30)
+    await wait_ready(api)
 
 
 async def _run_flow(api: Api) -> None:
