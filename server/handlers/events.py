@@ -71,9 +71,10 @@ class EventHandler(BaseHandler):
                 await session.flush()
                 audit.record(session, self.audit_context(), "event.update", "event", event.id, diff)
             payload = EVENT.dump(event)
-        if "visibility" in diff:
+        changed = diff.get("new", {}).keys()
+        if "visibility" in changed:
             self.application.standings_cache.forget(event.id)
-        if {"scoring", "tiebreakers"} & diff.keys():
+        if {"scoring", "tiebreakers"} & changed:
             self.recompute_later(event.id)
         self.write_json(payload)
 
@@ -92,7 +93,7 @@ class ScorekeepersHandler(BaseHandler):
                 "event.update",
                 "event",
                 event.id,
-                {"scorekeeper_added": keeper.user_id},
+                {"new": {"scorekeeper": keeper.user_id}},
             )
             payload = ScorekeeperSchema().dump(keeper)
         self.write_json(payload, 201)

@@ -27,6 +27,11 @@ def correct_score(game: Game, home: int, away: int) -> dict[str, Any] | None:
 
 
 async def set_role(session: AsyncSession, user_id: int, role: str) -> tuple[User, str]:
+    # Lock every admin row in id order first: concurrent role changes then run one after
+    # the other (no deadlock, and the last-admin check counts what is committed).
+    await session.execute(
+        select(User.id).where(User.role == "admin").order_by(User.id).with_for_update()
+    )
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
         raise NotFound("no such user")

@@ -62,18 +62,20 @@ async def paginate(
 
 
 def update_event(event: Event, changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply a partial update; returns {field: {"old", "new"}} for the audit trail."""
+    """Apply a partial update; returns {"old": {field: value}, "new": {field: value}} for the
+    fields that changed (empty when none did)."""
     starts = changes.get("starts_on", event.starts_on)
     ends = changes.get("ends_on", event.ends_on)
     if starts and ends and ends < starts:
         raise InvalidInput("ends_on is before starts_on", details={"ends_on": ["before starts_on"]})
-    diff = {}
+    old_values: dict[str, Any] = {}
+    new_values: dict[str, Any] = {}
     for name, value in changes.items():
         old = getattr(event, name)
         if old != value:
-            diff[name] = {"old": _plain(old), "new": _plain(value)}
+            old_values[name], new_values[name] = _plain(old), _plain(value)
             setattr(event, name, value)
-    return diff
+    return {"old": old_values, "new": new_values} if new_values else {}
 
 
 def _plain(value: Any) -> Any:
