@@ -25,6 +25,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy config models server workers
+	$(VENV)/bin/bandit -q -r config models server workers -c bandit.yaml
+	@# pip-audit asks PyPI's JSON API (pypi.org/pypi/<name>/<version>/json) for advisories; where
+	@# that API cannot be reached (offline, or a mirror without it) say so instead of failing.
+	@if $(PY) -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/pip/24.0/json', timeout=10)" 2>/dev/null; then \
+		$(VENV)/bin/pip-audit --skip-editable --strict; \
+	else \
+		echo "pip-audit SKIPPED: PyPI's vulnerability API is unreachable from here"; \
+	fi
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -35,3 +43,13 @@ clean:
 
 readme-settings: install
 	$(PY) -c "import re,pathlib; from config.settings import settings_table as t; p=pathlib.Path('README.md'); s=p.read_text(); p.write_text(re.sub(r'(<!-- settings:start[^>]*-->\n).*?(\n<!-- settings:end -->)', lambda m: m.group(1)+t()+m.group(2), s, flags=re.S))"
+
+.PHONY: bench bench-sse bench-standings
+
+bench: bench-sse bench-standings
+
+bench-standings: install
+	$(VENV)/bin/python tests/perf/standings_latency.py --teams 64 --scores 50
+
+bench-sse: install
+	$(VENV)/bin/python tests/perf/sse_fanout.py --connections 10000

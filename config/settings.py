@@ -8,13 +8,25 @@ is generated from ``SETTINGS`` (``matchday settings``), so the two cannot drift.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from config.limits import (
+    DEFAULT_RATE_LIMITS,
+    IpNetwork,
+    RateLimits,
+    parse_bool,
+    parse_networks,
+    parse_rate_limits,
+)
+
 MIN_SECRET_BYTES = 32
+DEFAULT_KID = "default"  # the key id of JWT_SECRET (and of tokens issued without a `kid`)
+KID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class ConfigError(ValueError):
@@ -64,6 +76,102 @@ def _log_format(raw: str) -> str:
     return raw
 
 
+def _kid(raw: str) -> str:
+    value = raw.strip()
+    if not KID_PATTERN.match(value):
+        raise ValueError("a key id is 1-64 characters of A-Z a-z 0-9 . _ -")
+    return value
+
+
+def parse_jwt_keys(raw: str) -> tuple[tuple[str, str], ...]:
+    """``kid1:secret1,kid2:secret2`` (commas or newlines between entries) → ((kid, secret), ...).
+
+    Every secret must be at least MIN_SECRET_BYTES long. Errors name the entry by its position
+    or its key id, never by its secret."""
+    keys: list[tuple[str, str]] = []
+    for position, entry in enumerate(re.split(r"[,\n]", raw), start=1):
+        if not entry.strip():
+            continue
+        kid, colon, secret = (part.strip() for part in entry.partition(":"))
+        if not colon or not secret:
+            raise ValueError(f"entry {position} is not `kid:secret`")
+        if not KID_PATTERN.match(kid):
+            raise ValueError(f"entry {position}: a key id is 1-64 characters of A-Z a-z 0-9 . _ -")
+        if any(kid == known for known, _ in keys):
+            raise ValueError(f"key id {kid!r} is listed twice")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"the secret of key id {kid!r} is shorter than {MIN_SECRET_BYTES} bytes"
+            )
+        if reason := weak_secret_reason(secret):
+            raise ValueError(f"the secret of key id {kid!r} {reason}")
+        keys.append((kid, secret))
+    if not keys:
+        raise ValueError("lists no key")
+    return tuple(keys)
+
+
+ORIGIN_PATTERN = re.compile(r"^https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$")
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """``https://a.example,https://b.example:8443`` → exact origins (scheme://host[:port])."""
+    origins: list[str] = []
+    for entry in raw.split(","):
+        origin = entry.strip().lower()
+        if not origin:
+            continue
+        if not ORIGIN_PATTERN.match(origin):
+            raise ValueError(
+                f"{origin!r} is not an origin like https://app.example.org "
+                "(scheme and host, optional port, no path, no wildcard)"
+            )
+        origins.append(origin)
+    return tuple(dict.fromkeys(origins))
+
+
+def _port_or_off(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value < 65536:
+        raise ValueError("must be a port (1-65535) or 0 for off")
+    return value
+
+
+# Placeholders people leave in configuration; a secret made only of these is no secret.
+DEFAULT_SECRET_WORDS = (
+    "changeme",
+    "changeit",
+    "replaceme",
+    "secret",
+    "password",
+    "default",
+    "example",
+    "mysecret",
+    "jwtsecret",
+    "supersecret",
+    "token",
+    "test",
+    "admin",
+    "0123456789",
+    "1234567890",
+    "abcdefghijklmnopqrstuvwxyz",
+)
+
+
+def weak_secret_reason(value: str) -> str | None:
+    """Why ``value`` is an obviously default or guessable secret, or None. Never echoes it."""
+    if len(set(value)) <= 2:
+        return "is one or two characters repeated"
+    letters = re.sub(r"[^a-z0-9]", "", value.lower())
+    if "changeme" in letters or "replaceme" in letters:
+        return "is a placeholder (change-me / replace-me)"
+    for word in DEFAULT_SECRET_WORDS:
+        # only repetitions of a default word (and digits/separators around it)
+        if letters and not re.sub(word, "", letters).strip("0123456789"):
+            return "is a default value (repetitions of a well-known word)"
+    return None
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", str, "", "PostgreSQL URL (production). Unset: SQLite under DATA_DIR."),
     Setting("REDIS_URL", str, "", "Redis URL (production); /readyz checks it when set."),
@@ -80,12 +188,29 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
         default_doc="generated into DATA_DIR (embedded); required (production)",
     ),
+    Setting(
+        "JWT_KEYS",
+        parse_jwt_keys,
+        (),
+        "Token keys for rotation: `kid1:secret1,kid2:secret2`, each secret at least 32 bytes; "
+        "all verify, JWT_SIGNING_KID signs. Replaces JWT_SECRET (set one of the two).",
+        secret=True,
+        default_doc="(unset): JWT_SECRET is the one key, kid `default`",
+    ),
+    Setting(
+        "JWT_SIGNING_KID",
+        _kid,
+        "",
+        "Key id (from JWT_KEYS) that signs new tokens; required when JWT_KEYS lists several.",
+        default_doc="(unset): the only key",
+    ),
     Setting("JWT_ISSUER", str, "matchday", "`iss` claim of issued tokens."),
     Setting("JWT_AUDIENCE", str, "matchday-api", "`aud` claim of issued tokens."),
     Setting("ACCESS_TOKEN_TTL_SECONDS", _positive_int, 900, "Lifetime of an access token."),
     Setting("REFRESH_TOKEN_TTL_SECONDS", _positive_int, 1_209_600, "Lifetime of a refresh token."),
     Setting("BCRYPT_ROUNDS", _positive_int, 12, "bcrypt cost factor (4-31)."),
     Setting("MAX_JSON_BODY_BYTES", _positive_int, 1_048_576, "Largest JSON body accepted (413)."),
+    Setting("MAX_UPLOAD_BYTES", _positive_int, 5_242_880, "Largest CSV import accepted (413)."),
     Setting(
         "IDEMPOTENCY_TTL_SECONDS", _positive_int, 86_400, "How long Idempotency-Key replies live."
     ),
@@ -134,7 +259,72 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECONCILE_SECONDS", _positive_float, 60.0, "Period of the beat reconcile task."),
     Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Setting("LOG_FORMAT", _log_format, "json", "`json` (one object per line) or `text`."),
+    Setting(
+        "RATE_LIMIT_ENABLED",
+        parse_bool,
+        True,
+        "Rate limiting and failed-login throttling on (`true`) or off (`false`).",
+        default_doc="`true`",
+    ),
+    Setting(
+        "RATE_LIMITS",
+        parse_rate_limits,
+        DEFAULT_RATE_LIMITS,
+        "`name:count/seconds` entries (commas); unnamed limits keep their defaults, "
+        "`name:off` turns one off. See docs/security.md.",
+        default_doc=f"`{DEFAULT_RATE_LIMITS}`",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        parse_networks,
+        (),
+        "Addresses/CIDR blocks of reverse proxies whose `X-Forwarded-For` is believed.",
+        default_doc="(none): `X-Forwarded-For` is ignored",
+    ),
+    Setting(
+        "CORS_ORIGINS",
+        parse_origins,
+        (),
+        "Exact origins (`https://app.example.org`, commas) allowed to call the API from a "
+        "browser; see docs/security.md.",
+        default_doc="(none): CORS off",
+    ),
+    Setting(
+        "TLS_CERTFILE",
+        str,
+        "",
+        "PEM certificate chain: `matchday serve` speaks HTTPS (with TLS_KEYFILE).",
+        default_doc="(unset): plain HTTP (TLS at the ingress)",
+    ),
+    Setting("TLS_KEYFILE", str, "", "PEM private key of TLS_CERTFILE."),
+    Setting(
+        "TLS_REDIRECT_PORT",
+        _port_or_off,
+        0,
+        "With TLS: also listen here and 301-redirect plain HTTP to HTTPS; `0` = off.",
+    ),
+    Setting(
+        "VAULT_ADDR",
+        str,
+        "",
+        "HashiCorp Vault URL: secret settings are read from KV v2 at start-up when set.",
+        default_doc="(unset): no Vault",
+    ),
+    Setting(
+        "VAULT_PATH",
+        str,
+        "secret/data/matchday",
+        "KV v2 secret: `<mount>/data/<path>` or `<mount>/<path>`; its keys are setting names.",
+    ),
+    Setting("VAULT_TOKEN", str, "", "Vault token (or use AppRole).", secret=True),
+    Setting(
+        "VAULT_ROLE_ID", str, "", "AppRole role id (with VAULT_SECRET_ID), instead of a token."
+    ),
+    Setting("VAULT_SECRET_ID", str, "", "AppRole secret id.", secret=True),
 )
+
+
+_SETTING_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -145,12 +335,15 @@ class Settings:
     host: str
     port: int
     jwt_secret: str = field(repr=False)
+    jwt_keys: tuple[tuple[str, str], ...] = field(repr=False)  # (kid, secret): all verify
+    jwt_signing_kid: str
     jwt_issuer: str
     jwt_audience: str
     access_token_ttl_seconds: int
     refresh_token_ttl_seconds: int
     bcrypt_rounds: int
     max_json_body_bytes: int
+    max_upload_bytes: int
     idempotency_ttl_seconds: int
     db_pool_size: int
     db_max_overflow: int
@@ -173,6 +366,18 @@ class Settings:
     reconcile_seconds: float
     log_level: str
     log_format: str
+    rate_limit_enabled: bool
+    rate_limits: RateLimits
+    trusted_proxies: tuple[IpNetwork, ...]
+    cors_origins: tuple[str, ...]
+    tls_certfile: str
+    tls_keyfile: str
+    tls_redirect_port: int
+    vault_addr: str
+    vault_path: str
+    vault_token: str = field(repr=False)
+    vault_role_id: str
+    vault_secret_id: str = field(repr=False)
 
     @property
     def embedded(self) -> bool:
@@ -250,6 +455,36 @@ def _check_secret(values: dict[str, Any], embedded: bool, data_dir: Path) -> Non
             "(or JWT_SECRET_FILE); generate one with: python -c "
             "'import secrets; print(secrets.token_urlsafe(48))'"
         )
+    if reason := weak_secret_reason(secret):
+        raise ConfigError(
+            f"JWT_SECRET {reason}; generate one with: python -c "
+            "'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+
+def _resolve_keys(values: dict[str, Any], embedded: bool, data_dir: Path) -> None:
+    """The key ring: JWT_KEYS, or JWT_SECRET alone as kid `default`; and the signing kid."""
+    keys: tuple[tuple[str, str], ...] = values["jwt_keys"]
+    if keys and values["jwt_secret"]:
+        raise ConfigError(
+            "set JWT_KEYS or JWT_SECRET, not both (list the JWT_SECRET key in JWT_KEYS as "
+            f"`{DEFAULT_KID}:<secret>` so the tokens it signed stay valid)"
+        )
+    if not keys:
+        _check_secret(values, embedded, data_dir)
+        keys = ((DEFAULT_KID, values["jwt_secret"]),)
+    kids = [kid for kid, _ in keys]
+    signing_kid = values["jwt_signing_kid"]
+    if not signing_kid:
+        if len(kids) > 1:
+            raise ConfigError(
+                f"JWT_SIGNING_KID: required when JWT_KEYS lists several keys ({', '.join(kids)})"
+            )
+        signing_kid = kids[0]
+    elif signing_kid not in kids:
+        raise ConfigError(f"JWT_SIGNING_KID: {signing_kid!r} is not one of {', '.join(kids)}")
+    values["jwt_keys"] = keys
+    values["jwt_signing_kid"] = signing_kid
 
 
 def _check_ranges(values: dict[str, Any]) -> None:
@@ -261,13 +496,22 @@ def _check_ranges(values: dict[str, Any]) -> None:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read, normalise and validate every setting; raise ConfigError on the first problem."""
-    values = _parse_all(os.environ if env is None else env)
+    source = os.environ if env is None else env
+    if _raw_value(_SETTING_BY_NAME["VAULT_ADDR"], source):
+        from config.vault import with_vault_secrets
+
+        source = with_vault_secrets(source)
+    values = _parse_all(source)
     data_dir = Path(values["data_dir"])
     values["data_dir"] = data_dir
     values["database_url"] = normalise_database_url(values["database_url"], data_dir)
     embedded = values["database_url"].startswith("sqlite")
     _check_ranges(values)
-    _check_secret(values, embedded, data_dir)
+    _resolve_keys(values, embedded, data_dir)
+    if values["metrics_token"] and (reason := weak_secret_reason(values["metrics_token"])):
+        raise ConfigError(f"METRICS_TOKEN {reason}")
+    if bool(values["tls_certfile"]) != bool(values["tls_keyfile"]):
+        raise ConfigError("TLS_CERTFILE and TLS_KEYFILE go together: set both or neither")
     if values["task_runner"] == "celery" and not values["redis_url"]:
         raise ConfigError("TASK_RUNNER=celery needs REDIS_URL (the broker)")
     return Settings(**values)

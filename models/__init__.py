@@ -5,7 +5,7 @@ from models.base import Base
 from models.events import Event, Scorekeeper, Team
 from models.games import Game, StandingsSnapshot
 from models.outbox import OutboxEntry
-from models.users import RevokedToken, User
+from models.users import RevokedToken, TokenFamily, User
 
 __all__ = [
     "AuditEntry",
@@ -18,5 +18,6 @@ __all__ = [
     "Scorekeeper",
     "StandingsSnapshot",
     "Team",
+    "TokenFamily",
     "User",
 ]

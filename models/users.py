@@ -1,10 +1,10 @@
-"""Accounts, revoked tokens."""
+"""Accounts, token families, revoked tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -22,10 +22,32 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(10), default="user")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Tokens issued (`iat`) before this second are refused: set when the password changes.
+    tokens_valid_after: Mapped[datetime | None]
+
+
+class TokenFamily(Base):
+    """The tokens of one login. Refresh rotates within it (``refresh_jti`` is the one refresh
+    token that may be used next); revoking it ends every access and refresh token of it."""
+
+    __tablename__ = "token_families"
+    __table_args__ = (
+        Index("ix_token_families_user_id", "user_id"),
+        Index("ix_token_families_expires_at", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the `fam` claim
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    refresh_jti: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]  # when its newest token expires: prunable after that
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))  # logout, reuse, password
 
 
 class RevokedToken(Base):
-    """A token id (access `jti` or refresh session id) that must no longer be accepted."""
+    """A token id (access `jti` or refresh session id) that must no longer be accepted.
+    Used for tokens without a family (`fam`), issued before families existed."""
 
     __tablename__ = "revoked_tokens"
     __table_args__ = (Index("ix_revoked_tokens_expires_at", "expires_at"),)

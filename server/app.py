@@ -28,6 +28,7 @@ from server.live.outbox import OutboxRelay
 from server.live.redis_streams import RedisStreams
 from server.live.standings_cache import StandingsCache
 from server.live.streams import EventStreams
+from server.ratelimit import Throttle, make_throttle
 from workers.celery_app import make_celery
 from workers.publish import LoopPublisher, Publisher, RedisPublisher
 
@@ -35,13 +36,14 @@ RELAY_WAIT_SECONDS = 1.0  # how long a recompute waits for the score events befo
 
 
 def all_routes() -> list[Any]:
-    from server.handlers import admin, docs, metrics, pages
+    from server.handlers import admin, docs, imports, metrics, pages
 
     return [
         *auth.routes,
         *admin.routes,
         *events.routes,
         *games.routes,
+        *imports.routes,
         *stream.routes,
         *health.routes,
         *metrics.routes,
@@ -72,7 +74,8 @@ class MatchdayApp(tornado.web.Application):
         self.sync_engine = make_sync_engine(config)
         self.blocking = BlockingRunner(config.blocking_pool_size)
         self.tokens = TokenService(
-            config.jwt_secret,
+            dict(config.jwt_keys),
+            config.jwt_signing_kid,
             issuer=config.jwt_issuer,
             audience=config.jwt_audience,
             access_ttl=config.access_token_ttl_seconds,
@@ -92,6 +95,7 @@ class MatchdayApp(tornado.web.Application):
             self.sessions, self.streams, sweep_seconds=config.outbox_sweep_seconds
         )
         self.audit_sink: AuditSink = InlineAuditSink()
+        self.throttle: Throttle = make_throttle(config)
         self._background: set[asyncio.Task[None]] = set()
         self.draining = False
         super().__init__(
@@ -161,6 +165,7 @@ class MatchdayApp(tornado.web.Application):
         await self.relay.close()
         await self.hub.close()
         await self.streams.close()
+        await self.throttle.close()
         if isinstance(self.publisher, RedisPublisher):
             self.publisher.close()
         if isinstance(self.dispatcher, CeleryDispatcher):

@@ -14,11 +14,21 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import Finish, HTTPError, RequestHandler
 
 from models import User
+from server.cors import answer_preflight, apply_cors_headers, is_preflight
 from server.dispatch import DispatchUnavailable
 from server.errors import DEFAULT_CODES, ApiError, error_body
+from server.proxies import client_address
+from server.ratelimit import (
+    Decision,
+    LoginAttempt,
+    RateLimited,
+    address_subject,
+    rate_limit_headers,
+    tighter,
+)
 from server.security_headers import apply_security_headers
 from server.services import audit
 from server.services import auth as auth_service
@@ -32,6 +42,7 @@ log = logging.getLogger("matchday.http")
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}  # count against the `write` limit
 MAX_ID = 2**31 - 1
 
 
@@ -53,6 +64,11 @@ class BaseHandler(RequestHandler):
 
     public_methods: frozenset[str] = frozenset()
     max_body_bytes: int | None = None  # None: the JSON limit from settings
+    # Rate limits (server/ratelimit.py): every request counts against `ip` (and `user` when
+    # authenticated) unless rate_limited is False; `endpoint_limit` names the endpoint's own
+    # per-address limit (`auth`, `sse_connect`); without one, writes count against `write`.
+    rate_limited: bool = True
+    endpoint_limit: str | None = None
 
     application: MatchdayApp
     current_user: User | None
@@ -60,6 +76,8 @@ class BaseHandler(RequestHandler):
     def initialize(self) -> None:
         self.request_id = self._incoming_request_id() or uuid.uuid4().hex
         self.token_claims: dict[str, Any] | None = None
+        self.login_attempt: LoginAttempt | None = None
+        self._rate: Decision | None = None
         # set_default_headers() ran before initialize(); now the id is known, send it.
         self.set_header("X-Request-ID", self.request_id)
 
@@ -73,6 +91,11 @@ class BaseHandler(RequestHandler):
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("X-Request-ID", getattr(self, "request_id", "") or uuid.uuid4().hex)
         apply_security_headers(self)
+        apply_cors_headers(self, self.application.config.cors_origins)
+        rate: Decision | None = getattr(self, "_rate", None)
+        if rate is not None:  # kept when an error clears the headers
+            for name, value in rate_limit_headers(rate).items():
+                self.set_header(name, value)
 
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -123,11 +146,77 @@ class BaseHandler(RequestHandler):
     # --- request plumbing --------------------------------------------------------------
 
     async def prepare(self) -> None:
+        await self.limit_address()
+        if is_preflight(self):  # CORS preflight: no body, no authentication
+            if not answer_preflight(self, self.application.config.cors_origins):
+                raise ApiError(403, "this origin may not call the API", code="forbidden")
+            self.clear_header("Content-Type")
+            self.set_status(204)
+            raise Finish()  # ends the request here, for subclasses' prepare() too
         self._check_body()
         user = await self._authenticate()
         self.current_user = user
         if user is None and self.request.method not in self.public_methods:
             raise ApiError(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
+        await self._limit_caller(user)
+
+    # --- rate limits -------------------------------------------------------------------
+
+    async def limit_address(self) -> None:
+        """The per-address limits, before any work (authentication included)."""
+        if self.rate_limited:
+            address = address_subject(self.client_ip)
+            await self._count("ip", address)
+            if self.endpoint_limit is not None:
+                await self._count(self.endpoint_limit, address)
+
+    async def _limit_caller(self, user: User | None) -> None:
+        if not self.rate_limited:
+            return
+        if user is not None:
+            await self._count("user", str(user.id))
+        if self.endpoint_limit is None and self.request.method in WRITE_METHODS:
+            caller = f"user:{user.id}" if user else f"ip:{address_subject(self.client_ip)}"
+            await self._count("write", caller)
+
+    async def _count(self, name: str, subject: str) -> None:
+        try:
+            self._note_rate(await self.application.throttle.check(name, subject))
+        except RateLimited as limited:
+            raise self._too_many(limited) from None
+
+    def _note_rate(self, decision: Decision | None) -> None:
+        """Report the tightest of the limits this request counted against."""
+        if decision is None:
+            return
+        self._rate = tighter(self._rate, decision)
+        for name, value in rate_limit_headers(self._rate).items():
+            self.set_header(name, value)
+
+    def _too_many(self, limited: RateLimited) -> ApiError:
+        self._rate = limited.decision
+        return ApiError(
+            429,
+            "too many requests; retry after the number of seconds in Retry-After",
+            code="rate_limited",
+            details={"limit": limited.name},
+            headers=rate_limit_headers(limited.decision),
+        )
+
+    async def begin_login(self, email: str) -> LoginAttempt:
+        """Charge a failed-login reservation (see ratelimit.LoginAttempt); 429 when the address
+        or the account has no failures left, before any password is checked."""
+        try:
+            self.login_attempt = await self.application.throttle.begin_login(self.client_ip, email)
+        except RateLimited as limited:
+            log.info("login throttled", extra={"request_id": self.request_id})
+            raise self._too_many(limited) from None
+        return self.login_attempt
+
+    def on_finish(self) -> None:
+        attempt = self.login_attempt
+        if attempt is not None and not attempt.settled:  # ended neither in success nor a 401
+            self.application.background(attempt.abandon())
 
     def _check_body(self) -> None:
         limit = self.max_body_bytes or self.application.config.max_json_body_bytes
@@ -193,7 +282,9 @@ class BaseHandler(RequestHandler):
     @staticmethod
     def _load(schema: Schema, data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
         try:
-            return schema.load(data, partial=partial)
+            # Partial means "top-level fields may be omitted"; a nested object that is sent
+            # (e.g. `scoring`) is loaded whole, with its own defaults.
+            return schema.load(data, partial=tuple(schema.fields) if partial else False)
         except ValidationError as exc:
             raise ApiError(
                 422, "the request is not valid", details=exc.normalized_messages()
@@ -201,7 +292,15 @@ class BaseHandler(RequestHandler):
 
     @property
     def client_ip(self) -> str:
-        return self.request.remote_ip or ""
+        """The client's address; behind TRUSTED_PROXIES, from X-Forwarded-For (server/proxies)."""
+        cached: str | None = getattr(self, "_client_ip", None)
+        if cached is None:
+            cached = self._client_ip = client_address(
+                self.request.remote_ip or "",
+                self.request.headers.get_list("X-Forwarded-For"),
+                self.application.config.trusted_proxies,
+            )
+        return cached
 
     def recompute_later(self, event_id: int) -> None:
         """After a commit: ask for a standings recompute without holding up the response.
@@ -249,4 +348,5 @@ class NotFoundHandler(BaseHandler):
     public_methods = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
     async def prepare(self) -> None:
+        await self.limit_address()  # probing for paths counts too
         raise ApiError(404, "no such resource")

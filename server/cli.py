@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -31,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default: HOST)")
     serve.add_argument("--port", type=int, help="port to bind (default: PORT)")
     serve.add_argument("--processes", type=int, default=1, help="processes; 0 = one per core")
+    serve.add_argument("--certfile", help="PEM certificate chain: serve HTTPS (TLS_CERTFILE)")
+    serve.add_argument("--keyfile", help="PEM private key of --certfile (TLS_KEYFILE)")
+    serve.add_argument(
+        "--redirect-http-port",
+        type=int,
+        help="with TLS, also redirect plain HTTP on this port to HTTPS (TLS_REDIRECT_PORT)",
+    )
     worker = commands.add_parser("worker", help="a Celery worker (production mode)")
     worker.add_argument("--queues", default="standings,analytics,audit", help="comma-separated")
     worker.add_argument("--concurrency", type=int, default=None, help="processes (default: cores)")
@@ -137,14 +145,20 @@ def _demo(settings: Settings, _args: argparse.Namespace) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
+    try:
+        tls, redirect_port = _tls_options(settings, args)
+    except (ConfigError, OSError) as exc:  # ssl.SSLError is an OSError
+        print(f"matchday: TLS: {exc}", file=sys.stderr)
+        return 2
     if settings.embedded:
         from models.migrate import upgrade
 
         upgrade(settings.database_url)
     sockets = bind_sockets(port, host)
+    redirect_sockets = bind_sockets(redirect_port, host) if redirect_port else []
 
     def child() -> None:
-        asyncio.run(_run_server(settings, sockets, host, port))
+        asyncio.run(_run_server(settings, sockets, host, port, tls, redirect_sockets))
 
     if args.processes == 1:
         child()
@@ -153,21 +167,58 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _tls_options(settings: Settings, args: argparse.Namespace) -> tuple[ssl.SSLContext | None, int]:
+    """The server's SSLContext (None: plain HTTP) and the redirect port (0: none)."""
+    from server.tls import server_context
+
+    certfile = args.certfile or settings.tls_certfile
+    keyfile = args.keyfile or settings.tls_keyfile
+    redirect_port = (
+        args.redirect_http_port
+        if args.redirect_http_port is not None
+        else settings.tls_redirect_port
+    )
+    if bool(certfile) != bool(keyfile):
+        raise ConfigError("--certfile and --keyfile (TLS_CERTFILE, TLS_KEYFILE) go together")
+    if not certfile:
+        if redirect_port:
+            raise ConfigError("redirecting plain HTTP needs --certfile and --keyfile")
+        return None, 0
+    if not 0 <= redirect_port < 65536:
+        raise ConfigError("--redirect-http-port: must be a port, or 0 for off")
+    return server_context(certfile, keyfile), redirect_port
+
+
 async def _run_server(
-    settings: Settings, sockets: list[socket.socket], host: str, port: int
+    settings: Settings,
+    sockets: list[socket.socket],
+    host: str,
+    port: int,
+    tls: ssl.SSLContext | None = None,
+    redirect_sockets: list[socket.socket] | None = None,
 ) -> None:
     from server.app import make_app
+    from server.tls import redirect_app
 
     app = await make_app(settings)
     # The HTTP layer allows a little more than the JSON limit so handlers answer 413 in JSON.
-    server = HTTPServer(app, max_body_size=settings.max_json_body_bytes * 2, xheaders=False)
+    server = HTTPServer(
+        app, max_body_size=settings.max_json_body_bytes * 2, xheaders=False, ssl_options=tls
+    )
     server.add_sockets(sockets)
+    redirector: HTTPServer | None = None
+    if redirect_sockets:
+        redirector = HTTPServer(redirect_app(port), xheaders=False)
+        redirector.add_sockets(redirect_sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    log.info("serving", extra={"url": f"http://{host}:{port}", "embedded": settings.embedded})
+    scheme = "https" if tls else "http"
+    log.info("serving", extra={"url": f"{scheme}://{host}:{port}", "embedded": settings.embedded})
     await stop.wait()
+    if redirector is not None:
+        redirector.stop()
     await _drain(app, server)
 
 

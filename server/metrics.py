@@ -26,3 +26,6 @@ STREAM_READ_ERRORS = Counter(
     "matchday_stream_read_errors_total", "Failed reads of the event streams (backend down)"
 )
 OUTBOX_PUBLISHED = Counter("matchday_outbox_published_total", "Live events relayed from the outbox")
+RATE_LIMITED = Counter(
+    "matchday_rate_limited_total", "Requests refused with 429 by a rate limit, by limit", ["limit"]
+)

@@ -33,6 +33,7 @@ from server.schemas.admin import (
 )
 from server.schemas.auth import (
     LoginSchema,
+    PasswordChangeSchema,
     RefreshSchema,
     RegisterSchema,
     TokenPairSchema,
@@ -95,6 +96,11 @@ GamePageSchema = page_schema(GameSchema, "GamePage")
 AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")
 
 
+class ImportResultSchema(Schema):
+    teams = fields.List(fields.Nested(TeamSchema))
+    games = fields.List(fields.Nested(GameSchema))
+
+
 def _reply(schema: type[Schema]) -> Schema:
     """A response body: the server may add fields (the contract allows it), so the document
     must not say `additionalProperties: false`, which apispec derives from `unknown=RAISE`.
@@ -112,6 +118,7 @@ COMPONENT_SCHEMAS: dict[str, Schema | type[Schema]] = {
     "Register": RegisterSchema,
     "Login": LoginSchema,
     "Refresh": RefreshSchema,
+    "PasswordChange": PasswordChangeSchema,
     "TokenPair": _reply(TokenPairSchema),
     "User": _reply(UserSchema),
     "UserEnvelope": _reply(UserEnvelopeSchema),
@@ -140,6 +147,7 @@ COMPONENT_SCHEMAS: dict[str, Schema | type[Schema]] = {
     "AuditPage": _reply(AuditPageSchema),
     "Health": _reply(HealthSchema),
     "Readiness": _reply(ReadinessSchema),
+    "ImportResult": _reply(ImportResultSchema),
 }
 
 
@@ -159,7 +167,8 @@ class Operation:
     tag: str
     responses: Mapping[int, Reply]
     auth: Auth = "required"  # "optional": public, but a token shows the caller's private data
-    body: Schema | type[Schema] | None = None
+    body: Schema | type[Schema] | Mapping[str, Any] | None = None  # a mapping: a raw schema
+    body_type: str = JSON  # the media type of `body`
     query: type[Schema] | None = None
     headers: tuple[str, ...] = ()  # names from HEADER_PARAMETERS
     errors: tuple[int, ...] = ()  # beyond the ones the row implies
@@ -213,7 +222,7 @@ STATUS_DESCRIPTIONS = {
     404: "No such resource, or one the caller may not see",
     409: "Conflict with the current state",
     413: "Request body too large",
-    415: "The body must be application/json",
+    415: "Wrong content type: the body must be application/json (text/csv for imports)",
     422: "Validation failed; `details` maps each field to its messages",
     429: "Rate limited; retry after `Retry-After` seconds",
     503: "A dependency (database, Redis) is unavailable",
@@ -251,13 +260,21 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "post", "/api/v1/auth/refresh", "refreshTokens", "Swap a refresh token for a new pair",
         AUTH_TAG, {200: TokenPairSchema}, auth="none", body=RefreshSchema, errors=(401,),
-        description="The refresh token used stops working.",
+        description="The refresh token used stops working. Presenting it again ends the "
+        "whole session (every token of that login): a copied refresh token is caught.",
     ),
     Operation(
         "post", "/api/v1/auth/logout", "logout", "Log out", AUTH_TAG, {204: None},
         description="The access token and its refresh token stop working.",
     ),
     Operation("get", "/api/v1/me", "getMe", "The calling user", AUTH_TAG, {200: UserSchema}),
+    Operation(
+        "post", "/api/v1/me/password", "changePassword", "Change the caller's password",
+        AUTH_TAG, {204: None}, body=PasswordChangeSchema,
+        description="401 `invalid_credentials` when `current_password` is wrong; 422 when "
+        "`new_password` is weak (the registration rules). Every token issued before the "
+        "change stops working, the caller's included: log in again with the new password.",
+    ),
     # events
     Operation(
         "get", "/api/v1/events", "listEvents", "List events", EVENTS_TAG,
@@ -383,6 +400,30 @@ OPERATIONS: tuple[Operation, ...] = (
         description="A final game's score changes only through a correction (409); re-sending "
         "the identical final score is 200 and changes nothing. 409 `version_conflict` when "
         "`If-Match` names an older version.",
+    ),
+    # CSV import and export (docs/import.md)
+    Operation(
+        "post", f"{EVENT_PATH}/import", "importCsv",
+        "Import teams and games from CSV (owner, admin)", EVENTS_TAG, {201: ImportResultSchema},
+        body={"type": "string", "format": "binary",
+              "description": "UTF-8 (an optional BOM), a header row, then `team` and `game` "
+              "rows; the format is in docs/import.md"},
+        body_type="text/csv", errors=(403, 409),
+        description="All or nothing: one invalid row and nothing is stored. 422 "
+        "`invalid_csv` lists the problems in `details.errors` (`row`, the header being row 1; "
+        "`column`, or null for the whole row; `message`), at most 100, with "
+        "`details.truncated`. 413 past `MAX_UPLOAD_BYTES` (default 5 MiB) or 10,000 rows "
+        "(422). Answers the created teams and games; publishes a `game` event per game and "
+        "recomputes the standings; audited as `import.run`.",
+    ),
+    Operation(
+        "get", f"{EVENT_PATH}/export.csv", "exportCsv", "Export teams and games as CSV",
+        EVENTS_TAG,
+        {200: {"description": "`text/csv` in the import format: imports back unchanged. "
+               "Cells a spreadsheet would run as a formula (starting with `=`, `+`, `-`, "
+               "`@`, tab or carriage return) are prefixed with `'`.",
+               "content": {"text/csv": {"schema": {"type": "string"}}}}},
+        auth="optional",
     ),
     # admin
     Operation(
@@ -519,7 +560,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if parameters:
         result["parameters"] = parameters
     if op.body is not None:
-        result["requestBody"] = {"required": True, "content": {JSON: {"schema": op.body}}}
+        result["requestBody"] = {"required": True, "content": {op.body_type: {"schema": op.body}}}
     result.update({key: value for key, value in op.extra.items() if key != "parameters"})
     return result
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Game, IdempotencyRecord, RevokedToken, StandingsSnapshot
+from models import Game, IdempotencyRecord, RevokedToken, StandingsSnapshot, TokenFamily
 from models.base import utcnow
 
 
@@ -41,7 +41,12 @@ def prune_expired(sessions: sessionmaker[Session]) -> dict[str, int]:
         tokens = session.execute(
             delete(RevokedToken).where(RevokedToken.expires_at < now).returning(RevokedToken.jti)
         )
+        # No token outlives its family (expires_at follows the family's newest pair).
+        families = session.execute(
+            delete(TokenFamily).where(TokenFamily.expires_at < now).returning(TokenFamily.id)
+        )
         return {
             "idempotency_keys_pruned": len(keys.all()),
             "revoked_tokens_pruned": len(tokens.all()),
+            "token_families_pruned": len(families.all()),
         }

@@ -1,11 +1,18 @@
-"""Register, log in, refresh, log out, who am I."""
+"""Register, log in, refresh, log out, who am I, change my password."""
 
 from __future__ import annotations
 
 from server.auth.passwords import hash_password, verify_password
 from server.base import BaseHandler
 from server.errors import ApiError
-from server.schemas.auth import LoginSchema, RefreshSchema, RegisterSchema, UserSchema
+from server.schemas.auth import (
+    LoginSchema,
+    PasswordChangeSchema,
+    RefreshSchema,
+    RegisterSchema,
+    UserSchema,
+    password_problems,
+)
 from server.services import audit
 from server.services import auth as auth_service
 
@@ -14,6 +21,7 @@ USER = UserSchema()
 
 class RegisterHandler(BaseHandler):
     public_methods = frozenset({"POST"})
+    endpoint_limit = "auth"  # stricter per-address limit (RATE_LIMITS)
 
     async def post(self) -> None:
         body = self.load_body(RegisterSchema())
@@ -32,15 +40,19 @@ class RegisterHandler(BaseHandler):
 
 class LoginHandler(BaseHandler):
     public_methods = frozenset({"POST"})
+    endpoint_limit = "auth"  # stricter per-address limit (RATE_LIMITS)
 
     async def post(self) -> None:
         body = self.load_body(LoginSchema())
+        attempt = await self.begin_login(body["email"])  # 429 after too many failures
         async with self.db() as session:
             user = await auth_service.find_user_by_email(session, body["email"])
         stored_hash = user.password_hash if user else None
         ok = await self.application.blocking.run(verify_password, body["password"], stored_hash)
+        pair = None
         async with self.db() as session:
             if ok and user is not None:
+                pair = auth_service.start_family(session, self.application.tokens, user.id)
                 audit.record(session, self.audit_context(user.id), "user.login", "user", user.id)
             else:
                 details = {"email": body["email"]}
@@ -48,20 +60,37 @@ class LoginHandler(BaseHandler):
                 audit.record(
                     session, self.audit_context(), "user.login_failed", "user", target, details
                 )
-        if not ok or user is None:
+        if pair is None:
+            attempt.failed()  # the reserved failure stays counted
             raise ApiError(401, "wrong email or password", code="invalid_credentials")
-        self.write_json(self.application.tokens.issue_pair(user.id).as_response())
+        await attempt.succeeded()
+        self.write_json(pair.as_response())
 
 
 class RefreshHandler(BaseHandler):
     public_methods = frozenset({"POST"})
+    endpoint_limit = "auth"  # stricter per-address limit (RATE_LIMITS)
 
     async def post(self) -> None:
         body = self.load_body(RefreshSchema())
-        async with self.db() as session:
-            _user, pair = await auth_service.rotate_refresh_token(
-                session, self.application.tokens, body["refresh_token"]
-            )
+        try:
+            async with self.db() as session:
+                _user, pair = await auth_service.rotate_refresh_token(
+                    session, self.application.tokens, body["refresh_token"]
+                )
+        except auth_service.RefreshTokenReused as reuse:
+            # A copied refresh token: end the whole family, in a transaction that is kept.
+            async with self.db() as session:
+                await auth_service.revoke_families(session, "reuse", family_id=reuse.family_id)
+                audit.record(
+                    session,
+                    self.audit_context(),
+                    "user.token_reuse",
+                    "user",
+                    reuse.user_id,
+                    {"family": reuse.family_id},
+                )
+            raise
         self.write_json(pair.as_response())
 
 
@@ -83,10 +112,33 @@ class MeHandler(BaseHandler):
         self.write_json(USER.dump(self.require_user()))
 
 
+class PasswordHandler(BaseHandler):
+    endpoint_limit = "auth"  # it checks a password: the stricter per-address limit
+
+    async def post(self) -> None:
+        body = self.load_body(PasswordChangeSchema())
+        user = self.require_user()
+        problems = password_problems(body["new_password"], user.email)
+        if problems:
+            raise ApiError(422, "the request is not valid", details={"new_password": problems})
+        run = self.application.blocking.run
+        if not await run(verify_password, body["current_password"], user.password_hash):
+            raise ApiError(401, "the current password is wrong", code="invalid_credentials")
+        rounds = self.application.config.bcrypt_rounds
+        password_hash = await run(hash_password, body["new_password"], rounds)
+        async with self.db() as session:
+            await auth_service.change_password(session, user.id, password_hash)
+            audit.record(session, self.audit_context(), "user.password_change", "user", user.id)
+        self.set_status(204)
+        self.clear_header("Content-Type")
+        self.finish()
+
+
 routes = [
     (r"/api/v1/auth/register", RegisterHandler),
     (r"/api/v1/auth/login", LoginHandler),
     (r"/api/v1/auth/refresh", RefreshHandler),
     (r"/api/v1/auth/logout", LogoutHandler),
     (r"/api/v1/me", MeHandler),
+    (r"/api/v1/me/password", PasswordHandler),
 ]

@@ -13,6 +13,7 @@ CHECK_TIMEOUT_SECONDS = 2.0
 
 class HealthHandler(BaseHandler):
     public_methods = frozenset({"GET", "HEAD"})
+    rate_limited = False  # probes from load balancers and orchestrators
 
     async def get(self) -> None:
         self.write_json({"status": "ok"})
@@ -20,6 +21,7 @@ class HealthHandler(BaseHandler):
 
 class ReadyHandler(BaseHandler):
     public_methods = frozenset({"GET", "HEAD"})
+    rate_limited = False  # probes from load balancers and orchestrators
 
     async def get(self) -> None:
         checks = {"database": await self._check(self._database())}

@@ -22,6 +22,7 @@ log = logging.getLogger("matchday.stream")
 
 class EventStreamHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    endpoint_limit = "sse_connect"  # connects per address; open streams: hub.admit
 
     def initialize(self) -> None:
         super().initialize()

@@ -96,7 +96,10 @@ class MemoryStreams:
         self._wakeup.clear()
         self._followed = set(positions)  # keep what is trimmed while the reader waits
         try:
-            await asyncio.wait_for(self._wakeup.wait(), block_ms / 1000)
+            # Not wait_for: on Python 3.11 it swallows a cancel that lands in the tick of a
+            # publish, and the hub's close() then waits forever for its reader.
+            async with asyncio.timeout(block_ms / 1000):
+                await self._wakeup.wait()
         except TimeoutError:
             return []
         finally:

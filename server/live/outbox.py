@@ -72,8 +72,11 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # lands in the tick the event is set (a kick), and close() then waits forever.
             with contextlib.suppress(TimeoutError):  # the periodic sweep
-                await asyncio.wait_for(self._kicked.wait(), self._sweep_seconds)
+                async with asyncio.timeout(self._sweep_seconds):
+                    await self._kicked.wait()
             self._kicked.clear()
             waiters, self._waiters = self._waiters, []
             await self.relay_pending()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from server.live.streams import (
     DEDUPE_TTL_SECONDS,
@@ -22,7 +24,16 @@ class RedisStreams:
     def __init__(self, url: str, *, history_length: int, prefix: str) -> None:
         self._history_length = history_length
         self._prefix = prefix
-        self._client = aioredis.from_url(url, decode_responses=True, socket_timeout=5)
+        # After a Redis restart each pooled connection is stale and its next command fails with
+        # "Connection closed by server" (a new stream then ends at once): retry once, at once, on
+        # a fresh connection; an outage still fails fast. Publishes carry dedupe keys.
+        self._client = aioredis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=5,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[aioredis.ConnectionError],
+        )
         # XREAD BLOCK holds its connection: the reader gets its own, with no socket timeout.
         self._reader = aioredis.from_url(
             url, decode_responses=True, single_connection_client=True, socket_timeout=None

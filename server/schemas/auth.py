@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from zxcvbn import zxcvbn
 
 from server.auth.passwords import BCRYPT_MAX_BYTES
 from server.schemas.fields import Email, Text
 
 MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 = "safely unguessable", about 10^10 guesses
 # The most common passwords of length ≥ 12 in public breach lists.
 COMMON_PASSWORDS = frozenset(
     {
@@ -46,7 +48,26 @@ def password_problems(password: str, email: str | None) -> list[str]:
     local_part = (email or "").split("@")[0].lower()
     if len(local_part) >= 4 and local_part in password.lower():
         problems.append("must not contain your email address")
+    if not problems:  # the estimator only judges passwords that pass the cheap rules
+        problems.extend(_estimated_problems(password, email))
     return problems
+
+
+def _estimated_problems(password: str, email: str | None) -> list[str]:
+    """zxcvbn's guessability estimate (dictionaries, keyboard patterns, dates, l33t,
+    repeats, the user's own email) must reach MIN_PASSWORD_SCORE of 4."""
+    inputs = ["matchday", *([email, *email.split("@")] if email else [])]
+    result = zxcvbn(password, user_inputs=inputs)
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return []
+    feedback = result.get("feedback") or {}
+    hints = [feedback.get("warning") or "", *(feedback.get("suggestions") or [])]
+    advice = " ".join(hint.strip() for hint in hints if hint and hint.strip())
+    message = (
+        f"is too easy to guess (strength {result['score']} of 4, at least "
+        f"{MIN_PASSWORD_SCORE} needed); a passphrase of four or more unrelated words works well"
+    )
+    return [f"{message}. {advice}" if advice else message]
 
 
 class RegisterSchema(Schema):
@@ -64,6 +85,18 @@ class RegisterSchema(Schema):
 class LoginSchema(Schema):
     email = Text(required=True, max_length=254)
     password = fields.String(required=True, validate=validate.Length(max=1024))
+
+
+class PasswordChangeSchema(Schema):
+    """`new_password` is checked like a registration's, against the caller's email (the
+    handler knows it; the body does not carry it)."""
+
+    current_password = fields.String(required=True, validate=validate.Length(max=1024))
+    new_password = fields.String(
+        required=True,
+        validate=validate.Length(max=1024),
+        metadata={"minLength": MIN_PASSWORD_LENGTH},
+    )
 
 
 class RefreshSchema(Schema):

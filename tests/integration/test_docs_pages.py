@@ -78,7 +78,7 @@ def _route_parts(route: Any) -> tuple[str, type[RequestHandler]]:
 
 def _normalise(path: str) -> str:
     """`/api/v1/events/([0-9]+)$` and `/api/v1/events/{event_id}` both → `/api/v1/events/{}`."""
-    path = path.removesuffix("$")
+    path = path.removesuffix("$").replace("\\.", ".")  # `export\.csv` → `export.csv`
     path = re.sub(r"\([^)]*\)", "{}", path)
     return re.sub(r"\{[^}]*\}", "{}", path)
 

@@ -8,7 +8,7 @@ import pytest
 
 from config.settings import SETTINGS, ConfigError, load_settings, settings_table
 
-STRONG = "s" * 40
+STRONG = "settings-test-secret-" + "s" * 20
 
 
 def test_embedded_default_uses_sqlite_and_keeps_a_generated_secret(tmp_path: Path) -> None:

@@ -1,0 +1,161 @@
+"""CSV import and export of an event's teams and games (the format: docs/import.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tornado.http1connection import HTTP1Connection
+from tornado.web import stream_request_body
+
+from server.base import BaseHandler
+from server.errors import ApiError
+from server.live import outbox
+from server.policy import Need
+from server.schemas.events import TeamSchema
+from server.schemas.games import GameSchema
+from server.services import audit, imports
+from server.services import events as event_service
+from server.services.csv_import import (
+    RowError,
+    decode_upload,
+    error_details,
+    parse_import,
+    render_export,
+)
+from server.services.errors import DomainError
+
+TEAM = TeamSchema()
+GAME = GameSchema()
+CSV = "text/csv"
+
+
+def invalid_csv(errors: list[RowError]) -> ApiError:
+    count = len(errors)
+    return ApiError(
+        422,
+        f"the CSV file is not valid ({count} problem{'s' if count != 1 else ''}); "
+        "nothing was imported",
+        code="invalid_csv",
+        details=error_details(errors),
+    )
+
+
+def _media_type(header: str) -> tuple[str, dict[str, str]]:
+    kind, *params = header.split(";")
+    parameters = {}
+    for param in params:
+        name, _, value = param.partition("=")
+        parameters[name.strip().lower()] = value.strip().strip('"').lower()
+    return kind.strip().lower(), parameters
+
+
+@stream_request_body
+class EventImportHandler(BaseHandler):
+    """The body streams in under its own limit, MAX_UPLOAD_BYTES: the HTTP server's limit for
+    every other request is sized for JSON.
+
+    Refusals found before the body is read (415, 413 by Content-Length, 401, rate limits) are
+    answered once it is read: answering earlier makes Tornado close the connection under a
+    client that is still sending, and such a client sees a reset instead of the answer. The
+    refused body is read and dropped, never kept."""
+
+    async def prepare(self) -> None:
+        self._limit = self.application.config.max_upload_bytes
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._refusal: ApiError | DomainError | None = None
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):
+            # Twice the limit, as for JSON: a body a little too large still gets a proper 413.
+            connection.set_max_body_size(2 * self._limit)
+        try:
+            await super().prepare()
+        except (ApiError, DomainError) as exc:
+            self._refusal = exc
+
+    def _check_body(self) -> None:
+        kind, parameters = _media_type(self.request.headers.get("Content-Type", ""))
+        if kind != CSV:
+            raise ApiError(415, "send the file as text/csv")
+        if parameters.get("charset", "utf-8") not in ("utf-8", "utf8"):
+            raise ApiError(415, "send the file as UTF-8 (text/csv; charset=utf-8)")
+        length = self.request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > self._limit:
+            raise self._too_large()
+
+    def _too_large(self) -> ApiError:
+        return ApiError(413, f"the file is larger than {self._limit} bytes (MAX_UPLOAD_BYTES)")
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._refusal is not None:
+            return
+        self._size += len(chunk)
+        if self._size > self._limit:
+            self._chunks.clear()
+            self._refusal = self._too_large()
+            return
+        self._chunks.append(chunk)
+
+    async def post(self, event_id: str) -> None:
+        if self._refusal is not None:
+            raise self._refusal
+        user = self.require_user()
+        event_pk = self.path_id(event_id)
+        async with self.db() as session:
+            event = await event_service.load_event(session, event_pk, user, Need.MANAGE)
+            context = await imports.import_context(session, event)
+        text = decode_upload(b"".join(self._chunks))
+        self._chunks.clear()
+        if isinstance(text, list):
+            raise invalid_csv(text)
+        # Up to 10,000 rows of validation: off the event loop.
+        plan = await self.application.blocking.run(
+            parse_import, text, existing_teams=context.team_names, knockout=context.knockout
+        )
+        if isinstance(plan, list):
+            raise invalid_csv(plan)
+        async with self.db() as session:
+            event = await event_service.load_event(session, event_pk, user, Need.MANAGE, lock=True)
+            try:
+                result = await imports.apply_plan(session, event, plan)
+            except imports.PlanOutdated as exc:
+                raise invalid_csv(exc.errors) from exc
+            payload: dict[str, Any] = {
+                "teams": TEAM.dump(result.teams, many=True),
+                "games": GAME.dump(result.games, many=True),
+            }
+            counts = {
+                "teams": len(result.teams),
+                "games": len(result.games),
+                "final_games": plan.final_games,
+                "bytes": self._size,
+            }
+            audit.record(session, self.audit_context(), "import.run", "event", event.id, counts)
+            for game in payload["games"]:
+                outbox.add(session, event.id, "game", game)
+        if result.games:
+            self.application.relay.kick()
+        if result.teams or plan.final_games:
+            self.recompute_later(event.id)  # new teams join the table; final scores count
+        self.write_json(payload, 201)
+
+
+class EventExportHandler(BaseHandler):
+    public_methods = frozenset({"GET"})
+
+    async def get(self, event_id: str) -> None:
+        async with self.db() as session:
+            event = await event_service.load_event(
+                session, self.path_id(event_id), self.current_user, Need.VIEW
+            )
+            teams, games = await imports.export_rows(session, event)
+        self.set_header("Content-Type", f"{CSV}; charset=UTF-8")
+        self.set_header("Content-Disposition", f'attachment; filename="event-{event.id}.csv"')
+        self.set_header("Cache-Control", "no-store")
+        self.finish(render_export(teams, games).encode("utf-8"))
+
+
+routes = [
+    (r"/api/v1/events/([0-9]+)/import", EventImportHandler),
+    (r"/api/v1/events/([0-9]+)/export\.csv", EventExportHandler),
+]

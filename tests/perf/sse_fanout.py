@@ -1,0 +1,921 @@
+"""SSE fan-out benchmark: N spectators on one `matchday serve`, K scores, delivery latency.
+
+A script, not a test (pytest collects nothing here). Run it with `make bench-sse` or:
+
+    .venv/bin/python tests/perf/sse_fanout.py --connections 10000 [--broadcasts 10] [--redis]
+
+The driver (this process) starts one `matchday serve` (embedded mode, DATA_DIR in a temporary
+directory; `--redis`: PostgreSQL in a temporary schema + Redis with a unique key prefix),
+creates a user, an event, two teams and a game over the REST API, then starts a separate client
+process (this script with `--client`) that opens N SSE streams to the event with a lean
+asyncio.Protocol. When the client reports its streams are held, the driver posts K live scores
+(home_score = 1..K), noting time.time() just before each PUT; the client notes time.time() when
+each `score` frame arrives on each stream. Both run on one host, so latency per spectator per
+broadcast is arrival - send: PUT handling, commit, outbox relay, stream read and fan-out.
+
+Every wait is bounded; traffic goes only to 127.0.0.1 (client sources over 127.0.0.x); the
+server, the client and the temporary data are removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import errno
+import http.client
+import json
+import math
+import os
+import re
+import resource
+import secrets
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+MATCHDAY = str(Path(sys.executable).with_name("matchday"))
+HOST = "127.0.0.1"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+READY_TIMEOUT = 60.0  # server start (embedded mode runs migrations first)
+REQUEST_TIMEOUT = 30.0  # each REST call
+STREAM_TIMEOUT = 30.0  # each SSE connect: TCP + response headers
+SETTLE_SECONDS = 2.0  # after connecting, before measuring RSS and posting
+LATE_SECONDS = 15.0  # how long the client waits for stragglers after the last score
+STOP_TIMEOUT = 30.0  # SIGTERM to exit
+FD_RESERVE = 64  # descriptors a process needs besides its streams
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
+PR_SET_PDEATHSIG = 1
+HOME_SCORE = re.compile(rb'"home_score":(\d+)')
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def log(message: str) -> None:
+    print(f"[sse-bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def raise_fd_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit (raising the hard one needs CAP_SYS_RESOURCE)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def die_with_parent() -> None:
+    """preexec_fn of the server and the clients: more descriptors, and no orphans."""
+    raise_fd_limit()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def host_cpu() -> tuple[float, float, float]:
+    """Host CPU seconds so far, from /proc/stat: (processes, interrupts, steal). Interrupts
+    include the softirq work of loopback TCP, which no process is charged for."""
+    user, nice, system, _idle, _wait, irq, softirq, steal = (
+        int(v) / os.sysconf("SC_CLK_TCK")
+        for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return user + nice + system, irq + softirq, steal
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def wait_for_quiet_host(max_wait: float, ours: list[int]) -> float:
+    """Wait (bounded) until processes other than ours use under a fifth of a core; the load."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        before = host_cpu()[0] - sum(cpu_seconds(pid) for pid in ours) - own_cpu_seconds()
+        time.sleep(2.0)
+        after = host_cpu()[0] - sum(cpu_seconds(pid) for pid in ours) - own_cpu_seconds()
+        load = (after - before) / 2.0
+        if load < 0.2 or time.monotonic() >= deadline:
+            if load >= 0.2:
+                log(f"warning: the host stays busy ({load:.2f} CPUs used by other processes)")
+            return load
+        log(f"waiting for a quiet host ({load:.2f} CPUs used by other processes)")
+
+
+def percentile(ordered: list[float], q: float) -> float | None:
+    """Nearest-rank percentile of an ascending list."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def latency_stats(latencies_ms: list[float]) -> dict[str, float | None]:
+    ordered = sorted(latencies_ms)
+    return {
+        "min_ms": ordered[0] if ordered else None,
+        "p50_ms": percentile(ordered, 50),
+        "p95_ms": percentile(ordered, 95),
+        "p99_ms": percentile(ordered, 99),
+        "max_ms": ordered[-1] if ordered else None,
+    }
+
+
+def machine() -> dict[str, Any]:
+    mem_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kib = int(line.split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "mem_total_gib": round(mem_kib / 1024 / 1024, 1),
+        "nofile_hard_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
+        "ephemeral_ports": Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split(),
+        "python": sys.version.split()[0],
+    }
+
+
+# --- the client process ---------------------------------------------------------------------
+
+
+class Spectator(asyncio.Protocol):
+    """One SSE stream: parses the status line once, then only timestamps raw chunks.
+
+    Frames are split and matched to broadcasts after the run, so the measurement costs the
+    client as little CPU as possible while the server fans out."""
+
+    __slots__ = ("chunks", "closed", "head", "headers_done", "scores", "transport")
+
+    def __init__(self, headers_done: asyncio.Future[int]) -> None:
+        self.headers_done = headers_done
+        self.head = b""
+        self.chunks: list[tuple[float, bytes]] = []
+        self.scores = 0
+        self.closed = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        if not self.headers_done.done():
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.head) > 65_536:
+                    self.headers_done.set_result(-2)
+                return
+            status_line = self.head.split(b"\r\n", 1)[0].split()
+            status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else 0
+            data, self.head = self.head[end + 4 :], b""
+            self.headers_done.set_result(status)
+        if data:
+            self.chunks.append((now, data))
+            self.scores += data.count(b"event: score\n")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.headers_done.done():
+            self.headers_done.set_result(-1)
+
+    def arrivals(self) -> dict[int, float]:
+        """home_score -> when the frame carrying it was complete (first copy only)."""
+        seen: dict[int, float] = {}
+        buffer = b""
+        for when, data in self.chunks:
+            buffer += data
+            while (end := buffer.find(b"\n\n")) >= 0:
+                frame, buffer = buffer[:end], buffer[end + 2 :]
+                if b"\nevent: score" in frame and (match := HOME_SCORE.search(frame)):
+                    seen.setdefault(int(match.group(1)), when)
+        return seen
+
+
+@dataclass
+class ClientState:
+    held: list[Spectator] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    attempted: int = 0
+
+
+def source_address(index: int, per_address: int) -> str:
+    """127.0.0.1 for the first `per_address` streams, then 127.0.0.2, ... (ports per source)."""
+    return f"127.0.0.{1 + index // per_address}"
+
+
+async def open_stream(
+    loop: asyncio.AbstractEventLoop, port: int, request: bytes, source: str
+) -> tuple[Spectator | None, str | None]:
+    """Connect from `source` and wait for the response headers; (stream, None) or (None, why)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    spectator: Spectator | None = None
+    try:
+        # The port is picked at connect() time, per (source, destination): no bind() shortage.
+        sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        sock.bind((source, 0))
+        async with asyncio.timeout(STREAM_TIMEOUT):
+            await loop.sock_connect(sock, (HOST, port))
+            headers_done: asyncio.Future[int] = loop.create_future()
+            transport, spectator = await loop.create_connection(
+                lambda: Spectator(headers_done), sock=sock
+            )
+            transport.write(request)
+            status = await headers_done
+    except TimeoutError:
+        reason = "timeout"
+    except OSError as exc:
+        reason = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    else:
+        if status == 200:
+            return spectator, None
+        reason = {-1: "closed_before_headers", -2: "bad_headers"}.get(status, f"http_{status}")
+    if spectator is not None and spectator.transport is not None:
+        spectator.transport.abort()
+    else:
+        sock.close()
+    return None, reason
+
+
+async def connect_all(args: argparse.Namespace, state: ClientState) -> None:
+    loop = asyncio.get_running_loop()
+    request = (
+        f"GET /api/v1/events/{args.event_id}/stream HTTP/1.0\r\n"
+        f"Host: {HOST}:{args.port}\r\nAccept: text/event-stream\r\n\r\n"
+    ).encode()
+    indices = iter(range(args.first_index, args.first_index + args.connections))
+
+    async def worker() -> None:
+        for index in indices:
+            state.attempted += 1
+            stream, reason = await open_stream(
+                loop, args.port, request, source_address(index, args.per_address)
+            )
+            if stream is not None:
+                state.held.append(stream)
+            else:
+                state.failures[reason or "unknown"] += 1
+
+    async def progress() -> None:
+        while True:
+            await asyncio.sleep(5)
+            log(
+                f"client {args.first_index}: {len(state.held)}/{args.connections} held, "
+                f"{sum(state.failures.values())} failed"
+            )
+
+    reporter = asyncio.create_task(progress())
+    workers = [asyncio.create_task(worker()) for _ in range(args.concurrency)]
+    try:
+        async with asyncio.timeout(args.connect_budget):
+            await asyncio.gather(*workers)
+    except TimeoutError:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        state.failures["connect_budget_exceeded"] += args.connections - state.attempted
+    finally:
+        reporter.cancel()
+
+
+async def read_commands(stop: asyncio.Event, gone: asyncio.Event) -> None:
+    """`stop` on a "stop" line from the driver; `gone` if the driver's pipe closes."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := await reader.readline():
+        if line.strip() == b"stop":
+            stop.set()
+    gone.set()
+
+
+async def client_main(args: argparse.Namespace) -> int:
+    state = ClientState()
+    stop, gone = asyncio.Event(), asyncio.Event()
+    commands = asyncio.create_task(read_commands(stop, gone))
+    started = time.monotonic()
+    await connect_all(args, state)
+    ready = {
+        "held": len(state.held),
+        "failed": sum(state.failures.values()),
+        "failures": dict(state.failures),
+        "connect_seconds": round(time.monotonic() - started, 2),
+    }
+    print("ready " + json.dumps(ready), flush=True)
+
+    def complete() -> bool:
+        return all(s.closed or s.scores >= args.broadcasts for s in state.held)
+
+    try:
+        async with asyncio.timeout(args.deadline):
+            while not (stop.is_set() or gone.is_set()):  # the driver is posting scores
+                await asyncio.sleep(0.1)
+            late_until = time.monotonic() + LATE_SECONDS
+            while not gone.is_set() and not complete() and time.monotonic() < late_until:
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        log(f"client {args.first_index}: deadline reached")
+    commands.cancel()
+    if gone.is_set() and not stop.is_set():
+        return 1  # the driver died: nothing to report to
+    arrivals: dict[int, list[float]] = {}
+    for spectator in state.held:
+        for score, when in spectator.arrivals().items():
+            arrivals.setdefault(score, []).append(when)
+    result = {
+        **ready,
+        "open_at_end": sum(not s.closed for s in state.held),
+        "arrivals": arrivals,
+    }
+    Path(args.result).write_text(json.dumps(result))
+    print("done", flush=True)
+    for spectator in state.held:
+        if spectator.transport is not None:
+            spectator.transport.abort()
+    return 0
+
+
+def run_client(args: argparse.Namespace) -> int:
+    limit = raise_fd_limit()
+    if args.connections + FD_RESERVE > limit:
+        log(f"client: {args.connections} streams need more than RLIMIT_NOFILE={limit}")
+    return asyncio.run(client_main(args))
+
+
+# --- the server under test ------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    """Where the server keeps its data, and how to remove it afterwards."""
+
+    env: dict[str, str]
+    cleanup: Callable[[], None]
+    name: str
+
+
+def embedded_backend(workdir: Path) -> Backend:
+    return Backend({"DATA_DIR": str(workdir / "var")}, lambda: None, "embedded (SQLite)")
+
+
+def production_backend(workdir: Path) -> Backend:
+    """PostgreSQL in a fresh schema (migrated) and Redis with a prefix no one else uses."""
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))  # after PYTHONPATH and the installed packages
+    from tests.support import (  # the test helpers own schema set-up
+        create_pg_schema,
+        delete_redis_keys,
+        drop_pg_schema,
+        pg_schema_url,
+    )
+
+    schema = create_pg_schema()
+    prefix = f"bench-{uuid.uuid4().hex[:12]}:"
+
+    def cleanup() -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run(delete_redis_keys(prefix, REDIS_URL))
+        drop_pg_schema(schema)
+
+    env = {
+        "DATA_DIR": str(workdir / "var"),
+        "DATABASE_URL": pg_schema_url(schema),
+        "REDIS_URL": REDIS_URL,
+        "REDIS_KEY_PREFIX": prefix,
+        "JWT_SECRET": secrets.token_urlsafe(48),
+    }
+    return Backend(env, cleanup, f"production (PostgreSQL schema {schema}, Redis {prefix}*)")
+
+
+def server_env(backend: Backend, connections: int) -> dict[str, str]:
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "JWT_SECRET", "REDIS_KEY_PREFIX"}
+        and not k.startswith("SSE_")
+    }
+    high = str(max(1_000_000, connections * 2))
+    return {
+        **inherited,
+        "BCRYPT_ROUNDS": "4",
+        "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "text",
+        "SSE_MAX_CONNECTIONS": high,
+        "SSE_MAX_CONNECTIONS_PER_IP": high,
+        **backend.env,
+    }
+
+
+@contextlib.contextmanager
+def running_server(env: dict[str, str], workdir: Path) -> Iterator[tuple[subprocess.Popen, int]]:
+    port = free_port()
+    log_path = workdir / "serve.log"
+    with open(log_path, "wb") as server_log:
+        proc = subprocess.Popen(
+            [MATCHDAY, "serve", "--host", HOST, "--port", str(port)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=server_log,
+            preexec_fn=die_with_parent,
+        )
+        try:
+            wait_ready(proc, port, log_path)
+            yield proc, port
+        finally:
+            stop_process(proc)
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
+            if tail:
+                log("server log (last lines):\n  " + "\n  ".join(tail))
+
+
+def wait_ready(proc: subprocess.Popen, port: int, log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"matchday serve exited ({proc.returncode}); see {log_path}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if Rest(port).call("GET", "/readyz", timeout=2)[0] == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"matchday serve not ready after {READY_TIMEOUT:.0f}s")
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+class Rest:
+    """Blocking JSON calls to the server (one connection each; the driver sends little)."""
+
+    def __init__(self, port: int, token: str | None = None) -> None:
+        self.port = port
+        self.token = token
+
+    def call(
+        self, method: str, path: str, body: Any = None, timeout: float = REQUEST_TIMEOUT
+    ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        try:
+            payload = json.dumps(body) if body is not None else None
+            conn.request(method, path, body=payload, headers=headers)
+            reply = conn.getresponse()
+            data = reply.read()
+        finally:
+            conn.close()
+        return reply.status, (json.loads(data) if data else None)
+
+    def expect(self, status: int, method: str, path: str, body: Any = None) -> Any:
+        got, reply = self.call(method, path, body)
+        if got != status:
+            raise RuntimeError(f"{method} {path}: expected {status}, got {got}: {reply}")
+        return reply
+
+
+def create_league(port: int) -> tuple[Rest, int, int]:
+    """A user, a public event with two teams and one game; (client, event id, game id)."""
+    rest = Rest(port)
+    email, password = f"bench-{uuid.uuid4().hex[:8]}@example.com", "benchmark passphrase 1"
+    rest.expect(
+        201,
+        "POST",
+        "/api/v1/auth/register",
+        {"email": email, "password": password, "display_name": "Bench"},
+    )
+    login = rest.expect(200, "POST", "/api/v1/auth/login", {"email": email, "password": password})
+    rest.token = login["access_token"]
+    event = rest.expect(201, "POST", "/api/v1/events", {"name": "SSE Fan-out Cup"})
+    teams = [
+        rest.expect(201, "POST", f"/api/v1/events/{event['id']}/teams", {"name": name})["id"]
+        for name in ("Home", "Away")
+    ]
+    game = rest.expect(
+        201,
+        "POST",
+        f"/api/v1/events/{event['id']}/games",
+        {"home_team_id": teams[0], "away_team_id": teams[1]},
+    )
+    return rest, event["id"], game["id"]
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+
+@dataclass
+class ClientProcess:
+    proc: subprocess.Popen
+    result: Path
+    ready: dict[str, Any] | None = None
+
+
+def start_clients(
+    args: argparse.Namespace, port: int, event_id: int, workdir: Path
+) -> list[ClientProcess]:
+    count = args.client_processes
+    shares = [args.connections // count + (i < args.connections % count) for i in range(count)]
+    broadcast_seconds = args.broadcasts * args.interval
+    clients, first = [], 0
+    for number, share in enumerate(shares):
+        result = workdir / f"client-{number}.json"
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--client",
+            f"--port={port}",
+            f"--event-id={event_id}",
+            f"--connections={share}",
+            f"--first-index={first}",
+            f"--per-address={args.per_address}",
+            f"--concurrency={args.concurrency}",
+            f"--broadcasts={args.broadcasts}",
+            f"--connect-budget={args.connect_budget}",
+            f"--deadline={args.wait_quiet + broadcast_seconds + LATE_SECONDS + 120}",
+            f"--result={result}",
+        ]
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            preexec_fn=die_with_parent,
+        )
+        clients.append(ClientProcess(proc, result))
+        first += share
+    return clients
+
+
+def read_line(proc: subprocess.Popen, timeout: float) -> str | None:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], max(0.0, timeout))
+    if not ready:
+        return None
+    return proc.stdout.readline().decode().strip()
+
+
+def wait_for(clients: list[ClientProcess], word: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for client in clients:
+        while True:
+            line = read_line(client.proc, deadline - time.monotonic())
+            if line is None:
+                raise RuntimeError(f"client did not say {word!r} within {timeout:.0f}s")
+            if line == "" and client.proc.poll() is not None:
+                raise RuntimeError(f"client exited ({client.proc.returncode}) before {word!r}")
+            if line.startswith(word):
+                if word == "ready":
+                    client.ready = json.loads(line.split(" ", 1)[1])
+                break
+
+
+def tell(clients: list[ClientProcess], line: str) -> None:
+    for client in clients:
+        with contextlib.suppress(OSError, ValueError):
+            assert client.proc.stdin is not None
+            client.proc.stdin.write(line.encode() + b"\n")
+            client.proc.stdin.flush()
+
+
+def post_scores(rest: Rest, game_id: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    sent = []
+    for score in range(1, args.broadcasts + 1):
+        body = {"home_score": score, "away_score": 0, "status": "live"}
+        before = time.time()
+        status, reply = rest.call("PUT", f"/api/v1/games/{game_id}/score", body)
+        answered = time.time()
+        if status != 200:
+            log(f"score {score}: PUT answered {status}: {reply}")
+        sent.append({"score": score, "sent_at": before, "put_ms": (answered - before) * 1000})
+        time.sleep(max(0.0, args.interval - (time.time() - before)))
+    return sent
+
+
+def summarise(
+    sent: list[dict[str, Any]], results: list[dict[str, Any]], held: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    per_broadcast, everything = [], []
+    for item in sent:
+        arrivals = [t for r in results for t in r["arrivals"].get(str(item["score"]), [])]
+        latencies = [(t - item["sent_at"]) * 1000 for t in arrivals]
+        everything.extend(latencies)
+        per_broadcast.append(
+            {
+                "broadcast": item["score"],
+                "sent_at": round(item["sent_at"], 3),
+                "received": len(latencies),
+                "share": len(latencies) / held if held else 0.0,
+                "put_ms": round(item["put_ms"], 1),
+                **latency_stats(latencies),
+            }
+        )
+    expected = held * len(sent)
+    overall = {
+        "received": len(everything),
+        "share": len(everything) / expected if expected else 0.0,
+        **latency_stats(everything),
+    }
+    return per_broadcast, overall
+
+
+def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[str, Any]:
+    env = server_env(backend, args.connections)
+    with running_server(env, workdir) as (server, port):
+        log(f"server pid {server.pid} on {HOST}:{port}, {backend.name}")
+        rest, event_id, game_id = create_league(port)
+        time.sleep(1.0)
+        rss_before = rss_kib(server.pid)
+        cpu_before = cpu_seconds(server.pid)
+        log(f"opening {args.connections} streams from {args.client_processes} client process(es)")
+        clients = start_clients(args, port, event_id, workdir)
+        try:
+            wait_for(clients, "ready", args.connect_budget + 60)
+            assert all(c.ready for c in clients)
+            held = sum(c.ready["held"] for c in clients)  # type: ignore[index]
+            failures: Counter[str] = Counter()
+            for client in clients:
+                failures.update(client.ready["failures"])  # type: ignore[index]
+            connect_seconds = max(c.ready["connect_seconds"] for c in clients)  # type: ignore[index]
+            cpu_connected = cpu_seconds(server.pid)
+            log(f"{held} held, {sum(failures.values())} failed in {connect_seconds}s")
+            time.sleep(SETTLE_SECONDS)
+            rss_connected = rss_kib(server.pid)
+            fds_connected = len(os.listdir(f"/proc/{server.pid}/fd"))
+            quiet_load = wait_for_quiet_host(
+                args.wait_quiet, [server.pid, *(c.proc.pid for c in clients)]
+            )
+            profiler = start_profiler(args, server.pid)
+            client_cpu = [cpu_seconds(c.proc.pid) for c in clients]
+            cpu_start, host_start, own_start = (
+                cpu_seconds(server.pid),
+                host_cpu(),
+                own_cpu_seconds(),
+            )
+            window_start = time.monotonic()
+            log(f"posting {args.broadcasts} scores, one every {args.interval}s")
+            sent = post_scores(rest, game_id, args)
+            time.sleep(1.0)
+            cpu_end = cpu_seconds(server.pid)
+            client_cpu = [
+                cpu_seconds(c.proc.pid) - t for c, t in zip(clients, client_cpu, strict=True)
+            ]
+            host_processes, interrupts, steal = (
+                end - start for end, start in zip(host_cpu(), host_start, strict=True)
+            )
+            window = time.monotonic() - window_start
+            others = host_processes - (cpu_end - cpu_start) - sum(client_cpu)
+            others -= own_cpu_seconds() - own_start
+            rss_after = rss_kib(server.pid)
+            stop_profiler(profiler)
+            tell(clients, "stop")
+            wait_for(clients, "done", LATE_SECONDS + 120)
+            results = [json.loads(c.result.read_text()) for c in clients]
+        finally:
+            for client in clients:
+                if client.proc.poll() is None:
+                    client.proc.kill()
+                client.proc.wait(10)
+    per_broadcast, overall = summarise(sent, results, held)
+    added = rss_connected - rss_before
+    return {
+        "mode": "redis" if args.redis else "embedded",
+        "machine": machine(),
+        "connections": {
+            "requested": args.connections,
+            "held": held,
+            "failed": sum(failures.values()),
+            "failures": dict(failures),
+            "open_at_end": sum(r["open_at_end"] for r in results),
+            "connect_seconds": connect_seconds,
+            "client_processes": args.client_processes,
+        },
+        "broadcasts": per_broadcast,
+        "overall": overall,
+        "server": {
+            "rss_kib_before": rss_before,
+            "rss_kib_connected": rss_connected,
+            "rss_kib_after_broadcasts": rss_after,
+            "rss_kib_per_1000": round(added / held * 1000) if held else None,
+            "open_fds_connected": fds_connected,
+            "cpu_seconds_connecting": round(cpu_connected - cpu_before, 2),
+            "cpu_seconds_broadcasting": round(cpu_end - cpu_start, 2),
+        },
+        "client_cpu_seconds_broadcasting": round(sum(client_cpu), 2),
+        "host": {
+            "other_load_before_broadcasts": round(quiet_load, 2),
+            "broadcast_window_seconds": round(window, 2),
+            "interrupt_cpu_seconds": round(interrupts, 2),
+            "steal_cpu_seconds": round(steal, 2),
+            # CPU used by processes other than the server, the client(s) and this driver:
+            # the measurement is disturbed when this is large.
+            "other_cpu_seconds": round(others, 2),
+        },
+        "interval_seconds": args.interval,
+    }
+
+
+def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen | None:
+    """Optional: sample the server with py-spy while scores are posted."""
+    if not args.py_spy:
+        return None
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    duration = math.ceil(args.broadcasts * args.interval + 1)
+    return subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(duration),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            args.py_spy,
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profiler(profiler: subprocess.Popen | None) -> None:
+    if profiler is None:
+        return
+    try:
+        profiler.wait(30)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+        profiler.wait(10)
+
+
+def fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def print_report(report: dict[str, Any]) -> None:
+    conn, server, overall = report["connections"], report["server"], report["overall"]
+    m = report["machine"]
+    print(
+        f"SSE fan-out ({report['mode']}) on {m['cpus']} CPUs, {m['mem_total_gib']} GiB RAM, "
+        f"RLIMIT_NOFILE hard {m['nofile_hard_limit']}"
+    )
+    print(
+        f"connections: requested {conn['requested']}, held {conn['held']}, "
+        f"failed {conn['failed']} {conn['failures'] or ''}, open at end {conn['open_at_end']}, "
+        f"connected in {conn['connect_seconds']}s by {conn['client_processes']} client process(es)"
+    )
+    print(f"{'broadcast':>9} {'received':>9} {'share':>7} {'PUT ms':>7} " + header())
+    for item in report["broadcasts"]:
+        print(
+            f"{item['broadcast']:>9} {item['received']:>9} {item['share']:>7.1%} "
+            f"{item['put_ms']:>7.1f} " + row(item)
+        )
+    total = f"{'overall':>9} {overall['received']:>9} {overall['share']:>7.1%} {'':>7} "
+    print(total + row(overall))
+    per_1000 = server["rss_kib_per_1000"]
+    print(
+        f"server RSS: {server['rss_kib_before'] / 1024:.1f} MiB before, "
+        f"{server['rss_kib_connected'] / 1024:.1f} MiB connected, "
+        f"{server['rss_kib_after_broadcasts'] / 1024:.1f} MiB after broadcasts; "
+        f"{'-' if per_1000 is None else f'{per_1000 / 1024:.2f} MiB'} per 1,000 connections"
+    )
+    host = report["host"]
+    print(
+        f"CPU: server {server['cpu_seconds_connecting']}s connecting, "
+        f"{server['cpu_seconds_broadcasting']}s during broadcasts; "
+        f"client {report['client_cpu_seconds_broadcasting']}s during broadcasts; "
+        f"interrupts {host['interrupt_cpu_seconds']}s; other processes "
+        f"{host['other_cpu_seconds']}s (window {host['broadcast_window_seconds']}s)"
+    )
+    if host["other_cpu_seconds"] > 0.1 * host["broadcast_window_seconds"]:
+        print("warning: other work competed for the CPUs during the broadcasts")
+
+
+def header() -> str:
+    return " ".join(f"{name:>8}" for name in ("min ms", "p50 ms", "p95 ms", "p99 ms", "max ms"))
+
+
+def row(stats: dict[str, Any]) -> str:
+    keys = ("min_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms")
+    return " ".join(f"{fmt(stats[k]):>8}" for k in keys)
+
+
+def run_driver(args: argparse.Namespace) -> int:
+    limit = raise_fd_limit()
+    per_process = limit - FD_RESERVE
+    if args.client_processes == 0:
+        args.client_processes = max(1, math.ceil(args.connections / per_process))
+    if args.connections + FD_RESERVE > limit:
+        log(
+            f"note: RLIMIT_NOFILE is {limit} per process (hard limit); one server process "
+            f"cannot hold {args.connections} streams: expect failures past ~{per_process}"
+        )
+    if args.connect_budget is None:
+        args.connect_budget = 60 + args.connections / 50
+    workdir = Path(tempfile.mkdtemp(prefix="matchday-sse-bench-"))
+    backend: Backend | None = None
+    try:
+        backend = production_backend(workdir) if args.redis else embedded_backend(workdir)
+        report = measure(args, workdir, backend)
+    finally:
+        if backend is not None:
+            backend.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=10_000, help="SSE streams to open")
+    parser.add_argument("--broadcasts", type=int, default=10, help="scores to post")
+    parser.add_argument("--interval", type=float, default=0.75, help="seconds between scores")
+    parser.add_argument("--redis", action="store_true", help="PostgreSQL + Redis (production)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=0,
+        help="client processes (default: as few as the descriptor limit allows)",
+    )
+    parser.add_argument("--concurrency", type=int, default=100, help="connects in flight")
+    parser.add_argument(
+        "--per-address", type=int, default=5_000, help="streams per 127.0.0.x source address"
+    )
+    parser.add_argument("--connect-budget", type=float, help="seconds allowed for connecting")
+    parser.add_argument("--py-spy", metavar="FILE", help="profile the server while posting")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60.0,
+        help="seconds to wait at most, before posting, for other work on the host to settle",
+    )
+    # The client process's own options (set by the driver).
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--event-id", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--first-index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--deadline", type=float, default=600, help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.connections < 1 or args.broadcasts < 1 or args.concurrency < 1:
+        parser.error("--connections, --broadcasts and --concurrency must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_client(args) if args.client else run_driver(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The security test suite: attacks on the API, each expected to fail safely."""
