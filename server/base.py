@@ -310,7 +310,7 @@ class BaseHandler(RequestHandler):
 
     async def _recompute(self, event_id: int) -> None:
         try:
-            await self.application.dispatcher.recompute_standings(event_id)
+            await self.application.dispatcher.recompute_standings(event_id, self.request_id)
         except DispatchUnavailable as exc:
             log.warning("recompute not queued (reconcile will catch up): %s", exc)
 

@@ -37,8 +37,9 @@ class DispatchUnavailable(Exception):
 
 
 class Dispatcher(Protocol):
-    async def recompute_standings(self, event_id: int) -> str:
-        """Ask for an event's standings to be recomputed (after commit); returns a task id."""
+    async def recompute_standings(self, event_id: int, request_id: str | None = None) -> str:
+        """Ask for an event's standings to be recomputed (after commit); returns a task id.
+        `request_id` travels with the task, into its log lines."""
 
     async def idle(self) -> None:
         """Wait until no work is queued here (tests, graceful shutdown)."""
@@ -60,7 +61,7 @@ class InProcessDispatcher:
         self._dirty: set[int] = set()
         self.runs = 0  # recomputes actually run, for tests and metrics
 
-    async def recompute_standings(self, event_id: int) -> str:
+    async def recompute_standings(self, event_id: int, request_id: str | None = None) -> str:
         if event_id in self._active:
             self._dirty.add(event_id)
             return self._active[event_id][0]
@@ -112,14 +113,14 @@ class CeleryDispatcher:
         self._before_run = before_run
         self.sent = 0  # tasks actually enqueued, for tests and metrics
 
-    async def recompute_standings(self, event_id: int) -> str:
+    async def recompute_standings(self, event_id: int, request_id: str | None = None) -> str:
         await self._before_run()
         try:
-            return await self._runner.run(self._enqueue_recompute, event_id)
+            return await self._runner.run(self._enqueue_recompute, event_id, request_id)
         except (redis.RedisError, OSError) as exc:
             raise DispatchUnavailable(str(exc)) from exc
 
-    def _enqueue_recompute(self, event_id: int) -> str:
+    def _enqueue_recompute(self, event_id: int, request_id: str | None) -> str:
         key = pending_recompute_key(self._prefix, event_id)
         task_id = uuid.uuid4().hex
         if not self._redis.set(key, task_id, nx=True, ex=PENDING_TTL_SECONDS):
@@ -130,7 +131,13 @@ class CeleryDispatcher:
         try:
             # ignore_result: no result-backend subscription, which would retry for ~20 s
             # before a publish to a dead broker fails.
-            self._celery.send_task(RECOMPUTE, args=[event_id], task_id=task_id, ignore_result=True)
+            self._celery.send_task(
+                RECOMPUTE,
+                args=[event_id],
+                task_id=task_id,
+                ignore_result=True,
+                headers={"request_id": request_id},
+            )
         except Exception:
             self._redis.delete(key)  # not queued after all: let the next score try again
             raise
@@ -140,7 +147,8 @@ class CeleryDispatcher:
     def enqueue_audit(self, record: dict[str, Any]) -> None:
         from workers.celery_app import RECORD_AUDIT
 
-        self._celery.send_task(RECORD_AUDIT, args=[record], ignore_result=True)
+        headers = {"request_id": record.get("request_id")}
+        self._celery.send_task(RECORD_AUDIT, args=[record], ignore_result=True, headers=headers)
 
     async def idle(self) -> None:
         return None  # the queue belongs to the workers

@@ -58,6 +58,8 @@ def make_celery(settings: Settings) -> Celery:
         },
         result_backend_transport_options={"global_keyprefix": settings.redis_key_prefix},
         worker_send_task_events=True,  # Flower
+        # Keep our structured logging (task_id and request_id on every line).
+        worker_hijack_root_logger=False,
         task_send_sent_event=True,
         beat_schedule={
             "reconcile": {"task": RECONCILE, "schedule": settings.reconcile_seconds},

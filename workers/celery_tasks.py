@@ -75,7 +75,9 @@ class MatchdayTask(Task):
         return shared
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        token = log_context.set({"task_id": self.request.id, "task": self.name})
+        token = log_context.set(
+            {"task_id": self.request.id, "task": self.name, "request_id": _request_id(self)}
+        )
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -86,6 +88,13 @@ class MatchdayTask(Task):
             TASKS.labels(self.name, outcome).inc()
             TASK_SECONDS.labels(self.name).observe(time.perf_counter() - started)
             log_context.reset(token)
+
+
+def _request_id(task: Task) -> str | None:
+    """The request id the server sent in the message headers (custom headers land on the
+    request context, or under `headers` depending on the protocol)."""
+    direct = getattr(task.request, "request_id", None)
+    return direct or (getattr(task.request, "headers", None) or {}).get("request_id")
 
 
 def pending_recompute_key(prefix: str, event_id: int) -> str:
@@ -105,9 +114,13 @@ def record_audit(self: MatchdayTask, record: AuditRecord) -> bool:
     """Idempotent on the record's uid: a redelivered task writes no second row."""
     try:
         with self.res.sessions.begin() as session:
-            return store_once(session, record)
+            stored = store_once(session, record)
     except IntegrityError:
-        return False  # a concurrent copy of this task inserted it
+        stored = False  # a concurrent copy of this task inserted it
+    log.info(
+        "audit entry %s", "stored" if stored else "already stored", extra={"uid": record["uid"]}
+    )
+    return stored
 
 
 @shared_task(bind=True, base=MatchdayTask, name=RECONCILE)

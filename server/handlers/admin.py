@@ -68,7 +68,9 @@ class RecomputeHandler(AdminHandler):
             )
             audit.record(session, self.audit_context(), "standings.recompute", "event", event.id)
         try:
-            task_id = await self.application.dispatcher.recompute_standings(event.id)
+            task_id = await self.application.dispatcher.recompute_standings(
+                event.id, self.request_id
+            )
         except DispatchUnavailable as exc:
             raise ApiError(
                 503, "the task queue is unavailable; retry shortly", code="queue_unavailable"

@@ -665,3 +665,32 @@ async def test_an_admin_recompute_is_accepted_and_publishes_standings(stack: Sta
         return task_id in worker.succeeded("matchday.recompute_standings")
 
     await eventually(ran, timeout=10)
+
+
+# --- 9. request ids reach the worker -----------------------------------------------------------
+
+
+async def test_the_request_id_travels_with_the_task_into_the_worker_log(stack: Stack) -> None:
+    api = stack.serve()
+    worker = stack.worker("w1")
+    await asyncio.gather(wait_ready(api), worker.ready())
+    league = await League.create(api, teams=2)
+    game = league.games[0]
+    reply = await api.put(
+        f"/api/v1/games/{game['id']}/score",
+        {"home_score": 2, "away_score": 0, "status": "final"},
+        token=league.token,
+        headers={"X-Request-ID": "req-travels-42"},
+    )
+    assert reply.status == 200 and reply.headers["X-Request-ID"] == "req-travels-42"
+
+    async def logged() -> bool:
+        lines = [line for line in worker.log().splitlines() if "req-travels-42" in line]
+        tasks = {
+            task
+            for task in ("recompute_standings", "record_audit")
+            if any(task in line for line in lines)
+        }
+        return tasks == {"recompute_standings", "record_audit"}
+
+    await eventually(logged, timeout=20)
