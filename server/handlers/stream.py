@@ -34,19 +34,28 @@ class EventStreamHandler(BaseHandler):
 
     async def get(self, event_id: str) -> None:
         self._admit()
-        async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.VIEW
-            )
+        visible_id = await self._visible_event_id(event_id)
         self._start_stream()
         await self.flush()
         buffer_bytes = self.application.config.sse_client_buffer_bytes
         connection = cast(HTTP1Connection, self.request.connection)
-        self.client = SseClient(connection, event.id, self.client_ip, buffer_bytes)
+        chunked = self.request.version == "HTTP/1.1"  # how Tornado frames this response
+        self.client = SseClient(
+            connection, visible_id, self.client_ip, buffer_bytes, chunked=chunked
+        )
         reason = await self._serve(self.client)
         if reason != "slow" and not connection.stream.closed():
             with contextlib.suppress(StreamClosedError):
                 self.finish()
+
+    async def _visible_event_id(self, raw_id: str) -> int:
+        """Authorise in its own scope, so the session and ORM objects are freed now rather
+        than held for the life of the stream."""
+        async with self.db() as session:
+            event = await event_service.load_event(
+                session, self.path_id(raw_id), self.current_user, Need.VIEW
+            )
+            return event.id
 
     async def _serve(self, client: SseClient) -> str:
         """Hold the stream until the client leaves, is dropped, or the process drains."""

@@ -42,10 +42,21 @@ class SseClient:
     with Last-Event-ID)."""
 
     def __init__(
-        self, connection: HTTP1Connection, event_id: int, ip: str, buffer_bytes: int
+        self,
+        connection: HTTP1Connection,
+        event_id: int,
+        ip: str,
+        buffer_bytes: int,
+        *,
+        chunked: bool,
     ) -> None:
         self.connection = connection
-        connection.stream.max_write_buffer_size = buffer_bytes
+        self.stream = connection.stream
+        self.stream.max_write_buffer_size = buffer_bytes
+        self.stream.set_nodelay(True)  # small frames, latency-sensitive: no Nagle delay
+        # HTTP/1.1 responses without Content-Length are chunked by Tornado; frames written
+        # straight to the socket must carry the same framing.
+        self.chunked = chunked
         self.event_id = event_id
         self.ip = ip
         self.last_sent = (0, 0)
@@ -58,14 +69,17 @@ class SseClient:
         # Jitter spreads heartbeats so 10,000 clients do not all wake in the same tick.
         self.next_ping = time.monotonic() + interval * random.uniform(0.8, 1.2)  # noqa: S311
 
-    def deliver(self, message: StreamMessage, data: bytes) -> bool:
-        """Send one message unless already sent; while replaying, hold it. True if written."""
+    def deliver(
+        self, message: StreamMessage, data: bytes, position: tuple[int, int] | None = None
+    ) -> bool:
+        """Send one message unless already sent; while replaying, hold it. True if written.
+        The hub passes the parsed id once per broadcast instead of once per client."""
         if self.closed.done():
             return False
         if self.pending is not None:
             self._hold(message, data)
             return False
-        position = parse_id(message.id)
+        position = position or parse_id(message.id)
         if position <= self.last_sent:
             return False  # the seam between replayed history and live reading
         self.last_sent = position
@@ -94,8 +108,29 @@ class SseClient:
     def write(self, data: bytes) -> bool:
         if self.closed.done():
             return False
+        stream = self.stream
+        if stream.closed():
+            self.close("client_closed")
+            return False
+        if self.chunked:
+            data = b"%x\r\n%b\r\n" % (len(data), data)
+        if not stream.writing():
+            # Nothing queued: one send() and done — no futures, no buffer copies. This is
+            # the hot path of a broadcast to 10,000+ clients.
+            try:
+                sent = stream.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:  # reset by the peer
+                stream.close()
+                self.close("client_closed")
+                return False
+            if sent == len(data):
+                self.sent += 1
+                return True
+            data = data[sent:]
         try:
-            self.connection.write(data)
+            stream.write(data)  # the rest waits in the stream's bounded buffer
         except StreamBufferFullError:
             self.close("slow")
             return False
@@ -110,4 +145,4 @@ class SseClient:
         if not self.closed.done():
             self.closed.set_result(reason)
         if reason == "slow":
-            self.connection.stream.close()  # its buffer is full: no goodbye can get through
+            self.stream.close()  # its buffer is full: no goodbye can get through

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import ctypes
 import errno
+import gc
 import http.client
 import json
 import math
@@ -372,6 +373,9 @@ async def client_main(args: argparse.Namespace) -> int:
 
 
 def run_client(args: argparse.Namespace) -> int:
+    # A load generator must not pause: a full collection over thousands of long-lived streams
+    # would delay every arrival timestamp behind it. The process is short-lived.
+    gc.disable()
     limit = raise_fd_limit()
     if args.connections + FD_RESERVE > limit:
         log(f"client: {args.connections} streams need more than RLIMIT_NOFILE={limit}")
