@@ -7,7 +7,7 @@
    publish) against the real PostgreSQL.
 2. Median and p99 time from a final score's PUT to its `standings` event reaching an SSE
    client, with `matchday serve` and ONE `matchday worker` (Celery, prefork, concurrency 1)
-   on PostgreSQL + Redis.
+   on PostgreSQL + Redis, in the smallest round robin with SCORES games (50 → 11 teams).
 
 Traffic goes only to 127.0.0.1; every wait is bounded; processes and data are cleaned up.
 """
@@ -151,7 +151,8 @@ async def _ready(api: Api, timeout: float = 30) -> None:
 async def _measure(api: Api, scores: int) -> list[float]:
     token = await api.user("bench@example.com")
     event = (await api.post("/api/v1/events", {"name": "Latency"}, token=token)).json["id"]
-    for i in range(2 * scores):
+    teams = next(n for n in range(2, 1000) if n * (n - 1) // 2 >= scores)  # a small league
+    for i in range(teams):
         await api.post(f"/api/v1/events/{event}/teams", {"name": f"T{i:03d}"}, token=token)
     games = (
         await api.post(f"/api/v1/events/{event}/schedule", {"format": "round_robin"}, token=token)
