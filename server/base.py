@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from tornado.web import Finish, HTTPError, RequestHandler
 
+from config.logging import log_context
 from models import User
 from server.cors import answer_preflight, apply_cors_headers, is_preflight
 from server.dispatch import DispatchUnavailable
@@ -75,6 +76,8 @@ class BaseHandler(RequestHandler):
 
     def initialize(self) -> None:
         self.request_id = self._incoming_request_id() or uuid.uuid4().hex
+        # Every log line written while serving this request carries its id.
+        log_context.set({"request_id": self.request_id})
         self.token_claims: dict[str, Any] | None = None
         self.login_attempt: LoginAttempt | None = None
         self._rate: Decision | None = None

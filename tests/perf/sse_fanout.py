@@ -54,6 +54,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 READY_TIMEOUT = 60.0  # server start (embedded mode runs migrations first)
 REQUEST_TIMEOUT = 30.0  # each REST call
+SCORE_TIMEOUT = 10.0  # each score PUT (a failed one is reported, and the run goes on)
 STREAM_TIMEOUT = 30.0  # each SSE connect: TCP + response headers
 SETTLE_SECONDS = 2.0  # after connecting, before measuring RSS and posting
 LATE_SECONDS = 15.0  # how long the client waits for stragglers after the last score
@@ -442,14 +443,15 @@ def server_env(backend: Backend, connections: int) -> dict[str, str]:
         "LOG_FORMAT": "text",
         "SSE_MAX_CONNECTIONS": high,
         "SSE_MAX_CONNECTIONS_PER_IP": high,
+        # The benchmark measures fan-out, not the per-address connect rate limit.
+        "RATE_LIMIT_ENABLED": "false",
         **backend.env,
     }
 
 
 @contextlib.contextmanager
-def running_server(env: dict[str, str], workdir: Path) -> Iterator[tuple[subprocess.Popen, int]]:
+def running_server(env: dict[str, str], log_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
     port = free_port()
-    log_path = workdir / "serve.log"
     with open(log_path, "wb") as server_log:
         proc = subprocess.Popen(
             [MATCHDAY, "serve", "--host", HOST, "--port", str(port)],
@@ -629,11 +631,23 @@ def post_scores(rest: Rest, game_id: int, args: argparse.Namespace) -> list[dict
     for score in range(1, args.broadcasts + 1):
         body = {"home_score": score, "away_score": 0, "status": "live"}
         before = time.time()
-        status, reply = rest.call("PUT", f"/api/v1/games/{game_id}/score", body)
+        try:
+            status, reply = rest.call(
+                "PUT", f"/api/v1/games/{game_id}/score", body, timeout=SCORE_TIMEOUT
+            )
+        except (OSError, http.client.HTTPException) as exc:  # e.g. the server cannot accept
+            status, reply = 0, repr(exc)
         answered = time.time()
         if status != 200:
-            log(f"score {score}: PUT answered {status}: {reply}")
-        sent.append({"score": score, "sent_at": before, "put_ms": (answered - before) * 1000})
+            log(f"score {score}: PUT failed ({status}): {reply}")
+        sent.append(
+            {
+                "score": score,
+                "sent_at": before,
+                "put_ms": (answered - before) * 1000,
+                "put_status": status,
+            }
+        )
         time.sleep(max(0.0, args.interval - (time.time() - before)))
     return sent
 
@@ -653,6 +667,7 @@ def summarise(
                 "received": len(latencies),
                 "share": len(latencies) / held if held else 0.0,
                 "put_ms": round(item["put_ms"], 1),
+                "put_status": item["put_status"],
                 **latency_stats(latencies),
             }
         )
@@ -667,7 +682,8 @@ def summarise(
 
 def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[str, Any]:
     env = server_env(backend, args.connections)
-    with running_server(env, workdir) as (server, port):
+    log_path = Path(args.server_log) if args.server_log else workdir / "serve.log"
+    with running_server(env, log_path) as (server, port):
         log(f"server pid {server.pid} on {HOST}:{port}, {backend.name}")
         rest, event_id, game_id = create_league(port)
         time.sleep(1.0)
@@ -816,9 +832,10 @@ def print_report(report: dict[str, Any]) -> None:
     )
     print(f"{'broadcast':>9} {'received':>9} {'share':>7} {'PUT ms':>7} " + header())
     for item in report["broadcasts"]:
+        put = f"{item['put_ms']:.1f}" if item["put_status"] == 200 else f"!{item['put_status']}"
         print(
-            f"{item['broadcast']:>9} {item['received']:>9} {item['share']:>7.1%} "
-            f"{item['put_ms']:>7.1f} " + row(item)
+            f"{item['broadcast']:>9} {item['received']:>9} {item['share']:>7.1%} {put:>7} "
+            + row(item)
         )
     total = f"{'overall':>9} {overall['received']:>9} {overall['share']:>7.1%} {'':>7} "
     print(total + row(overall))
@@ -897,6 +914,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--connect-budget", type=float, help="seconds allowed for connecting")
     parser.add_argument("--py-spy", metavar="FILE", help="profile the server while posting")
+    parser.add_argument("--server-log", metavar="FILE", help="keep the server's log here")
     parser.add_argument(
         "--wait-quiet",
         type=float,
