@@ -1,0 +1,1 @@
+"""Analytics planning (pure): question → plan, plan → sentence. No I/O here."""

@@ -1,0 +1,221 @@
+"""The analytics plan: what a question asks, as data over allow-listed words only.
+
+A plan is the single hand-off between whoever reads the question (the deterministic parser,
+or an optional language model) and the executor that turns it into a parameterised query.
+Nothing in a plan is free text: every field is an enum member, an integer, an ISO date or a
+team id of the event, so no string from a question can ever reach SQL.
+
+Intents and their fields:
+
+- ``leader``: the team(s) at one extreme of a team metric; ties are all returned.
+  ``order="desc"`` = the most (``points``: "who leads on points"), ``"asc"`` = the least
+  ("fewest goals conceded", "bottom of the table" with ``position`` + ``desc``).
+  ``position`` is the standings rank (1 = top), so "top of the table" is ``position``/``asc``.
+- ``top_n``: the first ``limit`` teams by a team metric in ``order``.
+- ``team_value``: one team's value of a team metric (``teams=[id]``).
+- ``team_record``: one team's played/won/drawn/lost/for/against/points (``teams=[id]``).
+- ``head_to_head``: the final games between two teams (``teams=[a, b]``).
+- ``count``: how many final games match ``filters`` (metric ``games``); with ``teams=[id]``
+  only that team's games.
+- ``total``: a sum over final games: ``goals``, ``home_goals``, ``away_goals``.
+- ``average``: ``goals_per_game``, ``home_goals_per_game``, ``away_goals_per_game``,
+  ``goals_per_team``; with ``teams=[id]``, ``goals_per_game`` is that team's scored per game.
+- ``extreme``: the game(s) with the most/least ``total_goals`` or the biggest ``margin``
+  (``order``); with ``teams=[id]`` only that team's games, and ``filters.outcome`` ("win"/
+  "loss") for "Lions' biggest win"/"heaviest defeat".
+- ``table``: the standings table (``group`` filter optional).
+- ``form``: one team's last ``limit`` (default 5) results, newest first.
+- ``games``: the games on ``filters.date`` or in ``filters.round`` (any status), or a team's.
+
+``group_by`` ("round") splits count/total/average per round; ``None`` otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+INTENTS = (
+    "leader",
+    "top_n",
+    "team_value",
+    "team_record",
+    "head_to_head",
+    "count",
+    "total",
+    "average",
+    "extreme",
+    "table",
+    "form",
+    "games",
+)
+
+# Per-team aggregates over final games (the columns of a standings row, plus a few).
+TEAM_METRICS = (
+    "points",
+    "played",
+    "won",
+    "drawn",
+    "lost",
+    "score_for",
+    "score_against",
+    "score_diff",
+    "clean_sheets",
+    "win_rate",
+    "position",
+)
+COUNT_METRICS = ("games",)
+TOTAL_METRICS = ("goals", "home_goals", "away_goals")
+AVERAGE_METRICS = ("goals_per_game", "home_goals_per_game", "away_goals_per_game", "goals_per_team")
+EXTREME_METRICS = ("total_goals", "margin")
+
+METRICS_BY_INTENT: dict[str, tuple[str, ...]] = {
+    "leader": TEAM_METRICS,
+    "top_n": TEAM_METRICS,
+    "team_value": TEAM_METRICS,
+    "count": COUNT_METRICS,
+    "total": TOTAL_METRICS,
+    "average": AVERAGE_METRICS,
+    "extreme": EXTREME_METRICS,
+}
+# How many teams each intent names: (fewest, most).
+TEAMS_BY_INTENT: dict[str, tuple[int, int]] = {
+    "leader": (0, 0),
+    "top_n": (0, 0),
+    "team_value": (1, 1),
+    "team_record": (1, 1),
+    "head_to_head": (2, 2),
+    "count": (0, 1),
+    "total": (0, 1),
+    "average": (0, 1),
+    "extreme": (0, 1),
+    "table": (0, 0),
+    "form": (1, 1),
+    "games": (0, 2),
+}
+ORDERS = ("desc", "asc")
+RESULTS = ("draw", "home_win", "away_win", "decided", "goalless")
+OUTCOMES = ("win", "draw", "loss")
+GROUP_BY = ("round",)
+MAX_LIMIT = 50
+MAX_GROUP_LENGTH = 50
+
+
+class PlanFiltersSchema(Schema):
+    result = fields.String(validate=validate.OneOf(RESULTS), allow_none=True)
+    outcome = fields.String(validate=validate.OneOf(OUTCOMES), allow_none=True)
+    date = fields.Date(allow_none=True)
+    round = fields.Integer(strict=True, validate=validate.Range(1, 10_000), allow_none=True)
+    group = fields.String(validate=validate.Length(1, MAX_GROUP_LENGTH), allow_none=True)
+    home = fields.Boolean(allow_none=True)  # team-scoped: only home (True) / away (False) games
+
+
+class PlanSchema(Schema):
+    """The plan schema. A language model's proposal is accepted only if it loads here."""
+
+    intent = fields.String(required=True, validate=validate.OneOf(INTENTS))
+    event_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    metric = fields.String(allow_none=True, load_default=None)
+    teams = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        load_default=list,
+        validate=validate.Length(max=2),
+    )
+    filters = fields.Nested(PlanFiltersSchema, load_default=dict)
+    group_by = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(GROUP_BY))
+    order = fields.String(load_default="desc", validate=validate.OneOf(ORDERS))
+    limit = fields.Integer(
+        strict=True, allow_none=True, load_default=None, validate=validate.Range(1, MAX_LIMIT)
+    )
+
+    @validates_schema
+    def _coherent(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        intent = data["intent"]
+        metric = data.get("metric")
+        allowed = METRICS_BY_INTENT.get(intent)
+        if allowed is None and metric is not None:
+            raise ValidationError(f"{intent} takes no metric", "metric")
+        if allowed is not None and metric not in allowed:
+            raise ValidationError(f"must be one of: {', '.join(allowed)}", "metric")
+        fewest, most = TEAMS_BY_INTENT[intent]
+        teams = data.get("teams", [])
+        if not fewest <= len(teams) <= most:
+            raise ValidationError(f"{intent} names {fewest} to {most} teams", "teams")
+        if len(set(teams)) != len(teams):
+            raise ValidationError("teams must differ", "teams")
+        if data.get("group_by") and intent not in ("count", "total", "average"):
+            raise ValidationError(f"{intent} cannot be grouped", "group_by")
+
+
+@dataclass(frozen=True)
+class Plan:
+    intent: str
+    event_id: int
+    metric: str | None = None
+    teams: tuple[int, ...] = ()
+    filters: dict[str, Any] = field(default_factory=dict)
+    group_by: str | None = None
+    order: str = "desc"
+    limit: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; the API returns it as `plan`, the cache keys on it."""
+        filters = {
+            k: (v.isoformat() if isinstance(v, date) else v)
+            for k, v in sorted(self.filters.items())
+            if v is not None
+        }
+        return {
+            "intent": self.intent,
+            "event_id": self.event_id,
+            "metric": self.metric,
+            "teams": list(self.teams),
+            "filters": filters,
+            "group_by": self.group_by,
+            "order": self.order,
+            "limit": self.limit,
+        }
+
+
+class InvalidPlan(ValueError):
+    def __init__(self, messages: dict[str, Any]) -> None:
+        super().__init__(str(messages))
+        self.messages = messages
+
+
+def plan_from_dict(data: Any) -> Plan:
+    """Validate untrusted plan data (a language model's reply, a test's YAML) into a Plan."""
+    if not isinstance(data, dict):
+        raise InvalidPlan({"_schema": ["a plan is a JSON object"]})
+    try:
+        loaded = PlanSchema().load(data)
+    except ValidationError as exc:
+        raise InvalidPlan(exc.normalized_messages()) from exc
+    filters = {k: v for k, v in loaded["filters"].items() if v is not None}
+    return Plan(
+        intent=loaded["intent"],
+        event_id=loaded["event_id"],
+        metric=loaded["metric"],
+        teams=tuple(loaded["teams"]),
+        filters=filters,
+        group_by=loaded["group_by"],
+        order=loaded["order"],
+        limit=loaded["limit"],
+    )
+
+
+def make_plan(intent: str, event_id: int, **fields_: Any) -> Plan:
+    """Build a plan in code and validate it (the parser's constructor)."""
+    raw = {"intent": intent, "event_id": event_id, **fields_}
+    if "filters" in raw:
+        raw["filters"] = {
+            k: (v.isoformat() if isinstance(v, date) else v)
+            for k, v in raw["filters"].items()
+            if v is not None
+        }
+    if "teams" in raw:
+        raw["teams"] = list(raw["teams"])
+    return plan_from_dict(raw)

@@ -1,0 +1,611 @@
+"""The question parser: many phrasings per intent, names, dates, refusals and its speed.
+
+Expected plans are written with team names; ``plan_of`` turns a parsed plan back into names.
+Every plan is also held to the plan schema (plan_from_dict), as the service will.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+from typing import Any
+
+import pytest
+
+from models.domain.analytics.context import EventContext, TeamRef
+from models.domain.analytics.dates import InvalidDate, find_date
+from models.domain.analytics.examples import example_questions
+from models.domain.analytics.names import NameIndex
+from models.domain.analytics.parser import UnrecognizedQuestion, find_event, parse_question
+from models.domain.analytics.plan import plan_from_dict
+from models.domain.analytics.text import fold, tokenize, words
+
+NAMES = (
+    ("Lions", "A"),
+    ("Tigers", "A"),
+    ("Bears", "A"),
+    ("Wolves", "A"),
+    ("Eagles", "B"),
+    ("Sharks", "B"),
+    ("Manchester United", "B"),
+    ("Manchester City", "B"),
+)
+EVENT = EventContext(
+    id=7,
+    name="Summer Cup",
+    teams=tuple(TeamRef(10 + i, name, group) for i, (name, group) in enumerate(NAMES)),
+    year=2026,
+)
+TODAY = dt.date(2026, 5, 16)  # a Saturday
+ID = {team.name: team.id for team in EVENT.teams}
+NAME = {team.id: team.name for team in EVENT.teams}
+
+
+def plan_of(question: str, event: EventContext = EVENT) -> dict[str, Any]:
+    plan = parse_question(question, event, TODAY)
+    assert plan_from_dict(plan.to_dict()) == plan
+    data = plan.to_dict()
+    assert data["event_id"] == event.id
+    names = {team.id: team.name for team in event.teams}
+    return {
+        "intent": data["intent"],
+        "metric": data["metric"],
+        "teams": [names[i] for i in data["teams"]],
+        "filters": data["filters"],
+        "group_by": data["group_by"],
+        "order": data["order"],
+        "limit": data["limit"],
+    }
+
+
+def P(intent: str, metric: str | None = None, *teams: str, **rest: Any) -> dict[str, Any]:
+    """An expected plan: P("team_value", "points", "Lions", filters={"home": True})."""
+    return {
+        "intent": intent,
+        "metric": metric,
+        "teams": list(teams),
+        "filters": rest.get("filters", {}),
+        "group_by": rest.get("group_by"),
+        "order": rest.get("order", "desc"),
+        "limit": rest.get("limit"),
+    }
+
+
+def check(cases: list[tuple[str, dict[str, Any]]]) -> Any:
+    return pytest.mark.parametrize(("question", "expected"), cases, ids=[q for q, _ in cases])
+
+
+LEADER = [
+    ("Who's winning the league?", P("leader", "position", order="asc")),
+    ("which side has the best home record", P("leader", "points", filters={"home": True})),
+    ("who is propping up the table", P("leader", "position", order="desc")),
+    ("#1 team", P("leader", "position", order="asc")),
+    ("who is top of the table today", P("leader", "position", order="asc")),
+    ("which tema has the msot wins", P("leader", "won")),
+    ("who scored the most goals today", P("leader", "score_for", filters={"date": "2026-05-16"})),
+    ("who scored the most goals in Summer Cup?", P("leader", "score_for")),
+    ("Which team has the most points?", P("leader", "points")),
+    ("who has the fewest points", P("leader", "points", order="asc")),
+    ("who is top of the table", P("leader", "position", order="asc")),
+    ("who leads the league?", P("leader", "position", order="asc")),
+    ("who's in first place", P("leader", "position", order="asc")),
+    ("which club is leading the league?", P("leader", "position", order="asc")),
+    ("who is first", P("leader", "position", order="asc")),
+    ("bottom of the table", P("leader", "position", order="desc")),
+    ("who is currently in last place", P("leader", "position", order="desc")),
+    ("which side sits at the bottom of the standings", P("leader", "position", order="desc")),
+    ("which side has the best defence", P("leader", "score_against", order="asc")),
+    ("who has the meanest defense", P("leader", "score_against", order="asc")),
+    ("worst defence", P("leader", "score_against", order="desc")),
+    ("best attack", P("leader", "score_for")),
+    ("which team has the worst attack", P("leader", "score_for", order="asc")),
+    ("which side has conceded the most goals", P("leader", "score_against")),
+    ("who let in the fewest goals", P("leader", "score_against", order="asc")),
+    ("who has allowed the fewest points", P("leader", "score_against", order="asc")),
+    ("Which club has kept the most clean sheets?", P("leader", "clean_sheets")),
+    ("most shutouts", P("leader", "clean_sheets")),
+    ("who has lost the most matches so far", P("leader", "lost")),
+    ("most draws this season?", P("leader", "drawn")),
+    ("which team has won the most games", P("leader", "won")),
+    ("who has the best goal difference", P("leader", "score_diff")),
+    ("Who has the worst goal difference?", P("leader", "score_diff", order="asc")),
+    ("highest win rate", P("leader", "win_rate")),
+    ("which team has the lowest win percentage", P("leader", "win_rate", order="asc")),
+    ("who has played the most games", P("leader", "played")),
+    ("who has the most points scored", P("leader", "score_for")),
+    ("who has scored the most runs", P("leader", "score_for")),
+    ("top scorers", P("leader", "score_for")),
+    ("Which team has the most home wins?", P("leader", "won", filters={"home": True})),
+    ("which team scored the most away goals", P("leader", "score_for", filters={"home": False})),
+    ("who has the most points in group B", P("leader", "points", filters={"group": "B"})),
+    ("WHO HAS THE MOST POINTS", P("leader", "points")),
+    ("the highest scoring team", P("leader", "score_for")),
+]
+
+TOP_N = [
+    ("rank teams by wins", P("top_n", "won", limit=8)),
+    ("teams sorted by clean sheets", P("top_n", "clean_sheets", limit=8)),
+    ("top 3 teams by goal difference", P("top_n", "score_diff", limit=3)),
+    ("top three teams by points", P("top_n", "points", limit=3)),
+    ("bottom 2 on points", P("top_n", "points", order="asc", limit=2)),
+    ("top 4 of the table", P("top_n", "position", order="asc", limit=4)),
+    ("bottom 3 of the table", P("top_n", "position", order="desc", limit=3)),
+    ("list the top 5 teams by points", P("top_n", "points", limit=5)),
+    ("show me the 3 teams with the most wins", P("top_n", "won", limit=3)),
+    ("bottom three by goal difference", P("top_n", "score_diff", order="asc", limit=3)),
+    ("top 2 defences", P("top_n", "score_against", order="asc", limit=2)),
+    (
+        "the five sides with the fewest goals conceded",
+        P("top_n", "score_against", order="asc", limit=5),
+    ),
+    ("who are the top four teams", P("top_n", "position", order="asc", limit=4)),
+    ("3 lowest scoring teams", P("top_n", "score_for", order="asc", limit=3)),
+    ("top 100 teams by points", P("top_n", "points", limit=50)),
+]
+
+TEAM_VALUE = [
+    ("what percentage of games have Lions won", P("team_value", "win_rate", "Lions")),
+    ("Lions GF", P("team_value", "score_for", "Lions")),
+    ("how high are the Wolves", P("team_value", "position", "Wolves")),
+    ("points for Lions", P("team_value", "points", "Lions")),
+    (
+        "how many goals did Lions score today",
+        P("team_value", "score_for", "Lions", filters={"date": "2026-05-16"}),
+    ),
+    ("how many goals have the Tigers scored?", P("team_value", "score_for", "Tigers")),
+    ("Lions' goal difference", P("team_value", "score_diff", "Lions")),
+    ("how many clean sheets did Bears keep", P("team_value", "clean_sheets", "Bears")),
+    ("Lions' win rate", P("team_value", "win_rate", "Lions")),
+    ("what position are Wolves in", P("team_value", "position", "Wolves")),
+    ("where are the Lions in the table", P("team_value", "position", "Lions")),
+    ("where do Tigers stand", P("team_value", "position", "Tigers")),
+    ("what rank is Manchester Utd", P("team_value", "position", "Manchester United")),
+    ("What is Lions' points total?", P("team_value", "points", "Lions")),
+    ("how many points do the Tigers have", P("team_value", "points", "Tigers")),
+    ("How many wins do the Bears have?", P("team_value", "won", "Bears")),
+    ("how many draws have Lions had", P("team_value", "drawn", "Lions")),
+    ("how many games have the Wolves lost", P("team_value", "lost", "Wolves")),
+    ("how many goals did Eagles concede", P("team_value", "score_against", "Eagles")),
+    ("how many goals have the Sharks let in", P("team_value", "score_against", "Sharks")),
+    ("Sharks goals against", P("team_value", "score_against", "Sharks")),
+    ("how many points have Lions scored", P("team_value", "score_for", "Lions")),
+    ("how many games have Lions played", P("team_value", "played", "Lions")),
+    ("win percentage of the Eagles", P("team_value", "win_rate", "Eagles")),
+    ("the Lions' clean sheets", P("team_value", "clean_sheets", "Lions")),
+    (
+        "How many goals has Lions scored at home?",
+        P("team_value", "score_for", "Lions", filters={"home": True}),
+    ),
+    ("Lyons points", P("team_value", "points", "Lions")),
+    ("Lion's points", P("team_value", "points", "Lions")),
+    ("manchestr city points", P("team_value", "points", "Manchester City")),
+    ("Man City points", P("team_value", "points", "Manchester City")),
+    ("United's points", P("team_value", "points", "Manchester United")),
+    ("goals conceded by the Wolfs", P("team_value", "score_against", "Wolves")),
+]
+
+TEAM_RECORD = [
+    ("Lions goals for and against", P("team_record", None, "Lions")),
+    ("Tigers' record this season", P("team_record", None, "Tigers")),
+    ("how have the Lions done so far", P("team_record", None, "Lions")),
+    ("how are the Wolves doing", P("team_record", None, "Wolves")),
+    ("How did the Eagles do this season?", P("team_record", None, "Eagles")),
+    ("Bears stats", P("team_record", None, "Bears")),
+    ("Manchester City's record", P("team_record", None, "Manchester City")),
+    ("tell me about the Bears", P("team_record", None, "Bears")),
+    ("Lions W-D-L", P("team_record", None, "Lions")),
+    ("Lions home record", P("team_record", None, "Lions", filters={"home": True})),
+    ("Tigers record on the road", P("team_record", None, "Tigers", filters={"home": False})),
+    ("Mancheter United record", P("team_record", None, "Manchester United")),
+    ("\u2018the Lions\u2019", P("team_record", None, "Lions")),
+]
+
+HEAD_TO_HEAD = [
+    ("what was the score when Lions played Tigers?", P("head_to_head", None, "Lions", "Tigers")),
+    ("Lions vs Tigers result", P("head_to_head", None, "Lions", "Tigers")),
+    ("who won between Lions and Tigers", P("head_to_head", None, "Lions", "Tigers")),
+    ("Lions v. Tigers", P("head_to_head", None, "Lions", "Tigers")),
+    (
+        "what was the score in round 3 between Lions and Eagles",
+        P("head_to_head", None, "Lions", "Eagles", filters={"round": 3}),
+    ),
+    ("Did Bears beat Wolves?", P("head_to_head", None, "Bears", "Wolves")),
+    ("head-to-head Lions Tigers", P("head_to_head", None, "Lions", "Tigers")),
+    ("what happened when Tigers met Sharks", P("head_to_head", None, "Tigers", "Sharks")),
+    ("How did Lions get on against Tigers?", P("head_to_head", None, "Lions", "Tigers")),
+    (
+        "results between Manchester United and Manchester City",
+        P("head_to_head", None, "Manchester United", "Manchester City"),
+    ),
+]
+
+COUNT = [
+    (
+        "how many home games have Bears won",
+        P("count", "games", "Bears", filters={"home": True, "outcome": "win"}),
+    ),
+    (
+        "how many games have Lions played at home",
+        P("count", "games", "Lions", filters={"home": True}),
+    ),
+    (
+        "how many of the Eagles' games ended in a draw",
+        P("count", "games", "Eagles", filters={"result": "draw"}),
+    ),
+    ("how many games without goals", P("count", "games", filters={"result": "goalless"})),
+    ("draws in round 3", P("count", "games", filters={"result": "draw", "round": 3})),
+    (
+        "Lions wins per round",
+        P("count", "games", "Lions", filters={"outcome": "win"}, group_by="round"),
+    ),
+    ("home wins", P("count", "games", filters={"result": "home_win"})),
+    ("how many games ended in a draw?", P("count", "games", filters={"result": "draw"})),
+    ("how many matches finished level", P("count", "games", filters={"result": "draw"})),
+    ("number of drawn games", P("count", "games", filters={"result": "draw"})),
+    ("how many games were tied", P("count", "games", filters={"result": "draw"})),
+    ("how many home wins", P("count", "games", filters={"result": "home_win"})),
+    ("how many away wins have there been", P("count", "games", filters={"result": "away_win"})),
+    ("how many games did the home team win", P("count", "games", filters={"result": "home_win"})),
+    ("how many games have been played", P("count", "games")),
+    ("how many 0-0 draws", P("count", "games", filters={"result": "goalless"})),
+    ("how many games finished nil-nil", P("count", "games", filters={"result": "goalless"})),
+    ("how many matches had a winner", P("count", "games", filters={"result": "decided"})),
+    ("how many games were played in round 2", P("count", "games", filters={"round": 2})),
+    (
+        "how many goalless draws have Lions had",
+        P("count", "games", "Lions", filters={"result": "goalless"}),
+    ),
+]
+
+TOTAL = [
+    ("# of goals", P("total", "goals")),
+    ("how many goals were scored in draws", P("total", "goals", filters={"result": "draw"})),
+    ("how many goals have been scored in total", P("total", "goals")),
+    ("total goals scored", P("total", "goals")),
+    ("total away goals", P("total", "away_goals")),
+    ("how many home goals have been scored", P("total", "home_goals")),
+    ("how many goals were scored in round 3", P("total", "goals", filters={"round": 3})),
+    ("goals scored on 2 May", P("total", "goals", filters={"date": "2026-05-02"})),
+    ("how many goals were scored by the visitors", P("total", "away_goals")),
+]
+
+AVERAGE = [
+    ("average goals per game", P("average", "goals_per_game")),
+    ("what's the average number of goals per match", P("average", "goals_per_game")),
+    ("goals per team", P("average", "goals_per_team")),
+    ("mean goals per game at home", P("average", "home_goals_per_game")),
+    ("how many goals does a team score on average", P("average", "goals_per_team")),
+    (
+        "how many goals per game do Lions score",
+        P("average", "goals_per_game", "Lions"),
+    ),
+    (
+        "on average how many goals do Tigers score per match",
+        P("average", "goals_per_game", "Tigers"),
+    ),
+]
+
+EXTREME = [
+    ("what was the most goals scored in one game", P("extreme", "total_goals")),
+    ("the highest scoring draw", P("extreme", "total_goals", filters={"result": "draw"})),
+    ("highst scoring game", P("extreme", "total_goals")),
+    ("highest-scoring game", P("extreme", "total_goals")),
+    ("lowest-scoring game", P("extreme", "total_goals", order="asc")),
+    ("which game had the most goals", P("extreme", "total_goals")),
+    ("most goals in a single match", P("extreme", "total_goals")),
+    ("biggest win", P("extreme", "margin")),
+    ("what was the most one-sided game", P("extreme", "margin")),
+    ("Lions' biggest win", P("extreme", "margin", "Lions", filters={"outcome": "win"})),
+    ("Lions' heaviest defeat", P("extreme", "margin", "Lions", filters={"outcome": "loss"})),
+    (
+        "what was the Wolves' worst defeat",
+        P("extreme", "margin", "Wolves", filters={"outcome": "loss"}),
+    ),
+    ("Lions highest scoring game", P("extreme", "total_goals", "Lions")),
+    ("biggest home win", P("extreme", "margin", filters={"result": "home_win"})),
+]
+
+TABLE = [
+    ("Please show me the full league standings as of today", P("table")),
+    ("rank the teams", P("table")),
+    ("Gimme the table", P("table")),
+    ("teh standigns", P("table")),
+    ("show the standings", P("table")),
+    ("league table", P("table")),
+    ("table for group A", P("table", filters={"group": "A"})),
+    ("Group b standings", P("table", filters={"group": "B"})),
+    ("what does the table look like", P("table")),
+    ("standings please", P("table")),
+]
+
+FORM = [
+    ("Lions' form", P("form", None, "Lions", limit=5)),
+    ("last 3 results for Tigers", P("form", None, "Tigers", limit=3)),
+    ("Wolves last three matches", P("form", None, "Wolves", limit=3)),
+    ("how have the Bears been doing lately", P("form", None, "Bears", limit=5)),
+    ("Eagles' last game", P("form", None, "Eagles", limit=1)),
+    ("hows Wolfs form", P("form", None, "Wolves", limit=5)),
+    ("man utd form", P("form", None, "Manchester United", limit=5)),
+]
+
+GAMES = [
+    ("which games have Eagles played", P("games", None, "Eagles")),
+    ("show all fixtures", P("games")),
+    ("who beat the Lions", P("games", None, "Lions")),
+    ("who did the Bears play in round 2", P("games", None, "Bears", filters={"round": 2})),
+    ("when did Sharks play Wolves?", P("games", None, "Sharks", "Wolves")),
+    ("games on 5 May", P("games", filters={"date": "2026-05-05"})),
+    ("matches on May 9th", P("games", filters={"date": "2026-05-09"})),
+    ("show games from the 2nd of May 2026", P("games", filters={"date": "2026-05-02"})),
+    ("games on 2026-05-09", P("games", filters={"date": "2026-05-09"})),
+    ("what games are in round 3", P("games", filters={"round": 3})),
+    ("results from the third round", P("games", filters={"round": 3})),
+    ("fixtures today", P("games", filters={"date": "2026-05-16"})),
+    ("who played yesterday", P("games", filters={"date": "2026-05-15"})),
+    ("Lions' games", P("games", None, "Lions")),
+    ("when do Lions play", P("games", None, "Lions")),
+    ("when is the Lions next game", P("games", None, "Lions")),
+    ("what games did Bears play", P("games", None, "Bears")),
+    ("when do Lions play Tigers", P("games", None, "Lions", "Tigers")),
+    ("Lions games on 9 May", P("games", None, "Lions", filters={"date": "2026-05-09"})),
+]
+
+GROUPED = [
+    ("goals per round", P("total", "goals", group_by="round")),
+    (
+        "how many draws in each round",
+        P("count", "games", filters={"result": "draw"}, group_by="round"),
+    ),
+    ("how many games in each round", P("count", "games", group_by="round")),
+    ("average goals per game by round", P("average", "goals_per_game", group_by="round")),
+]
+
+
+@check(LEADER + TOP_N)
+def test_rankings(question: str, expected: dict[str, Any]) -> None:
+    assert plan_of(question) == expected
+
+
+@check(TEAM_VALUE + TEAM_RECORD + FORM)
+def test_one_team(question: str, expected: dict[str, Any]) -> None:
+    assert plan_of(question) == expected
+
+
+@check(HEAD_TO_HEAD)
+def test_head_to_head(question: str, expected: dict[str, Any]) -> None:
+    assert plan_of(question) == expected
+
+
+@check(COUNT + TOTAL + AVERAGE + GROUPED)
+def test_counts_totals_and_averages(question: str, expected: dict[str, Any]) -> None:
+    assert plan_of(question) == expected
+
+
+@check(EXTREME + TABLE + GAMES)
+def test_extremes_tables_and_games(question: str, expected: dict[str, Any]) -> None:
+    assert plan_of(question) == expected
+
+
+REFUSED = [
+    "how many goals have the Stars scored",  # one letter from "starts": still a name
+    "table on 2 May",
+    "who was top on 2 May",
+    "which team has the most goals per game",
+    "how many games are left",
+    "how many goals have been scored in Lions games",  # both sides: no plan says that
+    "goals in games involving Tigers",
+    "who is the top scorer player",
+    "which player has scored the most goals?",
+    "who is the Lions' top scorer?",
+    "what's the weather tomorrow",
+    "how many goals have the Panthers scored?",
+    "how many goals have pandas scored",
+    "Real Madrid's record",
+    "how did Manchester do",  # two Manchester teams
+    "Lions, Tigers and Bears points",
+    "how many games ended 2-1",
+    "games on 31 February",
+    "games since 5 May",
+    "how many points did Lions get in April",
+    "table for group C",
+    "asdkjh qwe zxcv",
+    "",
+    "   ",
+    "'; DROP TABLE games; --",
+    "tell me a joke",
+]
+
+
+@pytest.mark.parametrize("question", REFUSED)
+def test_refuses_rather_than_guesses(question: str) -> None:
+    with pytest.raises(UnrecognizedQuestion) as caught:
+        parse_question(question, EVENT, TODAY)
+    assert caught.value.message
+    assert caught.value.examples == example_questions(EVENT)
+
+
+def test_unknown_team_is_named_and_not_suggested_away() -> None:
+    with pytest.raises(UnrecognizedQuestion) as caught:
+        parse_question("What is Real Madrid's record?", EVENT, TODAY)
+    assert '"Real Madrid"' in caught.value.message
+    assert caught.value.suggestion is None
+
+
+def test_ambiguous_name_lists_the_candidates() -> None:
+    with pytest.raises(UnrecognizedQuestion) as caught:
+        parse_question("Manchester points", EVENT, TODAY)
+    assert "Manchester City" in caught.value.message
+    assert "Manchester United" in caught.value.message
+
+
+def test_did_you_mean_for_a_near_miss() -> None:
+    with pytest.raises(UnrecognizedQuestion) as caught:
+        parse_question("average goals per player", EVENT, TODAY)
+    assert caught.value.suggestion == "Average goals per game"
+
+
+def test_no_suggestion_when_nothing_is_close() -> None:
+    with pytest.raises(UnrecognizedQuestion) as caught:
+        parse_question("what colour are the goalposts", EVENT, TODAY)
+    assert caught.value.suggestion is None
+
+
+def test_overlong_question_is_refused_quickly() -> None:
+    started = time.perf_counter()
+    with pytest.raises(UnrecognizedQuestion):
+        parse_question("who has the most points " * 1000, EVENT, TODAY)
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "who scored the most goals in Summer Cup?",
+        "who scored the most goals in summer-cup",
+        "who scored the most goals in the SUMMER CUP 2026",
+    ],
+)
+def test_the_events_own_name_is_ignored(question: str) -> None:
+    assert plan_of(question) == P("leader", "score_for")
+
+
+def test_ordinary_words_never_become_teams() -> None:
+    # Teams named like nearby ordinary words must still not swallow them.
+    event = EventContext(
+        1, "Cup", (TeamRef(1, "Bears"), TeamRef(2, "Gains"), TeamRef(3, "Mist")), None
+    )
+    assert plan_of("who has the most wins over the years", event) == P("leader", "won")
+    assert plan_of("which team has the most points", event) == P("leader", "points")
+    assert plan_of("Bears points", event) == P("team_value", "points", "Bears")
+
+
+def test_multi_word_names_sharing_words() -> None:
+    assert plan_of("Manchester United vs Manchester City")["teams"] == [
+        "Manchester United",
+        "Manchester City",
+    ]
+    assert plan_of("City's record")["teams"] == ["Manchester City"]
+
+
+def test_groups_are_read_with_or_without_their_prefix() -> None:
+    event = EventContext(
+        2, "Cup", (TeamRef(1, "Lions", "Group 1"), TeamRef(2, "Bears", "Nord")), None
+    )
+    assert plan_of("table for group 1", event)["filters"] == {"group": "Group 1"}
+    assert plan_of("who leads group nord", event)["filters"] == {"group": "Nord"}
+
+
+def test_dates_without_a_year_use_the_event_year_else_today() -> None:
+    no_year = EventContext(EVENT.id, EVENT.name, EVENT.teams, None)
+    assert plan_of("games on 5 May", no_year)["filters"] == {"date": "2026-05-05"}
+    old = EventContext(EVENT.id, EVENT.name, EVENT.teams, 2024)
+    assert plan_of("games on 5 May", old)["filters"] == {"date": "2024-05-05"}
+    assert plan_of("games on 5 May 2025", old)["filters"] == {"date": "2025-05-05"}
+
+
+# --- the pieces --------------------------------------------------------------------------
+
+
+def test_tokens_fold_case_accents_width_and_invisible_characters() -> None:
+    full_width = "\uff2c\uff49\uff4f\uff4e\uff53"  # "Lions" in full-width letters
+    assert words(f"{full_width}  Zu\u200brich MÜLLER") == ["lions", "zurich", "muller"]
+    assert fold("ÉCOLE Straße") == "ecole strasse"
+
+
+def test_tokens_keep_possessives_and_capitals() -> None:
+    tokens = tokenize("the Lions' and Tiger's, Bears's")
+    assert [(t.text, t.possessive) for t in tokens] == [
+        ("the", False),
+        ("lions", True),
+        ("and", False),
+        ("tiger", True),
+        ("bears", True),
+    ]
+    assert [t.capital for t in tokens] == [False, True, False, True, True]
+
+
+def test_tokens_expand_contractions_and_keep_scores_and_dates() -> None:
+    assert words("who's top? haven't") == ["who", "is", "top", "have", "not"]
+    assert words("a 0-0 on 2026-05-05, top3") == ["a", "0-0", "on", "2026-05-05", "top", "3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-05-05", dt.date(2026, 5, 5)),
+        ("5 may", dt.date(2026, 5, 5)),
+        ("may 5th", dt.date(2026, 5, 5)),
+        ("the 5th of may 2025", dt.date(2025, 5, 5)),
+        ("may the 5th", dt.date(2026, 5, 5)),
+        ("05/06/2026", dt.date(2026, 6, 5)),
+        ("today", TODAY),
+        ("yesterday", TODAY - dt.timedelta(days=1)),
+        ("tomorrow", TODAY + dt.timedelta(days=1)),
+        ("last saturday", dt.date(2026, 5, 9)),
+        ("next saturday", dt.date(2026, 5, 23)),
+        ("on monday", dt.date(2026, 5, 18)),
+        ("on thursday", dt.date(2026, 5, 14)),
+    ],
+)
+def test_dates(text: str, expected: dt.date) -> None:
+    found = find_date(words(text), TODAY, 2026)
+    assert found is not None and found.day == expected
+
+
+@pytest.mark.parametrize("text", ["3-1", "may i ask", "round 5", "the top 5"])
+def test_not_dates(text: str) -> None:
+    assert find_date(words(text), TODAY, 2026) is None
+
+
+def test_impossible_date() -> None:
+    with pytest.raises(InvalidDate):
+        find_date(words("30 february"), TODAY, 2026)
+
+
+def test_name_index_exact_fuzzy_unique_and_ambiguous() -> None:
+    index = NameIndex([(1, "Manchester United"), (2, "Manchester City"), (3, "Lions")])
+    found = index.find(words("manchester untied and the lyons and city and manchester"))
+    assert [m.ids for m in found] == [(1,), (3,), (2,), (1, 2)]
+
+
+def test_find_event() -> None:
+    events = [(1, "Summer Cup"), (2, "Winter League"), (3, "Summer Cup Juniors")]
+    assert find_event("who leads in summer cup", events) == 1
+    assert find_event("who leads the Summer-Cup?", events) == 1
+    assert find_event("top of the sumer cup", events) == 1
+    assert find_event("summer cup juniors table", events) == 3
+    assert find_event("winter league standings", events) == 2
+    assert find_event("who leads the league", events) is None
+    assert find_event("who leads in summer", events) is None
+    assert find_event("anything", []) is None
+
+
+def test_examples_parse_back_and_name_real_teams() -> None:
+    examples = example_questions(EVENT)
+    assert 8 <= len(examples) <= 12
+    assert any("Lions" in q or "Bears" in q for q in examples)
+    intents = {parse_question(q, EVENT, TODAY).intent for q in examples}
+    assert len(intents) == len(examples)  # one per intent
+
+
+def test_examples_for_small_events() -> None:
+    lonely = EventContext(3, "Solo", (TeamRef(1, "Only Team"),), None)
+    empty = EventContext(4, "Empty", (), None)
+    for event in (lonely, empty):
+        examples = example_questions(event)
+        assert examples
+        for question in examples:
+            parse_question(question, event, TODAY)
+
+
+def test_median_parse_time_is_well_under_a_millisecond() -> None:
+    questions = [q for q, _ in LEADER + TEAM_VALUE + COUNT + EXTREME + GAMES]
+    for question in questions:  # warm the caches
+        parse_question(question, EVENT, TODAY)
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        parse_question(question, EVENT, TODAY)
+        times.append(time.perf_counter() - started)
+    assert statistics.median(times) < 0.001
