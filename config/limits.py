@@ -33,6 +33,7 @@ class RateLimits:
     auth: Rate | None = Rate(60, 60)  # register, login, refresh from one address
     write: Rate | None = Rate(600, 60)  # POST/PUT/PATCH/DELETE of one user (or address)
     sse_connect: Rate | None = Rate(60, 60)  # live-stream connects from one address
+    analytics: Rate | None = Rate(60, 60)  # analytics questions from one address
     failed_login_ip: Rate | None = Rate(10, 900)  # failed logins from one address
     failed_login_account: Rate | None = Rate(10, 900)  # failed logins for one email
 

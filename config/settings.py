@@ -257,6 +257,45 @@ SETTINGS: tuple[Setting, ...] = (
         "Unacknowledged tasks of a dead worker are redelivered after this long.",
     ),
     Setting("RECONCILE_SECONDS", _positive_float, 60.0, "Period of the beat reconcile task."),
+    Setting(
+        "DATABASE_REPLICA_URL",
+        str,
+        "",
+        "Read replica (PostgreSQL) that analytics questions query; unset: DATABASE_URL.",
+    ),
+    Setting(
+        "ANALYTICS_STATEMENT_TIMEOUT_MS",
+        _positive_int,
+        2_000,
+        "Longest an analytics query may run before it is cancelled.",
+    ),
+    Setting("ANALYTICS_ROW_CAP", _positive_int, 500, "Most rows an analytics answer returns."),
+    Setting(
+        "ANALYTICS_TIMEOUT_SECONDS",
+        _positive_float,
+        10.0,
+        "How long the server waits for an answer before a 504.",
+    ),
+    Setting(
+        "ANALYTICS_CACHE_TTL_SECONDS",
+        _positive_float,
+        300.0,
+        "How long an answer is cached (the key also holds the event's data version).",
+    ),
+    Setting(
+        "ANALYTICS_LLM_URL",
+        str,
+        "",
+        "OpenAI-compatible chat-completions URL for questions the parser cannot read; unset: off.",
+    ),
+    Setting("ANALYTICS_LLM_MODEL", str, "gpt-4o-mini", "Model name sent to ANALYTICS_LLM_URL."),
+    Setting("ANALYTICS_LLM_API_KEY", str, "", "Bearer key for ANALYTICS_LLM_URL.", secret=True),
+    Setting(
+        "ANALYTICS_LLM_TIMEOUT_SECONDS",
+        _positive_float,
+        5.0,
+        "Longest wait for the language model's reply.",
+    ),
     Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Setting("LOG_FORMAT", _log_format, "json", "`json` (one object per line) or `text`."),
     Setting(
@@ -364,6 +403,15 @@ class Settings:
     task_time_limit_seconds: int
     task_visibility_timeout_seconds: int
     reconcile_seconds: float
+    database_replica_url: str
+    analytics_statement_timeout_ms: int
+    analytics_row_cap: int
+    analytics_timeout_seconds: float
+    analytics_cache_ttl_seconds: float
+    analytics_llm_url: str
+    analytics_llm_model: str
+    analytics_llm_api_key: str = field(repr=False)
+    analytics_llm_timeout_seconds: float
     log_level: str
     log_format: str
     rate_limit_enabled: bool
@@ -505,6 +553,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     data_dir = Path(values["data_dir"])
     values["data_dir"] = data_dir
     values["database_url"] = normalise_database_url(values["database_url"], data_dir)
+    if values["database_replica_url"]:
+        values["database_replica_url"] = normalise_database_url(
+            values["database_replica_url"], data_dir
+        )
+    if values["analytics_llm_url"] and not values["analytics_llm_url"].startswith(
+        ("http://", "https://")
+    ):
+        raise ConfigError("ANALYTICS_LLM_URL: use an http:// or https:// URL")
     embedded = values["database_url"].startswith("sqlite")
     _check_ranges(values)
     _resolve_keys(values, embedded, data_dir)

@@ -33,11 +33,11 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _engine_options(settings: Settings) -> dict[str, Any]:
+def _engine_options(settings: Settings, url: str | None = None) -> dict[str, Any]:
     if settings.embedded:
         return {}
     # Keep any libpq `options` from the URL (e.g. a search_path) and add the timeout to them.
-    url_options = make_url(settings.database_url).query.get("options", "")
+    url_options = make_url(url or settings.database_url).query.get("options", "")
     if isinstance(url_options, tuple):
         url_options = " ".join(url_options)
     timeout = f"-c statement_timeout={settings.db_statement_timeout_ms}"
@@ -77,6 +77,24 @@ def make_sync_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_begin_deferred(connection: Any) -> None:
+    # Readers take no write lock: a deferred BEGIN still gives one consistent snapshot.
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_read_engine(settings: Settings) -> Engine:
+    """The engine analytics queries read through: the replica when DATABASE_REPLICA_URL is
+    set, else the primary. Read-only-ness is enforced per transaction (workers.analytics)."""
+    url = sync_url(settings.database_replica_url or settings.database_url)
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_deferred)
+        return engine
+    return create_engine(url, **_engine_options(settings, url))
 
 
 def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

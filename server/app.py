@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
+import redis
 import tornado.web
 
 from config.settings import Settings
@@ -21,7 +22,7 @@ from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
 from server.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
-from server.handlers import auth, events, games, health, stream
+from server.handlers import analytics, auth, events, games, health, stream
 from server.live.hub import StreamHub
 from server.live.memory_streams import MemoryStreams
 from server.live.outbox import OutboxRelay
@@ -29,6 +30,7 @@ from server.live.redis_streams import RedisStreams
 from server.live.standings_cache import StandingsCache
 from server.live.streams import EventStreams
 from server.ratelimit import Throttle, make_throttle
+from workers.analytics.runtime import AnalyticsRuntime, make_runtime
 from workers.celery_app import make_celery
 from workers.publish import LoopPublisher, Publisher, RedisPublisher
 
@@ -44,6 +46,7 @@ def all_routes() -> list[Any]:
         *events.routes,
         *games.routes,
         *imports.routes,
+        *analytics.routes,
         *stream.routes,
         *health.routes,
         *metrics.routes,
@@ -66,6 +69,7 @@ class MatchdayApp(tornado.web.Application):
     """Build with make_app(), then `await app.start()` on the loop that will serve it."""
 
     dispatcher: Dispatcher
+    analytics: AnalyticsRuntime | None = None  # in-process answering (no Celery)
 
     def __init__(self, config: Settings, **tornado_settings: Any) -> None:
         self.config = config
@@ -132,6 +136,13 @@ class MatchdayApp(tornado.web.Application):
             async with asyncio.timeout(RELAY_WAIT_SECONDS):
                 await self.relay.caught_up()
 
+    def _analytics_cache_redis(self) -> redis.Redis | None:
+        if not self.config.uses_redis:
+            return None
+        return redis.Redis.from_url(
+            self.config.redis_url, socket_timeout=2, socket_connect_timeout=2
+        )
+
     async def start(self) -> None:
         """Start the background loops: stream reader, heartbeats, outbox relay."""
         self.publisher = self._publisher()
@@ -143,17 +154,23 @@ class MatchdayApp(tornado.web.Application):
                 self.config.redis_key_prefix,
                 self.blocking,
                 before_run=self._wait_for_relay,
+                answer_timeout=self.config.analytics_timeout_seconds,
             )
             self.dispatcher = dispatcher
             self.audit_sink = QueuedAuditSink(
                 dispatcher.enqueue_audit, self.blocking, self.sessions
             )
         else:
+            self.analytics = make_runtime(
+                self.config, self._analytics_cache_redis(), owns_redis=True
+            )
             self.dispatcher = InProcessDispatcher(
                 sync_session_factory(self.sync_engine),
                 self.blocking,
                 self.publisher,
                 before_run=self._wait_for_relay,
+                analytics=self.analytics,
+                answer_timeout=self.config.analytics_timeout_seconds,
             )
         self.hub.start()
         self.relay.start()
@@ -170,7 +187,10 @@ class MatchdayApp(tornado.web.Application):
             self.publisher.close()
         if isinstance(self.dispatcher, CeleryDispatcher):
             self.dispatcher.close()
+            await self.dispatcher.aclose()
             self.celery.close()
+        if self.analytics is not None:
+            self.analytics.close()
         await self.engine.dispose()
         self.sync_engine.dispose()
         self.blocking.shutdown()

@@ -8,23 +8,30 @@
   task clears the marker before it reads, so the last run always sees every committed result.
 
 Both wait (briefly) for the outbox relay first, so `standings` follows the `score` behind it.
+
+Analytics questions are answered by workers.analytics in the same two ways: in the blocking
+runner's threads, or by the `analytics` Celery queue, whose task pushes the answer onto a
+Redis list the server waits on asynchronously (BLPOP) — never a blocking result `.get()`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import redis
+import redis.asyncio as aioredis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.blocking import BlockingRunner
 from workers import tasks
-from workers.celery_app import RECOMPUTE
+from workers.analytics.runtime import AnalyticsRuntime
+from workers.celery_app import ANSWER_QUESTION, RECOMPUTE
 from workers.celery_tasks import pending_recompute_key
 from workers.publish import Publisher
 
@@ -36,10 +43,20 @@ class DispatchUnavailable(Exception):
     """The task queue cannot be reached."""
 
 
+class AnswerTimeout(Exception):
+    """No answer to an analytics question within ANALYTICS_TIMEOUT_SECONDS."""
+
+
 class Dispatcher(Protocol):
     async def recompute_standings(self, event_id: int, request_id: str | None = None) -> str:
         """Ask for an event's standings to be recomputed (after commit); returns a task id.
         `request_id` travels with the task, into its log lines."""
+
+    async def answer_question(
+        self, request: dict[str, Any], request_id: str | None = None
+    ) -> dict[str, Any]:
+        """`{question, event_id, viewer, explain}` → `{"answer": ...}` or `{"error": ...}`;
+        raises AnswerTimeout, DispatchUnavailable."""
 
     async def idle(self) -> None:
         """Wait until no work is queued here (tests, graceful shutdown)."""
@@ -52,8 +69,12 @@ class InProcessDispatcher:
         runner: BlockingRunner,
         publish: Publisher,
         before_run: Callable[[], Awaitable[None]],
+        analytics: AnalyticsRuntime,
+        answer_timeout: float,
     ) -> None:
         self._sessions = session_factory
+        self._analytics = analytics
+        self._answer_timeout = answer_timeout
         self._runner = runner
         self._publish = publish
         self._before_run = before_run
@@ -90,6 +111,15 @@ class InProcessDispatcher:
         except Exception:
             log.exception("standings recompute failed", extra={"event_id": event_id})
 
+    async def answer_question(
+        self, request: dict[str, Any], request_id: str | None = None
+    ) -> dict[str, Any]:
+        try:
+            async with asyncio.timeout(self._answer_timeout):
+                return await self._runner.run(self._analytics.answer, request)
+        except TimeoutError as exc:
+            raise AnswerTimeout() from exc
+
     async def idle(self) -> None:
         while self._active:
             await asyncio.gather(
@@ -105,9 +135,15 @@ class CeleryDispatcher:
         prefix: str,
         runner: BlockingRunner,
         before_run: Callable[[], Awaitable[None]],
+        answer_timeout: float,
     ) -> None:
         self._celery = celery
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        # BLPOP holds its connection for up to answer_timeout: the socket timeout must exceed it.
+        self._replies = aioredis.Redis.from_url(
+            redis_url, socket_timeout=answer_timeout + 5, socket_connect_timeout=2
+        )
+        self._answer_timeout = answer_timeout
         self._prefix = prefix
         self._runner = runner
         self._before_run = before_run
@@ -150,8 +186,37 @@ class CeleryDispatcher:
         headers = {"request_id": record.get("request_id")}
         self._celery.send_task(RECORD_AUDIT, args=[record], ignore_result=True, headers=headers)
 
+    async def answer_question(
+        self, request: dict[str, Any], request_id: str | None = None
+    ) -> dict[str, Any]:
+        reply_to = f"{self._prefix}analytics:reply:{uuid.uuid4().hex}"
+        try:
+            await self._runner.run(self._enqueue_question, request, reply_to, request_id)
+            popped = await self._replies.blpop([reply_to], timeout=self._answer_timeout)
+        except (redis.RedisError, OSError) as exc:
+            raise DispatchUnavailable(str(exc)) from exc
+        if popped is None:
+            raise AnswerTimeout()
+        reply: dict[str, Any] = json.loads(popped[1])
+        return reply
+
+    def _enqueue_question(
+        self, request: dict[str, Any], reply_to: str, request_id: str | None
+    ) -> None:
+        self._celery.send_task(
+            ANSWER_QUESTION,
+            args=[request, reply_to],
+            ignore_result=True,
+            # A worker that only gets to it after the asker gave up drops it unanswered.
+            expires=self._answer_timeout,
+            headers={"request_id": request_id},
+        )
+
     async def idle(self) -> None:
         return None  # the queue belongs to the workers
+
+    async def aclose(self) -> None:
+        await self._replies.aclose()
 
     def close(self) -> None:
         self._redis.close()

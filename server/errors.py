@@ -35,6 +35,7 @@ DEFAULT_CODES = {
     429: "rate_limited",
     500: "internal_error",
     503: "service_unavailable",
+    504: "timeout",
 }
 
 

@@ -31,6 +31,7 @@ from server.schemas.admin import (
     RoleSchema,
     TaskSchema,
 )
+from server.schemas.analytics import AnalyticsAnswerSchema, AnalyticsQuerySchema
 from server.schemas.auth import (
     LoginSchema,
     PasswordChangeSchema,
@@ -226,10 +227,11 @@ STATUS_DESCRIPTIONS = {
     422: "Validation failed; `details` maps each field to its messages",
     429: "Rate limited; retry after `Retry-After` seconds",
     503: "A dependency (database, Redis) is unavailable",
+    504: "No answer in time (`analytics_timeout`, `query_timeout`)",
 }
 
 AUTH_TAG, EVENTS_TAG, TEAMS_TAG, GAMES_TAG, OPS_TAG = "auth", "events", "teams", "games", "ops"
-ADMIN_TAG = "admin"
+ADMIN_TAG, ANALYTICS_TAG = "admin", "analytics"
 
 TAGS = [
     {"name": AUTH_TAG, "description": "Accounts and tokens"},
@@ -237,6 +239,7 @@ TAGS = [
     {"name": TEAMS_TAG, "description": "Teams of an event"},
     {"name": GAMES_TAG, "description": "Games, schedules, scores and standings"},
     {"name": ADMIN_TAG, "description": "Corrections, recomputes, audit trail, roles"},
+    {"name": ANALYTICS_TAG, "description": "Plain-English questions about an event"},
     {"name": OPS_TAG, "description": "Health checks and this documentation"},
 ]
 
@@ -424,6 +427,20 @@ OPERATIONS: tuple[Operation, ...] = (
                "`@`, tab or carriage return) are prefixed with `'`.",
                "content": {"text/csv": {"schema": {"type": "string"}}}}},
         auth="optional",
+    ),
+    # analytics (docs/analytics.md)
+    Operation(
+        "post", "/api/v1/analytics/query", "askQuestion", "Ask a question about an event",
+        ANALYTICS_TAG, {200: AnalyticsAnswerSchema}, auth="optional", body=AnalyticsQuerySchema,
+        errors=(404, 504),
+        description="The question is read into a `plan` (intent, metric, teams, filters, "
+        "grouping, order, limit) — never into SQL — and the plan runs as a parameterised, "
+        "read-only query. `answer` is one sentence; the data is in `columns`/`rows`. 422 "
+        "`unrecognized_question` with `details.examples` (questions that work) and, when one "
+        "is close, `details.did_you_mean`; also when no event is named and several are "
+        "visible. 404 for an `event_id` the caller cannot see. 504 `analytics_timeout` / "
+        "`query_timeout` when no answer comes in time. Questions are limited to 500 "
+        "characters and by the `analytics` rate limit.",
     ),
     # admin
     Operation(

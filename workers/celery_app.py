@@ -18,6 +18,7 @@ QUEUES = ("standings", "analytics", "audit")
 RECOMPUTE = "matchday.recompute_standings"
 RECORD_AUDIT = "matchday.record_audit"
 RECONCILE = "matchday.reconcile"
+ANSWER_QUESTION = "matchday.analytics.answer"
 ROUTES = {
     RECOMPUTE: {"queue": "standings"},
     RECONCILE: {"queue": "standings"},

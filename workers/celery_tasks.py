@@ -3,6 +3,7 @@ resources (engine, publisher, Redis), retries for transient failures and the tas
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -19,7 +20,8 @@ from config.settings import Settings
 from models.audit_entries import AuditRecord, store_once
 from models.db import make_sync_engine, sync_session_factory
 from workers import maintenance, tasks
-from workers.celery_app import RECOMPUTE, RECONCILE, RECORD_AUDIT
+from workers.analytics.runtime import AnalyticsRuntime, make_runtime
+from workers.celery_app import ANSWER_QUESTION, RECOMPUTE, RECONCILE, RECORD_AUDIT
 from workers.metrics import TASK_SECONDS, TASKS
 from workers.publish import RedisPublisher
 
@@ -36,6 +38,14 @@ class WorkerResources:
     sessions: sessionmaker[Session]
     publisher: RedisPublisher
     redis: redis.Redis
+    _analytics: AnalyticsRuntime | None = None
+
+    @property
+    def analytics(self) -> AnalyticsRuntime:
+        # Built on first use: standings-only workers never open the read engine.
+        if self._analytics is None:
+            self._analytics = make_runtime(self.settings, self.redis)
+        return self._analytics
 
 
 def _resources(settings: Settings) -> WorkerResources:
@@ -132,3 +142,34 @@ def reconcile(self: MatchdayTask) -> dict[str, int]:
     pruned = maintenance.prune_expired(self.res.sessions)
     log.info("reconciled", extra={"recomputed": len(stale), **pruned})
     return {"recomputed": len(stale), **pruned}
+
+
+ANSWER_REPLY_TTL_SECONDS = 60  # a reply nobody collected (the server gave up) expires
+
+
+@shared_task(
+    bind=True,
+    base=MatchdayTask,
+    name=ANSWER_QUESTION,
+    autoretry_for=(),
+    max_retries=0,
+    acks_late=False,  # a question is not worth redelivering: the asker has moved on
+)
+def answer_question(self: MatchdayTask, request: dict[str, Any], reply_to: str) -> None:
+    """Answer and push the outcome onto `reply_to`, where the server waits (BLPOP)."""
+    try:
+        outcome = self.res.analytics.answer(request)
+    except Exception:
+        log.exception("analytics question failed")
+        outcome = {
+            "error": {
+                "status": 503,
+                "code": "analytics_unavailable",
+                "message": "the question could not be answered right now; retry shortly",
+                "details": {},
+            }
+        }
+    pipe = self.res.redis.pipeline()
+    pipe.rpush(reply_to, json.dumps(outcome, separators=(",", ":")))
+    pipe.expire(reply_to, ANSWER_REPLY_TTL_SECONDS)
+    pipe.execute()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Scorekeeper, Team, User
+from models.visibility import visible_events
 from server.policy import Need, authorize, is_admin
 from server.services.errors import Conflict, InvalidInput, NotFound
 
@@ -38,13 +39,7 @@ async def create_event(session: AsyncSession, owner: User, fields: dict[str, Any
 
 
 def _visible_events(user: User | None) -> Select[Any]:
-    query = select(Event)
-    if is_admin(user):
-        return query
-    if user is None:
-        return query.where(Event.visibility == "public")
-    keeps = exists().where(and_(Scorekeeper.event_id == Event.id, Scorekeeper.user_id == user.id))
-    return query.where(or_(Event.visibility == "public", Event.owner_id == user.id, keeps))
+    return visible_events(user.id if user else None, admin=is_admin(user))
 
 
 async def list_events(

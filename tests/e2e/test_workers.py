@@ -39,7 +39,7 @@ from tests.support import (
     eventually,
     pg_schema_url,
 )
-from workers.celery_app import RECORD_AUDIT, make_celery
+from workers.celery_app import ANSWER_QUESTION, RECORD_AUDIT, make_celery
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -120,12 +120,13 @@ class Stack:
         _proc, url = self.serve_start(self.env(**extra))
         return Api(url)
 
-    def worker(self, name: str, **extra: str) -> Worker:
+    def worker(self, name: str, queues: str = "standings,analytics,audit", **extra: str) -> Worker:
         log_path = self.tmp_path / f"worker-{name}.log"
         log = open(log_path, "wb")  # noqa: SIM115 — closed at teardown
         self.logs.append(log)
+        command = [MATCHDAY, "worker", "--concurrency", "1", "--hostname", f"{name}@%h"]
         proc = subprocess.Popen(
-            [MATCHDAY, "worker", "--concurrency", "1", "--hostname", f"{name}@%h"],
+            [*command, "--queues", queues],
             env=self.env(**extra),
             stdout=log,
             stderr=log,
@@ -694,3 +695,33 @@ async def test_the_request_id_travels_with_the_task_into_the_worker_log(stack: S
         return tasks == {"recompute_standings", "record_audit"}
 
     await eventually(logged, timeout=20)
+
+
+async def test_analytics_questions_are_answered_by_the_analytics_queue(stack: Stack) -> None:
+    """Only an analytics worker runs: the answer can only come from the `analytics` queue.
+    Without any worker the server gives up after ANALYTICS_TIMEOUT_SECONDS with a 504."""
+    api = stack.serve(ANALYTICS_TIMEOUT_SECONDS="3")
+    await wait_ready(api)
+    worker = stack.worker("analyst", queues="analytics")
+    await worker.ready()
+    league = await League.create(api, teams=4)
+    await league.score(0, 2, 2)
+    await league.score(1, 3, 0)
+    question = {"question": "how many games ended in a draw?", "event_id": league.id}
+
+    answered = await api.post("/api/v1/analytics/query", question)
+    again = await api.post("/api/v1/analytics/query", question)
+
+    assert answered.status == 200, answered.body
+    assert re.search(r"\b1\b", answered.json["answer"]), answered.json
+    assert answered.json["plan"]["intent"] == "count"
+    assert again.json["answer"] == answered.json["answer"]
+    assert len(worker.succeeded(ANSWER_QUESTION)) == 2
+    cached = redis.Redis.from_url(REDIS_URL).keys(f"{stack.prefix}analytics:answer:*")
+    assert len(cached) == 1  # the second answer came from the shared cache
+    worker.kill()
+    started = time.monotonic()
+    unanswered = await api.post("/api/v1/analytics/query", question)
+    assert unanswered.status == 504, unanswered.body
+    assert unanswered.error_code() == "analytics_timeout"
+    assert 2.5 < time.monotonic() - started < 10

@@ -273,6 +273,7 @@ async def base_request(api: Api, world: World, op: Op) -> tuple[str, dict[str, A
         "putScore": {"home_score": 1, "away_score": 0, "status": "live"},
         "correctScore": {"home_score": 2, "away_score": 1, "reason": "typo"},
         "setRole": {"role": "user"},
+        "askQuestion": {"question": "who has the most points?", "event_id": world.event},
     }
     token = world.victim if op.op_id == "changePassword" else world.admin
     if op.body_type != "application/json":

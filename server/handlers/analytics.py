@@ -1,0 +1,43 @@
+"""POST /api/v1/analytics/query: plain-English questions about an event."""
+
+from __future__ import annotations
+
+from server.base import BaseHandler
+from server.dispatch import AnswerTimeout, DispatchUnavailable
+from server.errors import ApiError
+from server.policy import is_admin
+from server.schemas.analytics import AnalyticsQuerySchema
+
+
+class AnalyticsQueryHandler(BaseHandler):
+    public_methods = frozenset({"POST"})
+    endpoint_limit = "analytics"  # its own per-address limit instead of `write`
+
+    async def post(self) -> None:
+        body = self.load_body(AnalyticsQuerySchema())
+        user = self.current_user
+        request = {
+            "question": body["question"],
+            "event_id": body["event_id"],
+            "explain": body["explain"],
+            "viewer": {"user_id": user.id if user else None, "admin": is_admin(user)},
+        }
+        try:
+            outcome = await self.application.dispatcher.answer_question(request, self.request_id)
+        except AnswerTimeout as exc:
+            raise ApiError(
+                504, "no answer in time; retry shortly", code="analytics_timeout"
+            ) from exc
+        except DispatchUnavailable as exc:
+            raise ApiError(
+                503, "the task queue is unavailable; retry shortly", code="queue_unavailable"
+            ) from exc
+        if "error" in outcome:
+            error = outcome["error"]
+            raise ApiError(
+                error["status"], error["message"], code=error["code"], details=error["details"]
+            )
+        self.write_json(outcome["answer"])
+
+
+routes = [(r"/api/v1/analytics/query", AnalyticsQueryHandler)]
