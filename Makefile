@@ -44,9 +44,15 @@ clean:
 readme-settings: install
 	$(PY) -c "import re,pathlib; from config.settings import settings_table as t; p=pathlib.Path('README.md'); s=p.read_text(); p.write_text(re.sub(r'(<!-- settings:start[^>]*-->\n).*?(\n<!-- settings:end -->)', lambda m: m.group(1)+t()+m.group(2), s, flags=re.S))"
 
-.PHONY: bench bench-sse bench-standings
+.PHONY: bench bench-sse bench-standings bench-analytics eval-analytics
 
-bench: bench-sse bench-standings
+bench: bench-sse bench-standings bench-analytics
+
+bench-analytics: install
+	$(VENV)/bin/python tests/perf/analytics_latency.py --teams 64 --runs 20
+
+eval-analytics: install
+	$(PY) -m tests.analytics.eval --set both
 
 bench-standings: install
 	$(VENV)/bin/python tests/perf/standings_latency.py --teams 64 --scores 50
