@@ -79,6 +79,32 @@
     return body;
   }
 
+  async function postJSON(path, payload) {
+    var response;
+    try {
+      response = await fetch(path, {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+    } catch (err) {
+      throw new ApiError(0, "the server cannot be reached");
+    }
+    var body = null;
+    try {
+      body = await response.json();
+    } catch (err) {
+      body = null;
+    }
+    if (!response.ok) {
+      var error = (body && body.error) || {};
+      var failure = new ApiError(response.status, error.message || response.statusText, error.code);
+      failure.details = error.details || {};
+      throw failure;
+    }
+    return body;
+  }
+
   // Every item of a list endpoint, page by page.
   async function getAll(path) {
     var items = [];
@@ -428,12 +454,63 @@
     byId("updated").textContent = "Updated " + time;
   }
 
+  // --- questions (POST /api/v1/analytics/query) -------------------------------------------
+
+  function askBox(eventId) {
+    var form = byId("ask");
+    var input = byId("question");
+    var answer = byId("answer");
+    var suggestions = byId("suggestions");
+    if (!form) return;
+
+    function offer(questions) {
+      clear(suggestions);
+      questions.forEach(function (question) {
+        var button = el("button", { type: "button", className: "suggestion", text: question });
+        button.addEventListener("click", function () {
+          input.value = question;
+          ask();
+        });
+        suggestions.appendChild(button);
+      });
+    }
+
+    async function ask() {
+      var question = input.value.trim();
+      if (!question) return;
+      answer.textContent = "Thinking…";
+      clear(suggestions);
+      try {
+        var body = await postJSON("/api/v1/analytics/query", {
+          question: question, event_id: Number(eventId),
+        });
+        answer.textContent = body.answer;
+      } catch (err) {
+        var details = err.details || {};
+        if (err.code === "unrecognized_question") {
+          answer.textContent = details.did_you_mean
+            ? "Did you mean: " + details.did_you_mean
+            : "Sorry, I cannot answer that. Try one of these:";
+          offer(details.did_you_mean ? [details.did_you_mean] : details.examples || []);
+        } else {
+          answer.textContent = "Could not answer: " + err.message;
+        }
+      }
+    }
+
+    form.addEventListener("submit", function (submitted) {
+      submitted.preventDefault();
+      ask();
+    });
+  }
+
   function eventPage() {
     var match = /^\/events\/([0-9]+)\/?$/.exec(window.location.pathname);
     if (!match) {
       setStatus("No such event.");
       return;
     }
+    askBox(match[1]);
     var view = new EventView(match[1]);
     var standingsTimer = null;
 

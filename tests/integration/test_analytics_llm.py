@@ -6,8 +6,6 @@ with scripted replies; it is shut down, its handler threads joined, at the end o
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import logging
 import ssl
@@ -21,13 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from models.domain.analytics.context import EventContext, TeamRef
 from models.domain.analytics.plan import Plan
+from tests.certs import self_signed
 from workers.analytics.llm import INSTRUCTIONS, MAX_QUESTION_CHARS, LlmPlanner
 
 EVENT = EventContext(
@@ -264,38 +259,6 @@ def test_an_unreachable_endpoint_gives_none(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level(logging.WARNING, "matchday.analytics.llm"):
         assert unreachable.propose("who is top?", EVENT) is None
     assert "request failed" in caplog.text
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 that no default trust store knows."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "llm-stub")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "stub.pem", directory / "stub.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 @pytest.mark.parametrize("trusted", [True, False])

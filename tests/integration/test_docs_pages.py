@@ -298,3 +298,10 @@ async def test_head_of_a_page(client: Client) -> None:
 async def test_request_id_is_echoed_on_static_files(client: Client) -> None:
     response = await client.get("/static/style.css", headers={"X-Request-ID": "abc-123"})
     assert response.headers["X-Request-ID"] == "abc-123"
+
+
+async def test_the_event_page_has_a_question_box_posting_to_analytics(client: Client) -> None:
+    html = (await client.get("/events/1")).body.decode()
+    source = (Path(server.app.__file__).parent / "static" / "app.js").read_text()
+    assert '<form id="ask"' in html and 'id="question"' in html and 'maxlength="500"' in html
+    assert '"/api/v1/analytics/query"' in source

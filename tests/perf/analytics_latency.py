@@ -113,20 +113,23 @@ def bench_queries(teams: int, runs: int) -> None:
         config = AnalyticsConfig.from_settings(settings)
         today = (SEASON_START + timedelta(days=7 * 2 * teams)).date()
         print(f"queries: {teams} teams, double round robin, PostgreSQL, {runs} runs each")
+
+        def ask(question: str, cache: MemoryAnswerCache | None = None) -> float:
+            started = time.perf_counter()
+            answer_question(
+                sessions,
+                question,
+                event_id=event_id,
+                viewer=Viewer(),
+                config=config,
+                cache=cache,
+                today=today,
+            )
+            return time.perf_counter() - started
+
         every: list[float] = []
         for label, question in QUESTIONS.items():
-            timings = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                answer_question(
-                    sessions,
-                    question,
-                    event_id=event_id,
-                    viewer=Viewer(),
-                    config=config,
-                    today=today,
-                )
-                timings.append(time.perf_counter() - started)
+            timings = [ask(question) for _ in range(runs)]
             every += timings
             print(
                 f"  {label:<18} p50 {statistics.median(timings) * 1e3:6.1f} ms"
@@ -139,26 +142,8 @@ def bench_queries(teams: int, runs: int) -> None:
         cache = MemoryAnswerCache(300)
         cached = []
         for question in QUESTIONS.values():
-            answer_question(
-                sessions,
-                question,
-                event_id=event_id,
-                viewer=Viewer(),
-                config=config,
-                cache=cache,
-                today=today,
-            )
-            started = time.perf_counter()
-            answer_question(
-                sessions,
-                question,
-                event_id=event_id,
-                viewer=Viewer(),
-                config=config,
-                cache=cache,
-                today=today,
-            )
-            cached.append(time.perf_counter() - started)
+            ask(question, cache)  # fills the cache
+            cached.append(ask(question, cache))
         print(f"  cached answer      p50 {statistics.median(cached) * 1e3:6.1f} ms")
         read_engine.dispose()
     finally:

@@ -609,3 +609,25 @@ def test_median_parse_time_is_well_under_a_millisecond() -> None:
         parse_question(question, EVENT, TODAY)
         times.append(time.perf_counter() - started)
     assert statistics.median(times) < 0.001
+
+
+@check(
+    [
+        (
+            "which lot has been the stingiest at the back?",
+            P("leader", "score_against", order="asc"),
+        ),
+        ("which side is the leakiest", P("leader", "score_against")),
+        ("who leads in 2026", P("leader", "position", order="asc")),
+    ]
+)
+def test_defensive_superlatives_and_this_seasons_year(question: str, expected: Any) -> None:
+    assert plan_of(question) == expected
+
+
+@pytest.mark.parametrize(
+    "question", ["who won the league in 1990", "who has the most?", "which club is the most?"]
+)
+def test_another_season_or_no_column_is_refused(question: str) -> None:
+    with pytest.raises(UnrecognizedQuestion):
+        parse_question(question, EVENT, TODAY)

@@ -255,6 +255,16 @@ def _tag(
     return terms
 
 
+def _check_season(year: int, reading: Reading) -> None:
+    """Only this event's games are known: "in 1990" is not a filler, it is another season.
+    A season may run into the next year (2025/26)."""
+    season = reading.event.year or (reading.today.year if reading.today else None)
+    if season is not None and year not in (season - 1, season, season + 1):
+        raise NoPlan(
+            f"I only know the games of {reading.event.name}, not those of {year}.", suggest=False
+        )
+
+
 def _word_tags(words: list[str], i: int, reading: Reading) -> frozenset[str]:
     word = words[i]
     if word.startswith("@"):
@@ -264,6 +274,7 @@ def _word_tags(words: list[str], i: int, reading: Reading) -> frozenset[str]:
     value = _number(word)
     if value is not None:
         if len(word) == 4 and 1900 <= value <= 2200:
+            _check_season(value, reading)
             return frozenset({v.FILLER})  # a year: "in 2026"
         if word != "one" or (i and words[i - 1] in ("top", "bottom", "last", "first", "best")):
             reading.numbers.append(value)
