@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
@@ -23,6 +25,12 @@ from tests.support import (
     sqlite_template,
     truncate_pg,
 )
+
+# `make test` (and CI) replays the same examples every run: a red build means a change broke
+# something, not that the search got lucky. HYPOTHESIS_PROFILE=explore searches afresh.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(scope="session")

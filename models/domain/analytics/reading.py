@@ -332,7 +332,8 @@ def _check_unknown(tokens: list[Token], reading: Reading) -> None:
     for i in sorted(unknown):
         word = terms[i][0]
         token = by_text.get(word, Token(word))
-        namelike = (token.capital and not shouting) or token.possessive
+        # A lone capital letter ("H", "A") is an initial or a typo, not a team name.
+        namelike = ((token.capital and not shouting) or token.possessive) and len(word) > 1
         verbish = word.endswith(("ed", "ing"))  # "have kicked off": a verb, not a team
         before_at = i - 2 if i >= 2 and terms[i - 1][0] == "the" else i - 1
         before = terms[before_at][0] if before_at >= 0 else ""

@@ -28,9 +28,11 @@ _SUFFIXES = re.compile(r"(?<=\w)'(?:ve|re|ll|d|m)\b", re.IGNORECASE)
 _POSSESSIVE = "\x01"
 _POSSESSIVES = re.compile(r"(?<=\w)'s?(?!\w)", re.IGNORECASE)
 _KEEP_JOINED = re.compile(r"\d+(?:[-/:.]\d+)+")
-# Words are runs of letters, or numbers (with an ordinal suffix, or joined: 0-0, 2026-05-05).
+# Words are runs of letters, or numbers (with an ordinal suffix, or joined: 0-0, 2026-05-05);
+# "h2h" is one word, whatever its case.
 _WORD = re.compile(
-    r"(\d+(?:[-/:.]\d+)+|\d+(?:st|nd|rd|th)(?![^\W\d_])|\d+|[^\W\d_]+)(\x01)?", re.IGNORECASE
+    r"(h2h(?![^\W\d_])|\d+(?:[-/:.]\d+)+|\d+(?:st|nd|rd|th)(?![^\W\d_])|\d+|[^\W\d_]+)(\x01)?",
+    re.IGNORECASE,
 )
 
 
