@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from config.limits import (
     DEFAULT_RATE_LIMITS,
@@ -542,6 +543,20 @@ def _check_ranges(values: dict[str, Any]) -> None:
         raise ConfigError("PORT: must be between 1 and 65535")
 
 
+def _check_llm(values: dict[str, Any]) -> None:
+    url = values["analytics_llm_url"]
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("ANALYTICS_LLM_URL: use an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ConfigError("ANALYTICS_LLM_URL: put the key in ANALYTICS_LLM_API_KEY, not the URL")
+    key = values["analytics_llm_api_key"]
+    if key and not (key.isascii() and key.isprintable()):
+        raise ConfigError("ANALYTICS_LLM_API_KEY must be printable ASCII")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read, normalise and validate every setting; raise ConfigError on the first problem."""
     source = os.environ if env is None else env
@@ -554,13 +569,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     values["data_dir"] = data_dir
     values["database_url"] = normalise_database_url(values["database_url"], data_dir)
     if values["database_replica_url"]:
-        values["database_replica_url"] = normalise_database_url(
-            values["database_replica_url"], data_dir
-        )
-    if values["analytics_llm_url"] and not values["analytics_llm_url"].startswith(
-        ("http://", "https://")
-    ):
-        raise ConfigError("ANALYTICS_LLM_URL: use an http:// or https:// URL")
+        try:
+            values["database_replica_url"] = normalise_database_url(
+                values["database_replica_url"], data_dir
+            )
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("DATABASE_URL", "DATABASE_REPLICA_URL")) from None
+    _check_llm(values)
     embedded = values["database_url"].startswith("sqlite")
     _check_ranges(values)
     _resolve_keys(values, embedded, data_dir)

@@ -65,6 +65,12 @@ def test_unreadable_secret_file_is_a_clear_error(tmp_path: Path) -> None:
         ("LOG_FORMAT", "xml"),
         ("MAX_JSON_BODY_BYTES", "0"),
         ("DATABASE_URL", "mysql://x/y"),
+        ("DATABASE_REPLICA_URL", "mysql://x/y"),
+        ("ANALYTICS_LLM_URL", "file:///etc/passwd"),
+        ("ANALYTICS_LLM_URL", "https://"),
+        ("ANALYTICS_LLM_URL", "https://user:sk-secret@llm.example/v1/chat/completions"),
+        ("ANALYTICS_ROW_CAP", "0"),
+        ("ANALYTICS_TIMEOUT_SECONDS", "-1"),
     ],
 )
 def test_invalid_values_name_the_setting(tmp_path: Path, name: str, value: str) -> None:
@@ -78,3 +84,15 @@ def test_readme_table_lists_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
     assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_a_language_model_key_must_be_printable_ascii(tmp_path: Path) -> None:
+    env = {
+        "ANALYTICS_LLM_URL": "https://llm.example/v1/chat/completions",
+        "DATA_DIR": str(tmp_path),
+    }
+    with pytest.raises(ConfigError, match="ANALYTICS_LLM_API_KEY"):
+        load_settings({**env, "ANALYTICS_LLM_API_KEY": "sk-abc\r\nX-Evil: 1"})
+    assert (
+        load_settings({**env, "ANALYTICS_LLM_API_KEY": "sk-abc"}).analytics_llm_api_key == "sk-abc"
+    )
