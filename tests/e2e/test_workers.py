@@ -677,6 +677,13 @@ async def test_the_request_id_travels_with_the_task_into_the_worker_log(stack: S
     await asyncio.gather(wait_ready(api), worker.ready())
     league = await League.create(api, teams=2)
     game = league.games[0]
+
+    async def schedule_recomputed() -> bool:
+        return bool(worker.succeeded("matchday.recompute_standings"))
+
+    # While the schedule's recompute is still queued, the score's would be coalesced into it
+    # (and carry the schedule request's id): let it run first.
+    await eventually(schedule_recomputed, timeout=20)
     reply = await api.put(
         f"/api/v1/games/{game['id']}/score",
         {"home_score": 2, "away_score": 0, "status": "final"},
