@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Callable
@@ -23,7 +24,11 @@ class BlockingRunner:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+            # The caller's context (its request id in log lines) goes along into the thread.
+            context = contextvars.copy_context()
+            return await loop.run_in_executor(
+                self.executor, lambda: context.run(fn, *args, **kwargs)
+            )
         finally:
             elapsed = time.perf_counter() - started
             if elapsed > SLOW_CALL_SECONDS:
