@@ -58,35 +58,11 @@
   }
   ApiError.prototype = Object.create(Error.prototype);
 
-  async function getJSON(path) {
+  // fetch() and the JSON body, or an ApiError carrying the contract's error (and its details).
+  async function requestJSON(path, options) {
     var response;
     try {
-      // "no-cache": revalidate with the ETag every time (a cheap 304), never show stale data.
-      response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-cache" });
-    } catch (err) {
-      throw new ApiError(0, "the server cannot be reached");
-    }
-    var body = null;
-    try {
-      body = await response.json();
-    } catch (err) {
-      body = null;
-    }
-    if (!response.ok) {
-      var error = (body && body.error) || {};
-      throw new ApiError(response.status, error.message || response.statusText, error.code);
-    }
-    return body;
-  }
-
-  async function postJSON(path, payload) {
-    var response;
-    try {
-      response = await fetch(path, {
-        method: "POST",
-        headers: { Accept: "application/json", "Content-Type": "application/json" },
-        body: JSON.stringify(payload),
-      });
+      response = await fetch(path, options);
     } catch (err) {
       throw new ApiError(0, "the server cannot be reached");
     }
@@ -103,6 +79,19 @@
       throw failure;
     }
     return body;
+  }
+
+  function getJSON(path) {
+    // "no-cache": revalidate with the ETag every time (a cheap 304), never show stale data.
+    return requestJSON(path, { headers: { Accept: "application/json" }, cache: "no-cache" });
+  }
+
+  function postJSON(path, payload) {
+    return requestJSON(path, {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
   }
 
   // Every item of a list endpoint, page by page.
