@@ -723,7 +723,12 @@ async def test_analytics_questions_are_answered_by_the_analytics_queue(stack: St
     assert re.search(r"\b1\b", answered.json["answer"]), answered.json
     assert answered.json["plan"]["intent"] == "count"
     assert again.json["answer"] == answered.json["answer"]
-    assert len(worker.succeeded(ANSWER_QUESTION)) == 2
+
+    async def both_answered_by_the_worker() -> bool:
+        # The reply is pushed before the task returns: its "succeeded" line may come a bit later.
+        return len(worker.succeeded(ANSWER_QUESTION)) == 2
+
+    await eventually(both_answered_by_the_worker, timeout=10)
     cached = redis.Redis.from_url(REDIS_URL).keys(f"{stack.prefix}analytics:answer:*")
     assert len(cached) == 1  # the second answer came from the shared cache
     worker.kill()
