@@ -1,0 +1,131 @@
+"""What every answer sentence is made of: the view of one result and the wording helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from models.domain.analytics.plan import Plan
+
+DASH = "\u2013"  # an en dash: scores read "3\u20131"
+MAX_LISTED_GAMES = 10
+DEFAULT_WORDS = {"goal": "goal", "goals": "goals"}
+
+
+@dataclass(frozen=True)
+class View:
+    plan: Plan
+    records: list[dict[str, Any]]
+    event: str
+    words: dict[str, str]
+    names: dict[int, str]
+
+    @property
+    def metric(self) -> str:
+        return self.plan.metric or ""
+
+    @property
+    def desc(self) -> bool:
+        return self.plan.order == "desc"
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        return self.plan.filters
+
+    def team(self, index: int = 0, fallback: str | None = None) -> str:
+        """The name of the plan's index-th team (from team_names, else `fallback`)."""
+        team_id = self.plan.teams[index] if len(self.plan.teams) > index else None
+        name = self.names.get(team_id) if team_id is not None else None
+        return name or fallback or "the team"
+
+    def goals(self, n: Any) -> str:
+        return counted(n, self.words["goal"], self.words["goals"])
+
+
+# --- wording helpers ------------------------------------------------------------------------
+
+
+def join_names(items: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def counted(n: Any, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def have(n: Any) -> str:
+    return "has" if n == 1 else "have"
+
+
+def percent(value: float) -> str:
+    return f"{round(value * 100, 1):g}%"
+
+
+def decimal(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def signed(value: int) -> str:
+    return f"+{value}" if value > 0 else str(value)
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def metric_value(metric: str, value: Any) -> str:
+    if value is None:
+        return "not played"
+    if metric == "win_rate":
+        return percent(value)
+    return signed(value) if metric == "score_diff" else str(value)
+
+
+def event_scope(v: View) -> str:
+    """'in Summer Cup', 'in round 3 of Summer Cup', 'on 2026-05-02 in Summer Cup'."""
+    f = v.filters
+    pieces = []
+    if f.get("date") is not None:
+        pieces.append(f"on {_iso(f['date'])}")
+    if f.get("round") is not None:
+        pieces.append(f"in round {f['round']}")
+    if f.get("group") is not None:
+        pieces.append(f"in group {f['group']}")
+    if pieces and pieces[-1].startswith("in "):
+        return f"{' '.join(pieces)} of {v.event}"
+    return " ".join([*pieces, f"in {v.event}"])
+
+
+def team_scope(v: View) -> str:
+    """' at home', ' away from home', ' in round 3', ' on 2026-05-02' (for team sentences)."""
+    f = v.filters
+    pieces = []
+    if f.get("home") is not None:
+        pieces.append("at home" if f["home"] else "away from home")
+    if f.get("round") is not None:
+        pieces.append(f"in round {f['round']}")
+    if f.get("date") is not None:
+        pieces.append(f"on {_iso(f['date'])}")
+    return "".join(f" {piece}" for piece in pieces)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def nothing_played(v: View) -> str:
+    return f"No games have been played yet {event_scope(v)}."
+
+
+def not_played(v: View, name: str) -> str:
+    return f"{name} have not played a game yet{team_scope(v)}."
