@@ -31,6 +31,7 @@ from models.db import make_sync_engine
 from server.admin_cli import create_admin
 from server.app import MatchdayApp, make_app
 from server.openapi import build_openapi
+from server.services.csv_import import COLUMNS as CSV_COLUMNS
 from tests.sse_client import SseStream
 from tests.support import STRONG_PASSWORD, Api, Reply, settings_for
 
@@ -418,21 +419,7 @@ async def test_sql_injection_everywhere(attacked: tuple[MatchdayApp, Api]) -> No
     csv_payloads = [p for p in PAYLOADS if len(p) <= 100]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "kind",
-            "name",
-            "group",
-            "home",
-            "away",
-            "starts_at",
-            "venue",
-            "round",
-            "home_score",
-            "away_score",
-            "status",
-        ]
-    )
+    writer.writerow(CSV_COLUMNS)
     for payload in csv_payloads:
         writer.writerow(["team", payload, "", "", "", "", "", "", "", "", ""])
     writer.writerow(

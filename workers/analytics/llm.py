@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from models.domain.analytics.context import EventContext
 from models.domain.analytics.plan import (
     GROUP_BY,
+    GROUPABLE_INTENTS,
     INTENTS,
     MAX_LIMIT,
     METRICS_BY_INTENT,
@@ -88,7 +89,6 @@ _RESULT_MEANINGS = {
     "decided": "not a draw",
     "goalless": "0-0",
 }
-_GROUPABLE = ("count", "total", "average")  # mirrors PlanSchema._coherent
 
 
 class RejectedReply(ValueError):
@@ -121,7 +121,7 @@ def plan_schema_description() -> dict[str, Any]:
         "metric": {"one_of": "intents[intent].metrics; null when that is null"},
         "teams": {"type": "array of team ids from event.teams", "count": "intents[intent].teams"},
         "filters": {"type": "object, every field optional", "fields": filters},
-        "group_by": {"one_of": [*GROUP_BY, None], "only_for_intents": list(_GROUPABLE)},
+        "group_by": {"one_of": [*GROUP_BY, None], "only_for_intents": list(GROUPABLE_INTENTS)},
         "order": {"one_of": list(ORDERS), "default": ORDERS[0]},
         "limit": {"type": "integer or null", "minimum": 1, "maximum": MAX_LIMIT},
     }

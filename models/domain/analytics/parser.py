@@ -22,11 +22,11 @@ from models.domain.analytics.names import index_for
 from models.domain.analytics.plan import (
     MAX_GROUP_LENGTH,
     MAX_LIMIT,
-    METRICS_BY_INTENT,
+    MAX_ROUND,
     OUTCOMES,
     RESULTS,
-    TEAMS_BY_INTENT,
     Plan,
+    coherence_problem,
 )
 from models.domain.analytics.reading import (
     NUMBER_REF,
@@ -137,14 +137,9 @@ def plan_problem(plan: Plan) -> str | None:
 
     The unit tests hold every plan the parser makes to ``plan_from_dict`` as well.
     """
-    allowed = METRICS_BY_INTENT.get(plan.intent)
-    if (plan.metric is not None) if allowed is None else (plan.metric not in allowed):
-        return f"metric {plan.metric}"
-    fewest, most = TEAMS_BY_INTENT[plan.intent]
-    if not fewest <= len(plan.teams) <= most or len(set(plan.teams)) != len(plan.teams):
-        return "teams"
-    if plan.group_by is not None and plan.intent not in ("count", "total", "average"):
-        return "group_by"
+    coherent = coherence_problem(plan.intent, plan.metric, plan.teams, plan.group_by)
+    if coherent is not None:
+        return f"metric {plan.metric}" if coherent[0] == "metric" else coherent[0]
     if plan.limit is not None and not 1 <= plan.limit <= MAX_LIMIT:
         return "limit"
     filters = plan.filters
@@ -152,7 +147,7 @@ def plan_problem(plan: Plan) -> str | None:
         return "result"
     if filters.get("outcome", OUTCOMES[0]) not in OUTCOMES:
         return "outcome"
-    if not 1 <= filters.get("round", 1) <= 10_000:
+    if not 1 <= filters.get("round", 1) <= MAX_ROUND:
         return "round"
     if not 1 <= len(filters.get("group", "A")) <= MAX_GROUP_LENGTH:
         return "group"

@@ -32,6 +32,7 @@ Intents and their fields:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -100,15 +101,37 @@ ORDERS = ("desc", "asc")
 RESULTS = ("draw", "home_win", "away_win", "decided", "goalless")
 OUTCOMES = ("win", "draw", "loss")
 GROUP_BY = ("round",)
+GROUPABLE_INTENTS = ("count", "total", "average")
 MAX_LIMIT = 50
 MAX_GROUP_LENGTH = 50
+MAX_ROUND = 10_000
+
+
+def coherence_problem(
+    intent: str, metric: str | None, teams: Sequence[int], group_by: str | None
+) -> tuple[str, str] | None:
+    """(field, message) for the first rule across fields that the plan breaks, else None.
+    The one statement of these rules: the schema below and the parser's fast path use it."""
+    allowed = METRICS_BY_INTENT.get(intent)
+    if allowed is None and metric is not None:
+        return "metric", f"{intent} takes no metric"
+    if allowed is not None and metric not in allowed:
+        return "metric", f"must be one of: {', '.join(allowed)}"
+    fewest, most = TEAMS_BY_INTENT[intent]
+    if not fewest <= len(teams) <= most:
+        return "teams", f"{intent} names {fewest} to {most} teams"
+    if len(set(teams)) != len(teams):
+        return "teams", "teams must differ"
+    if group_by and intent not in GROUPABLE_INTENTS:
+        return "group_by", f"{intent} cannot be grouped"
+    return None
 
 
 class PlanFiltersSchema(Schema):
     result = fields.String(validate=validate.OneOf(RESULTS), allow_none=True)
     outcome = fields.String(validate=validate.OneOf(OUTCOMES), allow_none=True)
     date = fields.Date(allow_none=True)
-    round = fields.Integer(strict=True, validate=validate.Range(1, 10_000), allow_none=True)
+    round = fields.Integer(strict=True, validate=validate.Range(1, MAX_ROUND), allow_none=True)
     group = fields.String(validate=validate.Length(1, MAX_GROUP_LENGTH), allow_none=True)
     home = fields.Boolean(allow_none=True)  # team-scoped: only home (True) / away (False) games
 
@@ -133,21 +156,12 @@ class PlanSchema(Schema):
 
     @validates_schema
     def _coherent(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        intent = data["intent"]
-        metric = data.get("metric")
-        allowed = METRICS_BY_INTENT.get(intent)
-        if allowed is None and metric is not None:
-            raise ValidationError(f"{intent} takes no metric", "metric")
-        if allowed is not None and metric not in allowed:
-            raise ValidationError(f"must be one of: {', '.join(allowed)}", "metric")
-        fewest, most = TEAMS_BY_INTENT[intent]
-        teams = data.get("teams", [])
-        if not fewest <= len(teams) <= most:
-            raise ValidationError(f"{intent} names {fewest} to {most} teams", "teams")
-        if len(set(teams)) != len(teams):
-            raise ValidationError("teams must differ", "teams")
-        if data.get("group_by") and intent not in ("count", "total", "average"):
-            raise ValidationError(f"{intent} cannot be grouped", "group_by")
+        problem = coherence_problem(
+            data["intent"], data.get("metric"), data.get("teams", []), data.get("group_by")
+        )
+        if problem is not None:
+            field_name, message = problem
+            raise ValidationError(message, field_name)
 
 
 @dataclass(frozen=True)
