@@ -25,6 +25,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy config models server workers
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/bandit -q -r config models server workers -c bandit.yaml
 	@# pip-audit asks PyPI's JSON API (pypi.org/pypi/<name>/<version>/json) for advisories; where
 	@# that API cannot be reached (offline, or a mirror without it) say so instead of failing.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -21,20 +20,24 @@ from server.audit_sink import AuditSink, InlineAuditSink, QueuedAuditSink
 from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
-from server.dispatch import CeleryDispatcher, Dispatcher, InProcessDispatcher
+from server.dispatch import (
+    AnalyticsRuntime,
+    CeleryDispatcher,
+    Dispatcher,
+    InProcessDispatcher,
+    make_celery,
+    make_runtime,
+)
+from server.follow_ups import AppFollowUps
 from server.handlers import analytics, auth, events, games, health, stream
 from server.live.hub import StreamHub
 from server.live.memory_streams import MemoryStreams
+from server.live.nudges import NudgeListener
 from server.live.outbox import OutboxRelay
 from server.live.redis_streams import RedisStreams
 from server.live.standings_cache import StandingsCache
 from server.live.streams import EventStreams
 from server.ratelimit import Throttle, make_throttle
-from workers.analytics.runtime import AnalyticsRuntime, make_runtime
-from workers.celery_app import make_celery
-from workers.publish import LoopPublisher, Publisher, RedisPublisher
-
-RELAY_WAIT_SECONDS = 1.0  # how long a recompute waits for the score events before it
 
 
 def all_routes() -> list[Any]:
@@ -69,7 +72,9 @@ class MatchdayApp(tornado.web.Application):
     """Build with make_app(), then `await app.start()` on the loop that will serve it."""
 
     dispatcher: Dispatcher
+    follow_ups: AppFollowUps  # what a committed unit of work implies (server/unit_of_work)
     analytics: AnalyticsRuntime | None = None  # in-process answering (no Celery)
+    nudges: NudgeListener | None = None  # workers' "outbox entries committed" (production)
 
     def __init__(self, config: Settings, **tornado_settings: Any) -> None:
         self.config = config
@@ -109,15 +114,6 @@ class MatchdayApp(tornado.web.Application):
             **tornado_settings,
         )
 
-    def _publisher(self) -> Publisher:
-        if self.config.uses_redis:
-            return RedisPublisher(
-                self.config.redis_url,
-                prefix=self.config.redis_key_prefix,
-                history_length=self.config.stream_history_length,
-            )
-        return LoopPublisher(self.streams, asyncio.get_running_loop())
-
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run follow-up work after a response without losing track of it."""
         task = asyncio.get_running_loop().create_task(work)
@@ -125,16 +121,12 @@ class MatchdayApp(tornado.web.Application):
         task.add_done_callback(self._background.discard)
 
     async def settled(self) -> None:
-        """Wait for follow-up work handed to background() and for the dispatcher."""
+        """Wait for follow-up work handed to background(), for the dispatcher's queued work,
+        and for the relay to have published every entry they committed (tests, shutdown)."""
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.dispatcher.idle()
-
-    async def _wait_for_relay(self) -> None:
-        # Bounded: with the streams backend down, standings must still be recomputed.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(RELAY_WAIT_SECONDS):
-                await self.relay.caught_up()
+        await self.relay.caught_up()
 
     def _analytics_cache_redis(self) -> redis.Redis | None:
         if not self.config.uses_redis:
@@ -143,9 +135,13 @@ class MatchdayApp(tornado.web.Application):
             self.config.redis_url, socket_timeout=2, socket_connect_timeout=2
         )
 
+    def _nudge_from_thread(self, _event_id: int) -> None:
+        """In-process tasks run in the blocking runner's threads: kick the relay on the loop."""
+        self._loop.call_soon_threadsafe(self.relay.kick)
+
     async def start(self) -> None:
         """Start the background loops: stream reader, heartbeats, outbox relay."""
-        self.publisher = self._publisher()
+        self._loop = asyncio.get_running_loop()
         if self.config.uses_celery:
             self.celery = make_celery(self.config)
             dispatcher = CeleryDispatcher(
@@ -153,7 +149,6 @@ class MatchdayApp(tornado.web.Application):
                 self.config.redis_url,
                 self.config.redis_key_prefix,
                 self.blocking,
-                before_run=self._wait_for_relay,
                 answer_timeout=self.config.analytics_timeout_seconds,
             )
             self.dispatcher = dispatcher
@@ -167,11 +162,22 @@ class MatchdayApp(tornado.web.Application):
             self.dispatcher = InProcessDispatcher(
                 sync_session_factory(self.sync_engine),
                 self.blocking,
-                self.publisher,
-                before_run=self._wait_for_relay,
+                self._nudge_from_thread,
                 analytics=self.analytics,
                 answer_timeout=self.config.analytics_timeout_seconds,
             )
+        if self.config.uses_redis:
+            self.nudges = NudgeListener(
+                self.config.redis_url, prefix=self.config.redis_key_prefix, on_nudge=self.relay.kick
+            )
+            self.nudges.start()
+        self.follow_ups = AppFollowUps(
+            audit_sink=self.audit_sink,
+            relay=self.relay,
+            dispatcher=self.dispatcher,
+            standings_cache=self.standings_cache,
+            background=self.background,
+        )
         self.hub.start()
         self.relay.start()
         self.relay.kick()  # anything left unpublished by a previous run
@@ -179,12 +185,12 @@ class MatchdayApp(tornado.web.Application):
     async def close(self) -> None:
         """Finish queued work, then release pools and connections."""
         await self.settled()
+        if self.nudges is not None:
+            await self.nudges.close()
         await self.relay.close()
         await self.hub.close()
         await self.streams.close()
         await self.throttle.close()
-        if isinstance(self.publisher, RedisPublisher):
-            self.publisher.close()
         if isinstance(self.dispatcher, CeleryDispatcher):
             self.dispatcher.close()
             await self.dispatcher.aclose()

@@ -6,8 +6,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError
@@ -31,10 +30,9 @@ from server.ratelimit import (
     tighter,
 )
 from server.security_headers import apply_security_headers
-from server.services import audit
 from server.services import auth as auth_service
-from server.services.audit import AuditContext
 from server.services.errors import DomainError
+from server.unit_of_work import AuditContext, unit_of_work
 
 if TYPE_CHECKING:
     from server.app import MatchdayApp
@@ -45,6 +43,9 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}  # count against the `write` limit
 MAX_ID = 2**31 - 1
+QUEUE_UNAVAILABLE = ApiError(
+    503, "the task queue is unavailable; retry shortly", code="queue_unavailable"
+)
 
 
 def _reject_constant(name: str) -> Any:
@@ -111,6 +112,8 @@ class BaseHandler(RequestHandler):
             status_code = exc.status
         elif isinstance(exc, DomainError):
             status_code = ApiError.from_domain(exc).status
+        elif isinstance(exc, DispatchUnavailable):
+            status_code = QUEUE_UNAVAILABLE.status
         elif isinstance(exc, StaleDataError | OperationalError | InterfaceError):
             kwargs["exc_info"] = (ApiError, _infrastructure_error(exc), None)
             status_code = kwargs["exc_info"][1].status
@@ -132,6 +135,8 @@ class BaseHandler(RequestHandler):
             return exc
         if isinstance(exc, DomainError):
             return ApiError.from_domain(exc)
+        if isinstance(exc, DispatchUnavailable):
+            return QUEUE_UNAVAILABLE
         if isinstance(exc, HTTPError) and exc.log_message and status_code < 500:
             return ApiError(status_code, exc.log_message % exc.args)
         message = self._reason if status_code < 500 else "internal server error"
@@ -140,6 +145,9 @@ class BaseHandler(RequestHandler):
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, ApiError | DomainError | HTTPError):
             return  # expected answers; the access log has them
+        if isinstance(value, DispatchUnavailable):
+            log.warning("task queue unavailable: %s", value)
+            return
         log.error(
             "unhandled error",
             exc_info=(typ, value, tb),
@@ -250,17 +258,11 @@ class BaseHandler(RequestHandler):
         self.token_claims = claims
         return user
 
-    @asynccontextmanager
-    async def db(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends cleanly, rolls back otherwise.
-        Audit records collected during it are stored by the application's audit sink."""
-        sink = self.application.audit_sink
-        async with self.application.sessions() as session:
-            async with session.begin():
-                yield session
-                records = audit.take_pending(session)
-                await sink.before_commit(session, records)
-            await sink.after_commit(records)
+    def db(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """One unit of work (server/unit_of_work.py): commits when the block ends cleanly,
+        rolls back otherwise; what the change implies is carried out after the commit."""
+        app = self.application
+        return unit_of_work(app.sessions, app.follow_ups, self.audit_context())
 
     def json_body(self) -> dict[str, Any]:
         if not self.request.body:
@@ -305,18 +307,6 @@ class BaseHandler(RequestHandler):
             )
         return cached
 
-    def recompute_later(self, event_id: int) -> None:
-        """After a commit: ask for a standings recompute without holding up the response.
-        If the queue is down the change is still committed; the periodic reconcile task
-        recomputes the stale table later."""
-        self.application.background(self._recompute(event_id))
-
-    async def _recompute(self, event_id: int) -> None:
-        try:
-            await self.application.dispatcher.recompute_standings(event_id, self.request_id)
-        except DispatchUnavailable as exc:
-            log.warning("recompute not queued (reconcile will catch up): %s", exc)
-
     @staticmethod
     def path_id(raw: str) -> int:
         """An id from the URL; ids beyond the column range cannot exist."""
@@ -333,10 +323,9 @@ class BaseHandler(RequestHandler):
             "total": total,
         }
 
-    def audit_context(self, actor_id: int | None = None) -> AuditContext:
-        """Who acts: the caller, or `actor_id` where the action itself identifies them."""
-        if actor_id is None and self.current_user is not None:
-            actor_id = self.current_user.id
+    def audit_context(self) -> AuditContext:
+        """Who acts: the caller (services name the actor where the action identifies them)."""
+        actor_id = self.current_user.id if self.current_user is not None else None
         return AuditContext(actor_id=actor_id, request_id=self.request_id, ip=self.client_ip)
 
     def require_user(self) -> User:

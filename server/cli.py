@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _celery_main(settings: Settings, argv: list[str]) -> int:
-    from workers.celery_app import make_celery
+    from server.dispatch import make_celery
 
     if not settings.uses_redis:
         print("matchday: Celery needs REDIS_URL (the broker)", file=sys.stderr)

@@ -13,8 +13,7 @@ from models import Event, Game, Team, User
 from models.db import make_sync_engine, sync_session_factory
 from models.domain.schedule import Fixture, assign_times, round_robin
 from server.auth.passwords import hash_password
-from workers.publish import offline_publisher
-from workers.tasks import recompute_standings
+from server.dispatch import recompute_now
 
 DEMO_EMAIL = "organizer@demo.matchday.local"
 DEMO_PASSWORD = "summer-cup-organizer-2026"  # noqa: S105 — a documented demo account
@@ -33,7 +32,7 @@ def load_demo(settings: Settings) -> str:
             if session.scalar(select(Event.id).where(Event.name == DEMO_EVENT)) is not None:
                 return f"demo league '{DEMO_EVENT}' already loaded"
             event_id = _build(session, settings)
-        recompute_standings(sessions, offline_publisher, event_id)
+        recompute_now(sessions, event_id)
     finally:
         engine.dispose()
     return (

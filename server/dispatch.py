@@ -7,7 +7,9 @@
   through a Redis marker per event: while a recompute is queued, no second one is sent; the
   task clears the marker before it reads, so the last run always sees every committed result.
 
-Both wait (briefly) for the outbox relay first, so `standings` follows the `score` behind it.
+Neither publishes: a recompute stores its `standings` event in the outbox with its table,
+and the outbox relay publishes it after every entry committed before it (the `score` behind
+it among them). This module is the server's one way into ``workers``.
 
 Analytics questions are answered by workers.analytics in the same two ways: in the blocking
 runner's threads, or by the `analytics` Celery queue, whose task pushes the answer onto a
@@ -20,7 +22,6 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import redis
@@ -30,10 +31,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.blocking import BlockingRunner
 from workers import tasks
-from workers.analytics.runtime import AnalyticsRuntime
-from workers.celery_app import ANSWER_QUESTION, RECOMPUTE
-from workers.celery_tasks import pending_recompute_key
-from workers.publish import Publisher
+from workers.analytics.runtime import AnalyticsRuntime, make_runtime
+from workers.celery_app import (
+    ANSWER_QUESTION,
+    RECOMPUTE,
+    RECORD_AUDIT,
+    make_celery,
+    pending_recompute_key,
+)
+from workers.nudge import Nudge, no_nudge
+
+__all__ = [  # what the rest of the server may use of the workers, through this seam
+    "AnalyticsRuntime",
+    "make_celery",
+    "make_runtime",
+    "recompute_now",
+]
 
 log = logging.getLogger("matchday.dispatch")
 PENDING_TTL_SECONDS = 300  # a lost task's marker expires; the reconcile task covers the gap
@@ -67,8 +80,7 @@ class InProcessDispatcher:
         self,
         session_factory: sessionmaker[Session],
         runner: BlockingRunner,
-        publish: Publisher,
-        before_run: Callable[[], Awaitable[None]],
+        nudge: Nudge,
         analytics: AnalyticsRuntime,
         answer_timeout: float,
     ) -> None:
@@ -76,8 +88,7 @@ class InProcessDispatcher:
         self._analytics = analytics
         self._answer_timeout = answer_timeout
         self._runner = runner
-        self._publish = publish
-        self._before_run = before_run
+        self._nudge = nudge
         self._active: dict[int, tuple[str, asyncio.Task[Any]]] = {}
         self._dirty: set[int] = set()
         self.runs = 0  # recomputes actually run, for tests and metrics
@@ -104,10 +115,7 @@ class InProcessDispatcher:
     async def _run_once(self, event_id: int) -> None:
         self.runs += 1
         try:
-            await self._before_run()
-            await self._runner.run(
-                tasks.recompute_standings, self._sessions, self._publish, event_id
-            )
+            await self._runner.run(tasks.recompute_standings, self._sessions, self._nudge, event_id)
         except Exception:
             log.exception("standings recompute failed", extra={"event_id": event_id})
 
@@ -134,7 +142,6 @@ class CeleryDispatcher:
         redis_url: str,
         prefix: str,
         runner: BlockingRunner,
-        before_run: Callable[[], Awaitable[None]],
         answer_timeout: float,
     ) -> None:
         self._celery = celery
@@ -146,11 +153,9 @@ class CeleryDispatcher:
         self._answer_timeout = answer_timeout
         self._prefix = prefix
         self._runner = runner
-        self._before_run = before_run
         self.sent = 0  # tasks actually enqueued, for tests and metrics
 
     async def recompute_standings(self, event_id: int, request_id: str | None = None) -> str:
-        await self._before_run()
         try:
             return await self._runner.run(self._enqueue_recompute, event_id, request_id)
         except (redis.RedisError, OSError) as exc:
@@ -181,8 +186,6 @@ class CeleryDispatcher:
         return task_id
 
     def enqueue_audit(self, record: dict[str, Any]) -> None:
-        from workers.celery_app import RECORD_AUDIT
-
         headers = {"request_id": record.get("request_id")}
         self._celery.send_task(RECORD_AUDIT, args=[record], ignore_result=True, headers=headers)
 
@@ -220,3 +223,9 @@ class CeleryDispatcher:
 
     def close(self) -> None:
         self._redis.close()
+
+
+def recompute_now(session_factory: sessionmaker[Session], event_id: int) -> int | None:
+    """Recompute a table here and now, with no server around (`matchday demo`, benchmarks):
+    its `standings` event waits in the outbox for a server's relay."""
+    return tasks.recompute_standings(session_factory, no_nudge, event_id)

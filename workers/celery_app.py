@@ -27,6 +27,11 @@ ROUTES = {
 }
 
 
+def pending_recompute_key(prefix: str, event_id: int) -> str:
+    """Set while a recompute of the event is queued: the dispatcher sends no second one."""
+    return f"{prefix}recompute:pending:{event_id}"
+
+
 def make_celery(settings: Settings) -> Celery:
     if not settings.uses_redis:
         raise RuntimeError(

@@ -1,5 +1,5 @@
 """Celery tasks: thin wrappers that run the task functions of workers.tasks with per-process
-resources (engine, publisher, Redis), retries for transient failures and the task id in logs."""
+resources (engine, outbox nudge, Redis), retries for transient failures and the task id in logs."""
 
 from __future__ import annotations
 
@@ -21,9 +21,15 @@ from models.audit_entries import AuditRecord, store_once
 from models.db import make_sync_engine, sync_session_factory
 from workers import maintenance, tasks
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime
-from workers.celery_app import ANSWER_QUESTION, RECOMPUTE, RECONCILE, RECORD_AUDIT
+from workers.celery_app import (
+    ANSWER_QUESTION,
+    RECOMPUTE,
+    RECONCILE,
+    RECORD_AUDIT,
+    pending_recompute_key,
+)
 from workers.metrics import TASK_SECONDS, TASKS
-from workers.publish import RedisPublisher
+from workers.nudge import RedisNudge
 
 log = logging.getLogger("matchday.worker")
 TRANSIENT = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
@@ -36,7 +42,7 @@ class WorkerResources:
     pid: int
     settings: Settings
     sessions: sessionmaker[Session]
-    publisher: RedisPublisher
+    nudge: RedisNudge
     redis: redis.Redis
     _analytics: AnalyticsRuntime | None = None
 
@@ -54,11 +60,7 @@ def _resources(settings: Settings) -> WorkerResources:
         pid=os.getpid(),
         settings=settings,
         sessions=sync_session_factory(engine),
-        publisher=RedisPublisher(
-            settings.redis_url,
-            prefix=settings.redis_key_prefix,
-            history_length=settings.stream_history_length,
-        ),
+        nudge=RedisNudge(settings.redis_url, prefix=settings.redis_key_prefix),
         redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5),
     )
 
@@ -107,16 +109,12 @@ def _request_id(task: Task) -> str | None:
     return direct or (getattr(task.request, "headers", None) or {}).get("request_id")
 
 
-def pending_recompute_key(prefix: str, event_id: int) -> str:
-    return f"{prefix}recompute:pending:{event_id}"
-
-
 @shared_task(bind=True, base=MatchdayTask, name=RECOMPUTE)
 def recompute_standings(self: MatchdayTask, event_id: int) -> int | None:
     # Clear the marker first: a score committed from now on enqueues a fresh recompute,
     # while everything committed before it is read by this run.
     self.res.redis.delete(pending_recompute_key(self.res.settings.redis_key_prefix, event_id))
-    return tasks.recompute_standings(self.res.sessions, self.res.publisher, event_id)
+    return tasks.recompute_standings(self.res.sessions, self.res.nudge, event_id)
 
 
 @shared_task(bind=True, base=MatchdayTask, name=RECORD_AUDIT)
@@ -138,7 +136,7 @@ def reconcile(self: MatchdayTask) -> dict[str, int]:
     """Recompute stale tables; prune expired idempotency keys and revoked tokens."""
     stale = maintenance.stale_events(self.res.sessions)
     for event_id in stale:
-        tasks.recompute_standings(self.res.sessions, self.res.publisher, event_id)
+        tasks.recompute_standings(self.res.sessions, self.res.nudge, event_id)
     pruned = maintenance.prune_expired(self.res.sessions)
     log.info("reconciled", extra={"recomputed": len(stale), **pruned})
     return {"recomputed": len(stale), **pruned}

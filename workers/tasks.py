@@ -1,4 +1,4 @@
-"""Task functions. Plain functions of (session factory, publisher, ids): the in-process
+"""Task functions. Plain functions of (session factory, nudge, ids): the in-process
 dispatcher runs them in a thread pool; Celery workers run the very same functions."""
 
 from __future__ import annotations
@@ -7,28 +7,28 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Event, Game, OutboxEntry, StandingsSnapshot, Team
 from models.base import utcnow
-from models.outbox import outbox_dedupe_key
 from models.standings_source import standings_payload, table_for
-from workers.publish import Publisher
+from workers.nudge import Nudge
 
 log = logging.getLogger("matchday.tasks")
 
 
 def recompute_standings(
-    session_factory: sessionmaker[Session], publish: Publisher, event_id: int
+    session_factory: sessionmaker[Session], nudge: Nudge, event_id: int
 ) -> int | None:
-    """Recompute, store and publish an event's table; returns the new snapshot version.
+    """Recompute and store an event's table; returns the new snapshot version.
 
     Locking the event row serialises concurrent recomputes of one event (PostgreSQL), so
     the last snapshot written always reflects every result committed before it started.
-    The `standings` event is written to the outbox in the snapshot's transaction, then
-    published at once by this task; if the streams backend is down, the server's outbox
-    relay publishes it later (the shared dedupe key prevents a second copy).
+    The `standings` event is written to the outbox in the snapshot's transaction; the
+    server's outbox relay is its one publisher, after every entry committed before it (the
+    `score` that caused this run among them), so order comes from the outbox. The nudge
+    only tells the relays not to wait for their next sweep.
     """
     with session_factory.begin() as session:
         event = session.scalar(select(Event).where(Event.id == event_id).with_for_update())
@@ -39,40 +39,14 @@ def recompute_standings(
         rows = [row.as_dict() for row in table_for(event, teams, games)]
         snapshot = _store_snapshot(session, event_id, rows, games)
         payload = standings_payload(event_id, snapshot.version, snapshot.updated_at, None, rows)
-        entry = OutboxEntry(event_id=event_id, kind="standings", data=_json(payload))
-        session.add(entry)
-        session.flush()
-    _publish_now(session_factory, publish, entry)
+        session.add(OutboxEntry(event_id=event_id, kind="standings", data=_json(payload)))
+    nudge(event_id)
     log.info("standings recomputed", extra={"event_id": event_id, "version": payload["version"]})
-    return payload["version"]
+    return int(payload["version"])
 
 
 def _json(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-
-def _publish_now(
-    session_factory: sessionmaker[Session], publish: Publisher, entry: OutboxEntry
-) -> None:
-    try:
-        stream_id = publish(entry.event_id, entry.kind, entry.data, outbox_dedupe_key(entry.id))
-    except Exception as exc:  # the relay will publish it when the backend answers again
-        log.warning("standings publish deferred to the outbox relay: %s", exc)
-        return
-    with session_factory.begin() as session:
-        session.execute(delete(OutboxEntry).where(OutboxEntry.id == entry.id))
-        if stream_id:
-            record_standings_id(session, entry, stream_id)
-
-
-def record_standings_id(session: Session, entry: OutboxEntry, stream_id: str) -> None:
-    """Note in the snapshot which stream message carried it (only if still the newest)."""
-    version = json.loads(entry.data)["version"]
-    session.execute(
-        update(StandingsSnapshot)
-        .where(StandingsSnapshot.event_id == entry.event_id, StandingsSnapshot.version == version)
-        .values(last_event_id=stream_id)
-    )
 
 
 def _store_snapshot(

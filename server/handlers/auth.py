@@ -13,7 +13,6 @@ from server.schemas.auth import (
     UserSchema,
     password_problems,
 )
-from server.services import audit
 from server.services import auth as auth_service
 
 USER = UserSchema()
@@ -28,13 +27,12 @@ class RegisterHandler(BaseHandler):
         rounds = self.application.config.bcrypt_rounds
         password_hash = await self.application.blocking.run(hash_password, body["password"], rounds)
         async with self.db() as session:
-            user = await auth_service.create_user(
+            user = await auth_service.register(
                 session,
                 email=body["email"],
                 display_name=body["display_name"],
                 password_hash=password_hash,
             )
-            audit.record(session, self.audit_context(user.id), "user.register", "user", user.id)
         self.write_json({"user": USER.dump(user)}, 201)
 
 
@@ -49,17 +47,10 @@ class LoginHandler(BaseHandler):
             user = await auth_service.find_user_by_email(session, body["email"])
         stored_hash = user.password_hash if user else None
         ok = await self.application.blocking.run(verify_password, body["password"], stored_hash)
-        pair = None
         async with self.db() as session:
-            if ok and user is not None:
-                pair = auth_service.start_family(session, self.application.tokens, user.id)
-                audit.record(session, self.audit_context(user.id), "user.login", "user", user.id)
-            else:
-                details = {"email": body["email"]}
-                target = user.id if user else None
-                audit.record(
-                    session, self.audit_context(), "user.login_failed", "user", target, details
-                )
+            pair = auth_service.finish_login(
+                session, self.application.tokens, user, body["email"], ok=ok
+            )
         if pair is None:
             attempt.failed()  # the reserved failure stays counted
             raise ApiError(401, "wrong email or password", code="invalid_credentials")
@@ -81,15 +72,7 @@ class RefreshHandler(BaseHandler):
         except auth_service.RefreshTokenReused as reuse:
             # A copied refresh token: end the whole family, in a transaction that is kept.
             async with self.db() as session:
-                await auth_service.revoke_families(session, "reuse", family_id=reuse.family_id)
-                audit.record(
-                    session,
-                    self.audit_context(),
-                    "user.token_reuse",
-                    "user",
-                    reuse.user_id,
-                    {"family": reuse.family_id},
-                )
+                await auth_service.end_reused_family(session, reuse)
             raise
         self.write_json(pair.as_response())
 
@@ -98,9 +81,8 @@ class LogoutHandler(BaseHandler):
     async def post(self) -> None:
         assert self.token_claims is not None  # prepare() authenticated the caller
         async with self.db() as session:
-            await auth_service.logout(session, self.application.tokens, self.token_claims)
-            audit.record(
-                session, self.audit_context(), "user.logout", "user", self.require_user().id
+            await auth_service.logout(
+                session, self.application.tokens, self.require_user(), self.token_claims
             )
         self.set_status(204)
         self.clear_header("Content-Type")
@@ -128,7 +110,6 @@ class PasswordHandler(BaseHandler):
         password_hash = await run(hash_password, body["new_password"], rounds)
         async with self.db() as session:
             await auth_service.change_password(session, user.id, password_hash)
-            audit.record(session, self.audit_context(), "user.password_change", "user", user.id)
         self.set_status(204)
         self.clear_header("Content-Type")
         self.finish()

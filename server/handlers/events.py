@@ -14,7 +14,6 @@ from server.schemas.events import (
     TeamCreateSchema,
     TeamSchema,
 )
-from server.services import audit
 from server.services import events as event_service
 
 EVENT = EventSchema()
@@ -37,14 +36,6 @@ class EventsHandler(BaseHandler):
         body = self.load_body(EventCreateSchema())
         async with self.db() as session:
             event = await event_service.create_event(session, self.require_user(), body)
-            audit.record(
-                session,
-                self.audit_context(),
-                "event.create",
-                "event",
-                event.id,
-                {"new": {"name": event.name}},
-            )
             payload = EVENT.dump(event)
         self.write_json(payload, 201)
 
@@ -63,19 +54,10 @@ class EventHandler(BaseHandler):
     async def patch(self, event_id: str) -> None:
         changes = self.load_body(EventUpdateSchema(), partial=True)
         async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.MANAGE, lock=True
+            event = await event_service.change_event(
+                session, self.path_id(event_id), self.current_user, changes
             )
-            diff = event_service.update_event(event, changes)
-            if diff:
-                await session.flush()
-                audit.record(session, self.audit_context(), "event.update", "event", event.id, diff)
             payload = EVENT.dump(event)
-        changed = diff.get("new", {}).keys()
-        if "visibility" in changed:
-            self.application.standings_cache.forget(event.id)
-        if {"scoring", "tiebreakers"} & changed:
-            self.recompute_later(event.id)
         self.write_json(payload)
 
 
@@ -83,17 +65,8 @@ class ScorekeepersHandler(BaseHandler):
     async def post(self, event_id: str) -> None:
         body = self.load_body(ScorekeeperCreateSchema())
         async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.MANAGE
-            )
-            keeper = await event_service.add_scorekeeper(session, event, body["user_id"])
-            audit.record(
-                session,
-                self.audit_context(),
-                "event.update",
-                "event",
-                event.id,
-                {"new": {"scorekeeper": keeper.user_id}},
+            keeper = await event_service.name_scorekeeper(
+                session, self.path_id(event_id), self.current_user, body["user_id"]
             )
             payload = ScorekeeperSchema().dump(keeper)
         self.write_json(payload, 201)
@@ -117,21 +90,10 @@ class TeamsHandler(BaseHandler):
     async def post(self, event_id: str) -> None:
         body = self.load_body(TeamCreateSchema())
         async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.MANAGE
-            )
-            team = await event_service.add_team(session, event, body["name"], body["group"])
-            audit.record(
-                session,
-                self.audit_context(),
-                "team.create",
-                "team",
-                team.id,
-                {"new": {"name": team.name, "group": team.group, "event_id": event.id}},
+            team = await event_service.create_team(
+                session, self.path_id(event_id), self.current_user, body["name"], body["group"]
             )
             payload = TEAM.dump(team)
-        # A new team joins the table at zero.
-        self.recompute_later(event.id)
         self.write_json(payload, 201)
 
 

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from models import Event, Game
 from models.domain.game_state import ScoreUpdate
 from server.base import BaseHandler
 from server.errors import ApiError
-from server.live import outbox
 from server.live.standings_cache import CachedStandings, uncached
 from server.policy import Need
 from server.schemas.games import (
@@ -23,9 +17,9 @@ from server.schemas.games import (
     ScheduleSchema,
     ScoreSchema,
 )
-from server.services import audit, idempotency, scheduling
 from server.services import events as event_service
 from server.services import games as game_service
+from server.services import idempotency, scheduling, scores
 from server.services.standings import standings_for
 
 log = logging.getLogger("matchday.standings")
@@ -52,16 +46,9 @@ class EventGamesHandler(BaseHandler):
     async def post(self, event_id: str) -> None:
         body = self.load_body(GameCreateSchema())
         async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.MANAGE
+            payload = await game_service.create_game(
+                session, self.path_id(event_id), self.require_user(), body
             )
-            game = await game_service.create_game(session, event, body)
-            payload = GAME.dump(game)
-            audit.record(
-                session, self.audit_context(), "game.create", "game", game.id, {"new": payload}
-            )
-            outbox.add(session, event.id, "game", payload)
-        self.application.relay.kick()
         self.write_json(payload, 201)
 
 
@@ -69,23 +56,10 @@ class ScheduleHandler(BaseHandler):
     async def post(self, event_id: str) -> None:
         body = self.load_body(ScheduleSchema())
         async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.MANAGE, lock=True
+            games = await scheduling.schedule_event(
+                session, self.path_id(event_id), self.require_user(), body
             )
-            games = await scheduling.generate_schedule(session, event, body)
-            audit.record(
-                session,
-                self.audit_context(),
-                "game.create",
-                "event",
-                event.id,
-                {"schedule": body["format"], "games": len(games)},
-            )
-            payload = {"games": GAME.dump(games, many=True)}
-            for game_payload in payload["games"]:
-                outbox.add(session, event.id, "game", game_payload)
-        self.application.relay.kick()
-        self.write_json(payload, 201)
+        self.write_json({"games": games}, 201)
 
 
 class GameHandler(BaseHandler):
@@ -105,51 +79,33 @@ class ScoreHandler(BaseHandler):
     async def put(self, game_id: str) -> None:
         body = self.load_body(ScoreSchema())
         update = ScoreUpdate(body["home_score"], body["away_score"], body["status"])
-        key = self._idempotency_key()
-        user = self.require_user()
-        print_ = idempotency.fingerprint("PUT", self.request.path, self.request.body)
+        expected_version = self._expected_version()
+        idempotent = self._idempotent_request()
         async with self.db() as session:
-            # The row lock orders concurrent scores (and retries of one key) on PostgreSQL.
-            game, event = await game_service.load_game(
-                session, self.path_id(game_id), user, Need.SCORE, lock=True
+            reply = await scores.post_score(
+                session,
+                self.path_id(game_id),
+                self.require_user(),
+                update,
+                expected_version=expected_version,
+                idempotent=idempotent,
             )
-            stored = key and await idempotency.lookup(session, user.id, key, print_)
-            if stored:
-                self.set_header("Idempotent-Replayed", "true")
-                self.set_status(stored.status)
-                self.finish(stored.body)
-                return
-            change = await self._apply(session, event, game, update)
-            payload = json.dumps(GAME.dump(game), separators=(",", ":"))
-            if key:
-                reply = idempotency.StoredReply(200, payload)
-                ttl = self.application.config.idempotency_ttl_seconds
-                await idempotency.remember(session, user.id, key, print_, reply, ttl)
-        if change:
-            self.application.relay.kick()
-            if update.status == "final":
-                self.recompute_later(event.id)
-        self.set_header("ETag", f'"{game.version}"')
-        self.finish(payload)
+        if reply.replayed:
+            self.set_header("Idempotent-Replayed", "true")
+        else:
+            self.set_header("ETag", f'"{reply.version}"')
+        self.set_status(reply.status)
+        self.finish(reply.body)
 
-    async def _apply(
-        self, session: AsyncSession, event: Event, game: Game, update: ScoreUpdate
-    ) -> dict[str, Any] | None:
-        """Record the score, its audit entry and its live events; None if nothing changed."""
-        game_service.check_version(game, self._expected_version())
-        scheduling.require_knockout_winner(
-            event, game, update.home_score, update.away_score, update.status
-        )
-        change = game_service.record_score(game, update)
-        if not change:
+    def _idempotent_request(self) -> scores.IdempotentRequest | None:
+        key = self._idempotency_key()
+        if key is None:
             return None
-        await session.flush()
-        audit.record(session, self.audit_context(), "game.score", "game", game.id, change)
-        outbox.add(session, event.id, "score", GAME.dump(game))
-        if update.status == "final":
-            for drawn in await scheduling.advance_knockout(session, event, game):
-                outbox.add(session, event.id, "game", GAME.dump(drawn))
-        return change
+        return scores.IdempotentRequest(
+            key,
+            idempotency.fingerprint("PUT", self.request.path, self.request.body),
+            self.application.config.idempotency_ttl_seconds,
+        )
 
     def _idempotency_key(self) -> str | None:
         key = self.request.headers.get("Idempotency-Key")

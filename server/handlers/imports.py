@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tornado.http1connection import HTTP1Connection
 from tornado.web import stream_request_body
 
 from server.base import BaseHandler
 from server.errors import ApiError
-from server.live import outbox
 from server.policy import Need
-from server.schemas.events import TeamSchema
-from server.schemas.games import GameSchema
-from server.services import audit, imports
 from server.services import events as event_service
+from server.services import imports
 from server.services.csv_import import (
     RowError,
     decode_upload,
@@ -24,8 +19,6 @@ from server.services.csv_import import (
 )
 from server.services.errors import DomainError
 
-TEAM = TeamSchema()
-GAME = GameSchema()
 CSV = "text/csv"
 
 
@@ -115,28 +108,10 @@ class EventImportHandler(BaseHandler):
         if isinstance(plan, list):
             raise invalid_csv(plan)
         async with self.db() as session:
-            event = await event_service.load_event(session, event_pk, user, Need.MANAGE, lock=True)
             try:
-                result = await imports.apply_plan(session, event, plan)
+                payload = await imports.run_import(session, event_pk, user, plan, self._size)
             except imports.PlanOutdated as exc:
                 raise invalid_csv(exc.errors) from exc
-            payload: dict[str, Any] = {
-                "teams": TEAM.dump(result.teams, many=True),
-                "games": GAME.dump(result.games, many=True),
-            }
-            counts = {
-                "teams": len(result.teams),
-                "games": len(result.games),
-                "final_games": plan.final_games,
-                "bytes": self._size,
-            }
-            audit.record(session, self.audit_context(), "import.run", "event", event.id, counts)
-            for game in payload["games"]:
-                outbox.add(session, event.id, "game", game)
-        if result.games:
-            self.application.relay.kick()
-        if result.teams or plan.final_games:
-            self.recompute_later(event.id)  # new teams join the table; final scores count
         self.write_json(payload, 201)
 
 

@@ -1,9 +1,13 @@
-"""The outbox: live events are stored with the change that caused them, then relayed in order.
+"""The outbox relay: the one publisher of live events.
 
-Handlers add entries inside their unit of work and kick the relay after the commit. The relay
-publishes committed entries oldest first and deletes them; if the streams backend is down, the
-entries wait and a periodic sweep retries. Every entry is published with its row id as the
-dedupe key, so a retry after a crash between publish and delete does not publish it twice.
+A unit of work stores its live events as outbox rows in its own transaction
+(server/unit_of_work.py) and kicks the relay after the commit; a worker's recompute stores
+its `standings` row the same way and nudges the relays over Redis (workers/nudge.py). The
+relay publishes committed entries oldest first and deletes them, so events reach the stream
+in the order their changes committed. If the streams backend is down, the entries wait and
+a periodic sweep retries. Every entry is published with its row id as the dedupe key, so a
+retry after a crash between publish and delete, or a second server process's relay, does
+not publish it twice.
 """
 
 from __future__ import annotations
@@ -12,31 +16,33 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from models import OutboxEntry
+from models import OutboxEntry, StandingsSnapshot
 from models.outbox import outbox_dedupe_key
 from server import metrics
 from server.live.streams import EventStreams
-from workers.tasks import record_standings_id
 
 log = logging.getLogger("matchday.outbox")
 BATCH = 200
 
 
-def add(session: AsyncSession, event_id: int, kind: str, payload: Any) -> None:
-    """Queue a live event; it is published only if the surrounding transaction commits."""
-    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    session.add(OutboxEntry(event_id=event_id, kind=kind, data=data))
-
-
 def _record_standings_ids(session: Session, carried: list[tuple[OutboxEntry, str]]) -> None:
+    """Note in each snapshot which stream message carried it (only if still the newest), so
+    a standings response can say which stream id it is current to."""
     for entry, stream_id in carried:
-        record_standings_id(session, entry, stream_id)
+        version = json.loads(entry.data)["version"]
+        session.execute(
+            update(StandingsSnapshot)
+            .where(
+                StandingsSnapshot.event_id == entry.event_id,
+                StandingsSnapshot.version == version,
+            )
+            .values(last_event_id=stream_id)
+        )
 
 
 class OutboxRelay:

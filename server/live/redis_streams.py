@@ -13,6 +13,7 @@ from server.live.streams import (
     PUBLISH_ONCE,
     History,
     StreamMessage,
+    dedupe_marker_key,
     parse_id,
     stream_key,
 )
@@ -50,7 +51,7 @@ class RedisStreams:
     async def publish(
         self, event_id: int, kind: str, data: str, dedupe_key: str | None = None
     ) -> str | None:
-        marker = f"{self._prefix}published:{dedupe_key}" if dedupe_key else ""
+        marker = dedupe_marker_key(self._prefix, dedupe_key) if dedupe_key else ""
         args: list[str | int] = [self._history_length, kind, data, DEDUPE_TTL_SECONDS]
         result = await self._publish_once(keys=[self.key(event_id), marker], args=args)
         return cast(str | None, result) or None

@@ -1,17 +1,34 @@
 """The event-streams seam: one ordered, bounded stream of live events per league event.
 
 Two implementations share these semantics: Redis Streams (production) and an in-process
-one (embedded default). Ids are Redis stream ids, ``<milliseconds>-<sequence>``, so they are
-monotonic, comparable, and say when an event was published.
+one (embedded default). Ids, keys and the publish-once script: models/stream_protocol.py.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
-STREAM_ID = re.compile(r"^([0-9]{1,20})-([0-9]{1,20})$")
+from models.stream_protocol import (
+    DEDUPE_TTL_SECONDS,
+    PUBLISH_ONCE,
+    dedupe_marker_key,
+    is_valid_id,
+    parse_id,
+    stream_key,
+)
+
+__all__ = [  # the protocol's names, re-exported for the server's modules
+    "DEDUPE_TTL_SECONDS",
+    "PUBLISH_ONCE",
+    "EventStreams",
+    "History",
+    "StreamMessage",
+    "dedupe_marker_key",
+    "is_valid_id",
+    "parse_id",
+    "stream_key",
+]
 
 
 @dataclass(frozen=True)
@@ -33,33 +50,6 @@ class History:
 
     messages: list[StreamMessage]
     reset: bool = False
-
-
-def parse_id(value: str) -> tuple[int, int]:
-    match = STREAM_ID.match(value)
-    if not match:
-        raise ValueError(f"not a stream id: {value!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def is_valid_id(value: str) -> bool:
-    return STREAM_ID.match(value) is not None
-
-
-def stream_key(prefix: str, event_id: int) -> str:
-    return f"{prefix}stream:{event_id}"
-
-
-# Publish once per dedupe key: the check, the XADD and the marker are one atomic step, so a
-# relay that retries after a crash between XADD and deleting its outbox row adds nothing.
-PUBLISH_ONCE = """
-if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return false end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-                      'kind', ARGV[2], 'data', ARGV[3])
-if KEYS[2] ~= '' then redis.call('SET', KEYS[2], id, 'EX', ARGV[4]) end
-return id
-"""
-DEDUPE_TTL_SECONDS = 7 * 24 * 3600
 
 
 class EventStreams(Protocol):

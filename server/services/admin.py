@@ -9,11 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuditEntry, Game, User
 from models.domain.game_state import correction_allowed
+from server.policy import Need
+from server.services import audit
 from server.services.errors import Conflict, NotFound
-from server.services.events import paginate
+from server.services.events import load_event, paginate
+from server.unit_of_work import pending, recompute
 
 
-def correct_score(game: Game, home: int, away: int) -> dict[str, Any] | None:
+def change_final_score(game: Game, home: int, away: int) -> dict[str, Any] | None:
     """Change a final score; returns old/new values, or None if it already is that score."""
     if not correction_allowed(game.status):
         raise Conflict(
@@ -24,6 +27,28 @@ def correct_score(game: Game, home: int, away: int) -> dict[str, Any] | None:
     old = {"home_score": game.home_score, "away_score": game.away_score}
     game.home_score, game.away_score = home, away
     return {"old": old, "new": {"home_score": home, "away_score": away}}
+
+
+async def request_recompute(session: AsyncSession, event_id: int, user: User) -> None:
+    """Audit the request and queue a recompute once it commits; the unit of work waits for
+    the queue (DispatchUnavailable when it is down), then ``queued_task_id`` names the task."""
+    event = await load_event(session, event_id, user, Need.MANAGE)
+    audit.record(session, "standings.recompute", "event", event.id)
+    recompute(session, event.id, wait=True)
+
+
+def queued_task_id(session: AsyncSession, event_id: int) -> str:
+    """After the unit of work: the id of the recompute task it queued for the event."""
+    return pending(session).task_ids[event_id]
+
+
+async def change_role(session: AsyncSession, user_id: int, role: str) -> User:
+    """Set a user's role (audited when it changes)."""
+    user, old = await set_role(session, user_id, role)
+    if old != user.role:
+        details = {"old": {"role": old}, "new": {"role": user.role}}
+        audit.record(session, "user.role_change", "user", user.id, details)
+    return user
 
 
 async def set_role(session: AsyncSession, user_id: int, role: str) -> tuple[User, str]:

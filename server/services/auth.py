@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import RevokedToken, TokenFamily, User
 from models.base import utcnow
 from server.auth.tokens import TokenPair, TokenService, claim_expiry, issued_at
+from server.services import audit
 from server.services.errors import AuthenticationFailed, Conflict
 
 
@@ -54,6 +55,36 @@ async def create_user(
     except IntegrityError as exc:  # a concurrent registration won the race
         raise Conflict("an account with this email already exists", code="email_taken") from exc
     return user
+
+
+async def register(
+    session: AsyncSession, *, email: str, display_name: str, password_hash: str
+) -> User:
+    """A new account, audited as its own act."""
+    user = await create_user(
+        session, email=email, display_name=display_name, password_hash=password_hash
+    )
+    audit.record(session, "user.register", "user", user.id, actor_id=user.id)
+    return user
+
+
+def finish_login(
+    session: AsyncSession, tokens: TokenService, user: User | None, email: str, *, ok: bool
+) -> TokenPair | None:
+    """After the password check: a new token family for a success, an audited failure
+    (naming the account when there is one) otherwise."""
+    if ok and user is not None:
+        audit.record(session, "user.login", "user", user.id, actor_id=user.id)
+        return start_family(session, tokens, user.id)
+    target = user.id if user else None
+    audit.record(session, "user.login_failed", "user", target, {"email": email})
+    return None
+
+
+async def end_reused_family(session: AsyncSession, reuse: RefreshTokenReused) -> None:
+    """A copied refresh token: the whole family ends, and the reuse is audited."""
+    await revoke_families(session, "reuse", family_id=reuse.family_id)
+    audit.record(session, "user.token_reuse", "user", reuse.user_id, {"family": reuse.family_id})
 
 
 async def revoke(session: AsyncSession, jti: str, expires_at: datetime) -> None:
@@ -160,8 +191,11 @@ async def revoke_families(
     )
 
 
-async def logout(session: AsyncSession, tokens: TokenService, claims: dict[str, Any]) -> None:
+async def logout(
+    session: AsyncSession, tokens: TokenService, user: User, claims: dict[str, Any]
+) -> None:
     """The access token and its refresh token stop working: their whole family ends."""
+    audit.record(session, "user.logout", "user", user.id)
     if claims.get("fam"):
         await revoke_families(session, "logout", family_id=claims["fam"])
         return
@@ -182,3 +216,4 @@ async def change_password(session: AsyncSession, user_id: int, password_hash: st
         .execution_options(synchronize_session=False)
     )
     await revoke_families(session, "password", user_id=user_id)
+    audit.record(session, "user.password_change", "user", user_id)

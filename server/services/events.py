@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Event, Scorekeeper, Team, User
 from models.visibility import visible_events
 from server.policy import Need, authorize, is_admin
+from server.services import audit
 from server.services.errors import Conflict, InvalidInput, NotFound
+from server.unit_of_work import forget_standings, recompute
 
 
 async def is_scorekeeper(session: AsyncSession, event_id: int, user: User | None) -> bool:
@@ -35,6 +37,26 @@ async def create_event(session: AsyncSession, owner: User, fields: dict[str, Any
     event = Event(owner_id=owner.id, **fields)
     session.add(event)
     await session.flush()
+    audit.record(session, "event.create", "event", event.id, {"new": {"name": event.name}})
+    return event
+
+
+async def change_event(
+    session: AsyncSession, event_id: int, user: User | None, changes: dict[str, Any]
+) -> Event:
+    """A partial update, audited as old/new values; a new visibility drops cached tables,
+    new scoring or tiebreakers recompute them."""
+    event = await load_event(session, event_id, user, Need.MANAGE, lock=True)
+    diff = update_event(event, changes)
+    if not diff:
+        return event
+    await session.flush()
+    audit.record(session, "event.update", "event", event.id, diff)
+    changed = diff["new"].keys()
+    if "visibility" in changed:
+        forget_standings(session, event.id)
+    if {"scoring", "tiebreakers"} & changed:
+        recompute(session, event.id)
     return event
 
 
@@ -77,6 +99,15 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
+async def name_scorekeeper(
+    session: AsyncSession, event_id: int, user: User | None, keeper_id: int
+) -> Scorekeeper:
+    event = await load_event(session, event_id, user, Need.MANAGE)
+    keeper = await add_scorekeeper(session, event, keeper_id)
+    audit.record(session, "event.update", "event", event.id, {"new": {"scorekeeper": keeper_id}})
+    return keeper
+
+
 async def add_scorekeeper(session: AsyncSession, event: Event, user_id: int) -> Scorekeeper:
     if await session.get(User, user_id) is None:
         raise InvalidInput("no such user", details={"user_id": ["no such user"]})
@@ -86,6 +117,18 @@ async def add_scorekeeper(session: AsyncSession, event: Event, user_id: int) -> 
     session.add(keeper)
     await session.flush()
     return keeper
+
+
+async def create_team(
+    session: AsyncSession, event_id: int, user: User | None, name: str, group: str | None
+) -> Team:
+    """A new team (audited); it joins the table at zero, so the table is recomputed."""
+    event = await load_event(session, event_id, user, Need.MANAGE)
+    team = await add_team(session, event, name, group)
+    details = {"new": {"name": team.name, "group": team.group, "event_id": event.id}}
+    audit.record(session, "team.create", "team", team.id, details)
+    recompute(session, event.id)
+    return team
 
 
 async def add_team(session: AsyncSession, event: Event, name: str, group: str | None) -> Team:

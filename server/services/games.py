@@ -10,8 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Event, Game, Team, User
 from models.domain.game_state import ScoreUpdate, TransitionError, apply_score
 from server.policy import Need
+from server.schemas.games import GameSchema
+from server.services import audit
 from server.services.errors import Conflict, InvalidInput, NotFound
 from server.services.events import load_event, paginate
+from server.unit_of_work import publish
+
+GAME = GameSchema()
 
 
 async def load_game(
@@ -37,13 +42,20 @@ async def _require_event_team(
         )
 
 
-async def create_game(session: AsyncSession, event: Event, fields: dict[str, Any]) -> Game:
+async def create_game(
+    session: AsyncSession, event_id: int, user: User, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Add one game to an event (audited, published as a `game` event); returns its payload."""
+    event = await load_event(session, event_id, user, Need.MANAGE)
     await _require_event_team(session, event, fields["home_team_id"], "home_team_id")
     await _require_event_team(session, event, fields["away_team_id"], "away_team_id")
     game = Game(event_id=event.id, status="scheduled", **fields)
     session.add(game)
     await session.flush()
-    return game
+    payload: dict[str, Any] = GAME.dump(game)
+    audit.record(session, "game.create", "game", game.id, {"new": payload})
+    publish(session, event.id, "game", payload)
+    return payload
 
 
 async def list_games(
@@ -70,7 +82,7 @@ def check_version(game: Game, expected_version: int | None) -> None:
         )
 
 
-def record_score(game: Game, update: ScoreUpdate) -> dict[str, Any] | None:
+def change_score(game: Game, update: ScoreUpdate) -> dict[str, Any] | None:
     """Apply a score; returns the old/new values, or None when nothing changed."""
     try:
         changed = apply_score(game.status, game.home_score, game.away_score, update)

@@ -8,11 +8,16 @@ validated plan in one unit of work, and gathers the rows of an export.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, Game, Team
+from models import Event, Game, Team, User
+from server.policy import Need
+from server.schemas.events import TeamSchema
+from server.schemas.games import GameSchema
+from server.services import audit
 from server.services.csv_import import (
     ExportGame,
     ExportTeam,
@@ -21,8 +26,12 @@ from server.services.csv_import import (
     team_key,
 )
 from server.services.errors import Conflict
-from server.services.events import event_teams
+from server.services.events import event_teams, load_event
 from server.services.games import event_games
+from server.unit_of_work import publish, recompute
+
+TEAM = TeamSchema()
+GAME = GameSchema()
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,31 @@ async def apply_plan(session: AsyncSession, event: Event, plan: ImportPlan) -> I
     session.add_all(games)
     await session.flush()
     return ImportResult(teams, games)
+
+
+async def run_import(
+    session: AsyncSession, event_id: int, user: User, plan: ImportPlan, size: int
+) -> dict[str, Any]:
+    """Store a validated plan (audited; each game published as a `game` event; the table
+    recomputed when teams or final scores arrive); returns the teams and games created."""
+    event = await load_event(session, event_id, user, Need.MANAGE, lock=True)
+    result = await apply_plan(session, event, plan)
+    payload: dict[str, Any] = {
+        "teams": TEAM.dump(result.teams, many=True),
+        "games": GAME.dump(result.games, many=True),
+    }
+    counts = {
+        "teams": len(result.teams),
+        "games": len(result.games),
+        "final_games": plan.final_games,
+        "bytes": size,
+    }
+    audit.record(session, "import.run", "event", event.id, counts)
+    for game in payload["games"]:
+        publish(session, event.id, "game", game)
+    if result.teams or plan.final_games:
+        recompute(session, event.id)  # new teams join the table; final scores count
+    return payload
 
 
 async def export_rows(

@@ -9,10 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, Game, Team
+from models import Event, Game, Team, User
 from models.domain import schedule as rules
+from server.policy import Need
+from server.schemas.games import GameSchema
+from server.services import audit
 from server.services.errors import Conflict, InvalidInput
-from server.services.events import event_teams
+from server.services.events import event_teams, load_event
+from server.unit_of_work import publish
+
+GAME = GameSchema()
 
 ROUND_ROBINS = {"round_robin": rules.round_robin, "double_round_robin": rules.double_round_robin}
 
@@ -40,6 +46,21 @@ def _seeds(teams: list[Team], seeds: list[int] | None) -> list[int]:
             details={"seeds": ["must list every team of the event exactly once"]},
         )
     return seeds
+
+
+async def schedule_event(
+    session: AsyncSession, event_id: int, user: User, request: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Generate and store an event's games (audited, each published as a `game` event);
+    returns their payloads."""
+    event = await load_event(session, event_id, user, Need.MANAGE, lock=True)
+    games = await generate_schedule(session, event, request)
+    details = {"schedule": request["format"], "games": len(games)}
+    audit.record(session, "game.create", "event", event.id, details)
+    payloads: list[dict[str, Any]] = GAME.dump(games, many=True)
+    for payload in payloads:
+        publish(session, event.id, "game", payload)
+    return payloads
 
 
 async def generate_schedule(

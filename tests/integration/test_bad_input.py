@@ -151,7 +151,7 @@ async def build_world(api: Api) -> World:
 
 async def snapshot(api: Api, app: MatchdayApp, world: World) -> dict[str, Any]:
     """Everything a client can read about the world (after background recomputes settle)."""
-    await app.dispatcher.idle()
+    await app.settled()
     paths = [
         "/api/v1/events?per_page=200",
         "/api/v1/events/{event}",

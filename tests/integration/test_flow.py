@@ -44,7 +44,7 @@ async def _final(api: Api, token: str, game_id: int, home: int, away: int) -> di
 
 
 async def _standings(api: Api, app: MatchdayApp, event_id: int) -> dict:
-    await app.dispatcher.idle()
+    await app.settled()
     reply = await api.get(f"/api/v1/events/{event_id}/standings")
     assert reply.status == 200
     return reply.json
@@ -237,7 +237,7 @@ async def test_burst_of_scores_is_coalesced(api: Api, app: MatchdayApp) -> None:
     token = await api.user("org@example.com")
     names = [f"Team {i:02d}" for i in range(12)]
     event_id, _teams = await _event_with_teams(api, token, names)
-    await app.dispatcher.idle()
+    await app.settled()
     games = (
         await api.post(
             f"/api/v1/events/{event_id}/schedule", {"format": "round_robin"}, token=token

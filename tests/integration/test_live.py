@@ -136,7 +136,7 @@ async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 async def settle(app: MatchdayApp) -> None:
     """Recomputes done and every committed event relayed: a stream opened now starts after."""
-    await app.dispatcher.idle()
+    await app.settled()
     await app.relay.caught_up()
 
 
@@ -269,7 +269,7 @@ async def test_every_event_type_is_delivered_as_a_well_formed_message(live: Live
     assert table["event_id"] == ev
     leader = table["rows"][0]
     assert (leader["team_id"], leader["won"], leader["points"]) == (game["home_team_id"], 1, 3)
-    await app.dispatcher.idle()
+    await app.settled()
     assert (await api.get(f"/api/v1/events/{ev}/standings")).json == table
 
     positions = [parse_id(f["id"]) for f in frames]
@@ -532,7 +532,7 @@ async def test_stale_snapshot_plus_stream_equals_fresh_snapshot(live: Live) -> N
     games = await schedule(api, token, ev)
     await score(api, token, games[0]["id"], 2, 1, "final")
     await score(api, token, games[1]["id"], 0, 0, "final")
-    await app.dispatcher.idle()
+    await app.settled()
     table = (await api.get(f"/api/v1/events/{ev}/standings")).json
     assert table["last_event_id"] is not None, table
 
@@ -543,7 +543,7 @@ async def test_stale_snapshot_plus_stream_equals_fresh_snapshot(live: Live) -> N
     )
     for game, (home, away) in zip(games[4:], [(2, 2), (5, 1)], strict=True):
         await score(api, token, game["id"], home, away, "final")
-    await app.dispatcher.idle()
+    await app.settled()
 
     async with app.sessions() as session:
         event = await session.get(Event, ev)

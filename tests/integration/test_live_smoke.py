@@ -15,7 +15,7 @@ async def test_smoke(live_api: Api, live_app) -> None:
     ev = (await live_api.post("/api/v1/events", {"name": "Cup"}, token=token)).json["id"]
     a = (await live_api.post(f"/api/v1/events/{ev}/teams", {"name": "A"}, token=token)).json["id"]
     b = (await live_api.post(f"/api/v1/events/{ev}/teams", {"name": "B"}, token=token)).json["id"]
-    await live_app.dispatcher.idle()
+    await live_app.settled()
     stream = await SseStream.open(live_api.base_url, f"/api/v1/events/{ev}/stream")
     assert stream.status == 200, stream.body
     first = await stream.next()

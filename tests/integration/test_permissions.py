@@ -180,7 +180,7 @@ async def call(api: Api, world: World, role: str, endpoint: str) -> Reply:
 
 
 async def owner_view(api: Api, app: MatchdayApp, world: World) -> dict[str, Any]:
-    await app.dispatcher.idle()
+    await app.settled()
     token = world.tokens["owner"]
     paths = [
         f"/api/v1/events/{world.ids['event']}",

@@ -47,7 +47,7 @@ from tests.support import (  # noqa: E402
     drop_pg_schema,
     pg_schema_url,
 )
-from workers.publish import offline_publisher  # noqa: E402
+from workers.nudge import no_nudge  # noqa: E402
 from workers.tasks import recompute_standings  # noqa: E402
 
 MATCHDAY = str(Path(sys.executable).with_name("matchday"))
@@ -113,7 +113,7 @@ def bench_recompute(teams: int, runs: int = 7) -> None:
             table_for(event, team_rows, games)
             pure.append(time.perf_counter() - started)
             started = time.perf_counter()
-            recompute_standings(sessions, offline_publisher, event_id)
+            recompute_standings(sessions, no_nudge, event_id)
             task.append(time.perf_counter() - started)
         engine.dispose()
         print(f"recompute, {teams} teams, {len(games)} games ({runs} runs):")

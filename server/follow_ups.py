@@ -1,0 +1,62 @@
+"""The application's side of a unit of work: what happens once a change has committed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.audit_sink import AuditSink
+from server.dispatch import Dispatcher, DispatchUnavailable
+from server.live.outbox import OutboxRelay
+from server.live.standings_cache import StandingsCache
+from server.unit_of_work import Pending
+
+log = logging.getLogger("matchday.follow_ups")
+
+
+class AppFollowUps:
+    def __init__(
+        self,
+        *,
+        audit_sink: AuditSink,
+        relay: OutboxRelay,
+        dispatcher: Dispatcher,
+        standings_cache: StandingsCache,
+        background: Callable[[Coroutine[Any, Any, None]], None],
+    ) -> None:
+        self._audit_sink = audit_sink
+        self._relay = relay
+        self._dispatcher = dispatcher
+        self._cache = standings_cache
+        self._background = background
+
+    async def before_commit(self, session: AsyncSession, work: Pending) -> None:
+        await self._audit_sink.before_commit(session, work.audit)
+
+    async def after_commit(self, work: Pending) -> None:
+        # Spectators first: the relay publishes the committed events while the rest runs.
+        if work.live_events:
+            self._relay.kick()
+        for event_id in work.forget_standings:
+            self._cache.forget(event_id)
+        request_id = work.context.request_id
+        waited = [event_id for event_id, wait in work.recomputes.items() if wait]
+        for event_id, wait in work.recomputes.items():
+            if not wait:
+                self._background(self._recompute(event_id, request_id))
+        # Before any waited dispatch, which may raise: an audit entry is never dropped.
+        await self._audit_sink.after_commit(work.audit)
+        for event_id in waited:
+            work.task_ids[event_id] = await self._dispatcher.recompute_standings(
+                event_id, request_id
+            )
+
+    async def _recompute(self, event_id: int, request_id: str | None) -> None:
+        try:
+            await self._dispatcher.recompute_standings(event_id, request_id)
+        except DispatchUnavailable as exc:
+            # The change is committed; the periodic reconcile task recomputes the stale table.
+            log.warning("recompute not queued (reconcile will catch up): %s", exc)

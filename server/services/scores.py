@@ -1,0 +1,100 @@
+"""Recording a score from the touchline, and an admin's correction of a final one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Event, Game, User
+from models.domain.game_state import ScoreUpdate
+from server.policy import Need
+from server.schemas.games import GameSchema
+from server.services import admin, audit, idempotency, scheduling
+from server.services.games import change_score, check_version, load_game
+from server.unit_of_work import publish, recompute
+
+GAME = GameSchema()
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A request sent with an Idempotency-Key: its first reply is kept for `ttl_seconds`."""
+
+    key: str
+    fingerprint: str
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class ScoreReply:
+    status: int
+    body: str  # the game as JSON, or the stored first reply
+    version: int | None  # None for a replayed reply
+    replayed: bool = False
+
+
+async def post_score(
+    session: AsyncSession,
+    game_id: int,
+    user: User,
+    update: ScoreUpdate,
+    *,
+    expected_version: int | None,
+    idempotent: IdempotentRequest | None,
+) -> ScoreReply:
+    """Record a score with its audit entry, its live events (and a knockout's next round)
+    and, for a final, a standings recompute; replay the first reply of a retried key."""
+    # The row lock orders concurrent scores (and retries of one key) on PostgreSQL.
+    game, event = await load_game(session, game_id, user, Need.SCORE, lock=True)
+    if idempotent:
+        stored = await idempotency.lookup(session, user.id, idempotent.key, idempotent.fingerprint)
+        if stored:
+            return ScoreReply(stored.status, stored.body, None, replayed=True)
+    await _apply(session, event, game, update, expected_version)
+    body = json.dumps(GAME.dump(game), separators=(",", ":"))
+    if idempotent:
+        reply = idempotency.StoredReply(200, body)
+        await idempotency.remember(
+            session, user.id, idempotent.key, idempotent.fingerprint, reply, idempotent.ttl_seconds
+        )
+    return ScoreReply(200, body, game.version)
+
+
+async def _apply(
+    session: AsyncSession,
+    event: Event,
+    game: Game,
+    update: ScoreUpdate,
+    expected_version: int | None,
+) -> None:
+    check_version(game, expected_version)
+    scheduling.require_knockout_winner(
+        event, game, update.home_score, update.away_score, update.status
+    )
+    change = change_score(game, update)
+    if not change:
+        return  # the identical score again: nothing to record, publish or recompute
+    await session.flush()  # the new version goes into the event
+    audit.record(session, "game.score", "game", game.id, change)
+    publish(session, event.id, "score", GAME.dump(game))
+    if update.status == "final":
+        for drawn in await scheduling.advance_knockout(session, event, game):
+            publish(session, event.id, "game", GAME.dump(drawn))
+        recompute(session, event.id)
+
+
+async def correct_score(
+    session: AsyncSession, game_id: int, user: User, home: int, away: int, reason: str
+) -> Game:
+    """An admin's correction of a final score: audited with its reason, published as a
+    `correction`, and the table recomputed."""
+    game, event = await load_game(session, game_id, user, Need.MANAGE, lock=True)
+    change = admin.change_final_score(game, home, away)
+    if change:
+        await session.flush()
+        audit.record(session, "game.correct", "game", game.id, {**change, "reason": reason})
+        publish(session, event.id, "correction", {"game": GAME.dump(game), "reason": reason})
+        recompute(session, event.id)
+    return game

@@ -1,0 +1,106 @@
+"""One unit of work per change.
+
+A service records, on the session, everything its change implies while it makes it: audit
+entries (``services.audit.record``), live events (``publish``), standings recomputes
+(``recompute``) and cached tables gone stale (``forget_standings``). ``unit_of_work`` owns
+the transaction: live events become outbox rows inside it, and only once it has committed
+are the follow-ups handed to the application's ``FollowUps`` (audit sink, outbox relay,
+dispatcher, standings cache). A rollback discards them all, so nothing is published,
+queued or audited for a change that did not happen.
+
+Handlers open a unit of work (``BaseHandler.db()``) and call one service; they never touch
+the outbox, the relay or the dispatcher themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import OutboxEntry
+from models.audit_entries import AuditRecord
+
+PENDING = "matchday.unit_of_work"
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Who acts and from where; the handler builds it from the request."""
+
+    actor_id: int | None
+    request_id: str | None
+    ip: str | None
+
+
+NO_CONTEXT = AuditContext(None, None, None)  # commands and tasks: no request behind them
+
+
+@dataclass
+class Pending:
+    """What a unit of work implies, collected during the transaction."""
+
+    context: AuditContext = NO_CONTEXT
+    audit: list[AuditRecord] = field(default_factory=list)
+    live_events: int = 0
+    # event id -> whether the caller waits for the task to be queued (and learns its id)
+    recomputes: dict[int, bool] = field(default_factory=dict)
+    forget_standings: set[int] = field(default_factory=set)
+    task_ids: dict[int, str] = field(default_factory=dict)  # filled after the commit
+
+
+def pending(session: AsyncSession) -> Pending:
+    found = session.info.get(PENDING)
+    if found is None:
+        found = session.info[PENDING] = Pending()
+    return found  # type: ignore[no-any-return]
+
+
+def publish(session: AsyncSession, event_id: int, kind: str, payload: Any) -> None:
+    """A live event for the league event's stream: stored in the outbox with the change,
+    published by the relay once the transaction commits."""
+    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    session.add(OutboxEntry(event_id=event_id, kind=kind, data=data))
+    pending(session).live_events += 1
+
+
+def recompute(session: AsyncSession, event_id: int, *, wait: bool = False) -> None:
+    """Recompute the event's standings after the commit. With `wait`, the commit's caller
+    waits for the task to be queued (DispatchUnavailable if it cannot be) and finds its id
+    in ``Pending.task_ids``; otherwise it is queued in the background and a queue outage
+    is left to the periodic reconcile task."""
+    work = pending(session)
+    work.recomputes[event_id] = work.recomputes.get(event_id, False) or wait
+
+
+def forget_standings(session: AsyncSession, event_id: int) -> None:
+    """Drop the process's cached table of the event after the commit (visibility changed)."""
+    pending(session).forget_standings.add(event_id)
+
+
+class FollowUps(Protocol):
+    """Carries out what a committed unit of work implies (server/follow_ups.py)."""
+
+    async def before_commit(self, session: AsyncSession, work: Pending) -> None: ...
+
+    async def after_commit(self, work: Pending) -> None: ...
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessions: async_sessionmaker[AsyncSession],
+    follow_ups: FollowUps,
+    context: AuditContext = NO_CONTEXT,
+) -> AsyncIterator[AsyncSession]:
+    """Commits when the block ends cleanly, rolls back otherwise; follow-ups only after a
+    commit. The session's `Pending` stays readable after the block (task ids)."""
+    async with sessions() as session:
+        work = session.info[PENDING] = Pending(context=context)
+        async with session.begin():
+            yield session
+            await follow_ups.before_commit(session, work)
+        await follow_ups.after_commit(work)
