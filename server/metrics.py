@@ -29,3 +29,12 @@ OUTBOX_PUBLISHED = Counter("matchday_outbox_published_total", "Live events relay
 RATE_LIMITED = Counter(
     "matchday_rate_limited_total", "Requests refused with 429 by a rate limit, by limit", ["limit"]
 )
+EVENT_LOOP_LAG = Histogram(
+    "matchday_event_loop_lag_seconds",
+    "How late the event loop ran a timer (server/loop_lag.py): how long it was kept busy",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENT_LOOP_LAG_MAX = Gauge(
+    "matchday_event_loop_lag_max_seconds",
+    "The largest event loop lag in the last 10 to 20 seconds",
+)
