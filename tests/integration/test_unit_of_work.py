@@ -3,6 +3,8 @@ at all when it rolls back — on both run modes (tests/conftest.py `live_app`)."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,7 +13,7 @@ from server.app import MatchdayApp
 from server.dispatch import DispatchUnavailable
 from server.follow_ups import AppFollowUps
 from server.services import audit
-from server.unit_of_work import AuditContext, publish, recompute, unit_of_work
+from server.unit_of_work import AuditContext, publish, publish_many, recompute, unit_of_work
 
 CONTEXT = AuditContext(actor_id=None, request_id="req-uow-1", ip="127.0.0.1")
 
@@ -87,6 +89,28 @@ async def test_a_rollback_carries_out_nothing(live_app: MatchdayApp) -> None:
     assert await _count(live_app, AuditEntry) == audits_before
     async with live_app.sessions() as session:
         assert await session.get(StandingsSnapshot, event_id) is None  # never recomputed
+
+
+async def test_many_events_at_once_keep_their_order_among_single_ones(
+    live_app: MatchdayApp,
+) -> None:
+    event_id = await _event(live_app)
+    async with unit_of_work(live_app.sessions, live_app.follow_ups, CONTEXT) as session:
+        publish(session, event_id, "game", {"n": 1})
+        await publish_many(session, event_id, "game", [f'{{"n":{n}}}' for n in range(2, 900)])
+        publish(session, event_id, "game", {"n": 900})
+    await live_app.settled()  # published without a sweep: the commit kicked the relay
+    history = (await live_app.streams.history(event_id, "0-0")).messages
+    assert [json.loads(message.data)["n"] for message in history] == list(range(1, 901))
+    assert await _count(live_app, OutboxEntry) == 0
+
+    with pytest.raises(Boom):
+        async with unit_of_work(live_app.sessions, live_app.follow_ups, CONTEXT) as session:
+            await publish_many(session, event_id, "game", ['{"n":0}'])
+            raise Boom()
+    await live_app.settled()
+    assert await _count(live_app, OutboxEntry) == 0
+    assert (await live_app.streams.last_id(event_id)) == history[-1].id
 
 
 class _DownDispatcher:
