@@ -107,12 +107,16 @@ class EventImportHandler(BaseHandler):
         )
         if isinstance(plan, list):
             raise invalid_csv(plan)
+        blocking = self.application.blocking
         async with self.db() as session:
             try:
-                payload = await imports.run_import(session, event_pk, user, plan, self._size)
+                stored = await imports.run_import(
+                    session, event_pk, user, plan, self._size, blocking
+                )
             except imports.PlanOutdated as exc:
                 raise invalid_csv(exc.errors) from exc
-        self.write_json(payload, 201)
+        self.set_status(201)
+        self.finish(stored.body)  # the JSON of up to 10,000 games, serialised off the loop
 
 
 class EventExportHandler(BaseHandler):

@@ -55,9 +55,12 @@ class UTCDateTime(fields.AwareDateTime):
         return parsed.astimezone(UTC)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return None if value is None else utc_text(value)
+
+
+def utc_text(value: datetime) -> str:
+    """How every timestamp leaves the API: RFC 3339 in UTC with a trailing Z."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class StrictInteger(fields.Integer):

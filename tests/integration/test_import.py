@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -142,6 +143,42 @@ async def test_import_creates_teams_and_games(api: Api, app: MatchdayApp) -> Non
     assert entry["details"]["teams"] == 4 and entry["details"]["games"] == 4
     assert entry["details"]["final_games"] == 1
     assert entry["request_id"] == reply.headers["X-Request-ID"]
+
+
+async def test_the_response_and_events_are_what_the_schemas_give_byte_for_byte(
+    api: Api,
+) -> None:
+    """An import serialises its rows itself, off the loop (not with marshmallow): the bytes
+    must be those of TeamSchema and GameSchema dumps written by write_json, as the listings
+    give them."""
+    token = await api.user("owner@example.com")
+    event_id = await event(api, token)
+    ok(await api.post(f"/api/v1/events/{event_id}/teams", {"name": "Ötztal"}, token=token), 201)
+    body = (
+        league_csv() + 'game,,,Ötztal,Lions,2025-06-02T09:15:30.250000-03:30,"Café ""Z""",,,,\r\n'
+    )
+    stream = await SseStream.open(api.base_url, f"/api/v1/events/{event_id}/stream")
+    try:
+        reply = await upload(api, token, event_id, body)
+        ok(reply, 201)
+        published = []  # after the new team's `standings`
+        while len(published) < 5:
+            message = await stream.next_event(timeout=10)
+            assert message is not None
+            if message.event == "game":
+                published.append(message.data)
+    finally:
+        await stream.close()
+
+    teams = [t for t in await listing(api, token, event_id, "teams") if t["name"] != "Ötztal"]
+    games = sorted(await listing(api, token, event_id, "games"), key=lambda g: g["id"])
+    assert games[-1]["starts_at"] == "2025-06-02T12:45:30.250000Z"
+    assert games[-1]["venue"] == 'Café "Z"'
+    expected = {"teams": teams, "games": games}
+    assert reply.body == json.dumps(expected, separators=(",", ":"), ensure_ascii=False).encode()
+    assert published == [
+        json.dumps(game, separators=(",", ":"), ensure_ascii=False) for game in games
+    ]
 
 
 async def test_games_may_use_teams_already_in_the_event(api: Api) -> None:
