@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models import Event, Game, Team, User
-from models.bulk import insert_returning, table_of
+from models.bulk import insert_returning, read_rows, table_of
 from server.blocking import BlockingRunner
 from server.policy import Need
 from server.schemas.events import TeamSchema
@@ -40,7 +41,6 @@ from server.services.csv_import import (
 )
 from server.services.errors import Conflict
 from server.services.events import event_teams, load_event
-from server.services.games import event_games
 from server.unit_of_work import publish_many, recompute
 
 TEAMS = table_of(Team)
@@ -207,20 +207,27 @@ async def run_import(
 async def export_rows(
     session: AsyncSession, event: Event
 ) -> tuple[list[ExportTeam], list[ExportGame]]:
-    """Teams and games in the order they were created, games naming their teams."""
-    teams = await event_teams(session, event.id)
-    names = {team.id: team.name for team in teams}
-    games = [
-        ExportGame(
-            home=names[game.home_team_id],
-            away=names[game.away_team_id],
-            starts_at=game.starts_at,
-            venue=game.venue,
-            round=game.round,
-            home_score=game.home_score,
-            away_score=game.away_score,
-            status=game.status,
+    """Teams and games in the order they were created, games naming their teams: plain
+    rows read a slice at a time, not ORM objects (10,000 Game objects hold the loop ~0.5 s)."""
+    teams = select(Team.name, Team.group).where(Team.event_id == event.id).order_by(Team.id)
+    home, away = aliased(Team), aliased(Team)
+    games = (
+        select(
+            home.name,
+            away.name,
+            Game.starts_at,
+            Game.venue,
+            Game.round,
+            Game.home_score,
+            Game.away_score,
+            Game.status,
         )
-        for game in await event_games(session, event.id)
-    ]
-    return [ExportTeam(team.name, team.group) for team in teams], games
+        .join(home, home.id == Game.home_team_id)
+        .join(away, away.id == Game.away_team_id)
+        .where(Game.event_id == event.id)
+        .order_by(Game.id)
+    )
+    return (
+        await read_rows(session, teams, ExportTeam._make),
+        await read_rows(session, games, ExportGame._make),
+    )
