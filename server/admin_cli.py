@@ -9,7 +9,7 @@ from config.settings import Settings
 from models import User
 from models.db import make_sync_engine, sync_session_factory
 from server.auth.passwords import hash_password
-from server.schemas.auth import RegisterSchema
+from server.schemas.auth import RegisterSchema, password_problems
 
 
 def create_admin(settings: Settings, email: str, password: str, display_name: str) -> bool:
@@ -20,6 +20,9 @@ def create_admin(settings: Settings, email: str, password: str, display_name: st
         )
     except ValidationError as exc:
         raise ValueError(f"invalid admin account: {exc.normalized_messages()}") from exc
+    if problems := password_problems(body["password"], body["email"]):
+        messages = {"password": problems}  # the shape of the schema's messages above
+        raise ValueError(f"invalid admin account: {messages}")
     engine = make_sync_engine(settings)
     try:
         with sync_session_factory(engine).begin() as session:

@@ -1,4 +1,5 @@
-"""Nothing blocks the event loop: a 10,000-game import and its export leave /healthz quick.
+"""Nothing blocks the event loop: a 10,000-game import and its export leave /healthz quick;
+the password-strength check runs in the blocking runner.
 
 The server runs in this process (fixture `live_app`: SQLite with in-process streams, and
 PostgreSQL with Redis Streams); its clients run in threads, so none of them waits on the
@@ -10,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from models import Game
 from server.app import MatchdayApp
+from server.handlers import auth as auth_handlers
+from server.schemas.auth import password_problems
 from tests.loop_watch import LoopWatch, games_csv, send, teams_csv
 from tests.support import Api
 
@@ -72,3 +77,33 @@ async def test_a_10000_game_import_and_export_leave_the_loop_free(
     assert watch.worst(watch.polls).net < BOUND_SECONDS, watch.describe()
     assert watch.worst(watch.ticks).net < BOUND_SECONDS, watch.describe()
     assert lag_ticks() > ticks  # the server's own monitor was measuring all along
+
+
+async def test_password_strength_is_judged_off_the_loop(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zxcvbn takes 13-60 ms a call. The 422 is the one schema validation gives."""
+    threads: list[str] = []
+
+    def spy(password: str, email: str | None) -> list[str]:
+        threads.append(threading.current_thread().name)
+        return password_problems(password, email)
+
+    monkeypatch.setattr(auth_handlers, "password_problems", spy)
+    weak = "Password1234!"
+    body = {"email": "jane.doe@example.com", "password": weak, "display_name": "Jane"}
+    reply = await api.post("/api/v1/auth/register", body)
+    assert reply.status == 422, reply.body
+    error = reply.json["error"]
+    assert (error["code"], error["message"]) == ("validation_error", "the request is not valid")
+    assert error["details"] == {"password": password_problems(weak, "jane.doe@example.com")}
+    token = await api.user("owner@example.com")
+    reply = await api.post(
+        "/api/v1/me/password", {"current_password": "x", "new_password": weak}, token=token
+    )
+    assert reply.status == 422, reply.body
+    assert reply.json["error"]["details"] == {
+        "new_password": password_problems(weak, "owner@example.com")
+    }
+    assert len(threads) == 3  # two refusals and one registration
+    assert all(name.startswith("matchday-blocking") for name in threads), threads
