@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 
-from server.live.streams import History, StreamMessage, parse_id
+from server.live.streams import History, Outgoing, StreamMessage, parse_id
 
 DEDUPE_KEYS_KEPT = 100_000
 
@@ -59,6 +60,9 @@ class MemoryStreams:
             self._remember(dedupe_key, message.id)
         self._wakeup.set()
         return message.id
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> list[str | None]:
+        return [await self.publish(*message) for message in messages]
 
     def _remember(self, key: str, message_id: str) -> None:
         self._published_keys[key] = message_id

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from models import OutboxEntry, StandingsSnapshot
 from models.outbox import outbox_dedupe_key
 from server import metrics
-from server.live.streams import EventStreams
+from server.live.streams import EventStreams, Outgoing
 
 log = logging.getLogger("matchday.outbox")
 BATCH = 200
@@ -108,20 +108,21 @@ class OutboxRelay:
             return list(await session.scalars(query))
 
     async def _publish(self, batch: list[OutboxEntry]) -> int:
-        done: list[int] = []
-        carried: list[tuple[OutboxEntry, str]] = []  # standings tables and their message ids
-        try:
-            for entry in batch:
-                key = outbox_dedupe_key(entry.id)
-                stream_id = await self._streams.publish(entry.event_id, entry.kind, entry.data, key)
-                done.append(entry.id)
-                if entry.kind == "standings" and stream_id:
-                    carried.append((entry, stream_id))
-        finally:
-            if done:
-                async with self._sessions() as session, session.begin():
-                    await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_(done)))
-                    await session.run_sync(_record_standings_ids, carried)
+        """The batch in one go (a pipeline on Redis). If it fails, every entry stays for the
+        next sweep; those that made it are skipped then by their dedupe keys."""
+        stream_ids = await self._streams.publish_many(
+            [Outgoing(e.event_id, e.kind, e.data, outbox_dedupe_key(e.id)) for e in batch]
+        )
+        # Standings tables and the ids of the messages that carried them.
+        carried = [
+            (entry, stream_id)
+            for entry, stream_id in zip(batch, stream_ids, strict=True)
+            if entry.kind == "standings" and stream_id
+        ]
+        done = [entry.id for entry in batch]
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_(done)))
+            await session.run_sync(_record_standings_ids, carried)
         return len(done)
 
     async def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -12,6 +13,7 @@ from server.live.streams import (
     DEDUPE_TTL_SECONDS,
     PUBLISH_ONCE,
     History,
+    Outgoing,
     StreamMessage,
     dedupe_marker_key,
     parse_id,
@@ -48,13 +50,37 @@ class RedisStreams:
     def _event_id(self, key: str) -> int:
         return int(key.rsplit(":", 1)[1])
 
+    def _script_input(self, message: Outgoing) -> tuple[list[str], list[str | int]]:
+        marker = dedupe_marker_key(self._prefix, message.dedupe_key) if message.dedupe_key else ""
+        args: list[str | int] = [
+            self._history_length,
+            message.kind,
+            message.data,
+            DEDUPE_TTL_SECONDS,
+        ]
+        return [self.key(message.event_id), marker], args
+
     async def publish(
         self, event_id: int, kind: str, data: str, dedupe_key: str | None = None
     ) -> str | None:
-        marker = dedupe_marker_key(self._prefix, dedupe_key) if dedupe_key else ""
-        args: list[str | int] = [self._history_length, kind, data, DEDUPE_TTL_SECONDS]
-        result = await self._publish_once(keys=[self.key(event_id), marker], args=args)
-        return cast(str | None, result) or None
+        keys, args = self._script_input(Outgoing(event_id, kind, data, dedupe_key))
+        return cast(str | None, await self._publish_once(keys=keys, args=args)) or None
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> list[str | None]:
+        # Pipelines, not a round trip per message: an import's 10,000 events would otherwise
+        # hold every later live event back for ~20 s behind them in the relay. Each pipeline
+        # appends at most half the kept history (XADD MAXLEN trims as it appends): the hub's
+        # reader, woken by the first message, keeps half the history of slack to read them
+        # all before they are trimmed, as live clients need.
+        step = max(1, self._history_length // 2)
+        ids: list[str | None] = []
+        for start in range(0, len(messages), step):
+            async with self._client.pipeline(transaction=False) as pipe:
+                for message in messages[start : start + step]:
+                    keys, args = self._script_input(message)
+                    await self._publish_once(keys=keys, args=args, client=pipe)
+                ids.extend(cast(str | None, result) or None for result in await pipe.execute())
+        return ids
 
     async def last_id(self, event_id: int) -> str:
         newest = cast(list[Entry], await self._client.xrevrange(self.key(event_id), count=1))

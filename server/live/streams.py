@@ -6,8 +6,9 @@ one (embedded default). Ids, keys and the publish-once script: models/stream_pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from models.stream_protocol import (
     DEDUPE_TTL_SECONDS,
@@ -23,6 +24,7 @@ __all__ = [  # the protocol's names, re-exported for the server's modules
     "PUBLISH_ONCE",
     "EventStreams",
     "History",
+    "Outgoing",
     "StreamMessage",
     "dedupe_marker_key",
     "is_valid_id",
@@ -52,12 +54,26 @@ class History:
     reset: bool = False
 
 
+class Outgoing(NamedTuple):
+    """A message to publish: `publish`'s arguments."""
+
+    event_id: int
+    kind: str
+    data: str
+    dedupe_key: str | None = None
+
+
 class EventStreams(Protocol):
     async def publish(
         self, event_id: int, kind: str, data: str, dedupe_key: str | None = None
     ) -> str | None:
         """Append a message; returns its id. With `dedupe_key`, a key already published
         returns None and appends nothing (the outbox relay's retry guard)."""
+
+    async def publish_many(self, messages: Sequence[Outgoing]) -> list[str | None]:
+        """`publish` each message in order, in one round trip where the store allows.
+        Raises if any failed; some before it may have been appended (dedupe keys guard the
+        retry)."""
 
     async def last_id(self, event_id: int) -> str:
         """The newest id of the stream, or "0-0" when it has none."""
