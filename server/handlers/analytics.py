@@ -5,12 +5,31 @@ from __future__ import annotations
 from server.base import BaseHandler
 from server.dispatch import AnswerTimeout, DispatchUnavailable
 from server.errors import ApiError
+from server.openapi import Op
 from server.policy import is_admin
-from server.schemas.analytics import AnalyticsQuerySchema
+from server.schemas.analytics import AnalyticsAnswerSchema, AnalyticsQuerySchema
 
 
 class AnalyticsQueryHandler(BaseHandler):
     public_methods = frozenset({"POST"})
+    openapi = {
+        "post": Op(
+            operation_id="askQuestion",
+            summary="Ask a question about an event",
+            tag="analytics",
+            responses={200: AnalyticsAnswerSchema},
+            body=AnalyticsQuerySchema,
+            errors=(404, 504),
+            description="The question is read into a `plan` (intent, metric, teams, filters, "
+            "grouping, order, limit) — never into SQL — and the plan runs as a parameterised, "
+            "read-only query. `answer` is one sentence; the data is in `columns`/`rows`. 422 "
+            "`unrecognized_question` with `details.examples` (questions that work) and, when "
+            "one is close, `details.did_you_mean`; also when no event is named and several are "
+            "visible. 404 for an `event_id` the caller cannot see. 504 `analytics_timeout` / "
+            "`query_timeout` when no answer comes in time. Questions are limited to 500 "
+            "characters and by the `analytics` rate limit.",
+        )
+    }
     endpoint_limit = "analytics"  # its own per-address limit instead of `write`
 
     async def post(self) -> None:

@@ -7,6 +7,7 @@ from tornado.web import stream_request_body
 
 from server.base import BaseHandler
 from server.errors import ApiError
+from server.openapi import ImportResultSchema, Op, text_reply
 from server.policy import Need
 from server.services import events as event_service
 from server.services import imports
@@ -51,6 +52,29 @@ class EventImportHandler(BaseHandler):
     answered once it is read: answering earlier makes Tornado close the connection under a
     client that is still sending, and such a client sees a reset instead of the answer. The
     refused body is read and dropped, never kept."""
+
+    openapi = {
+        "post": Op(
+            operation_id="importCsv",
+            summary="Import teams and games from CSV (owner, admin)",
+            tag="events",
+            responses={201: ImportResultSchema},
+            body={
+                "type": "string",
+                "format": "binary",
+                "description": "UTF-8 (an optional BOM), a header row, then `team` and `game` "
+                "rows; the format is in docs/import.md",
+            },
+            body_type=CSV,
+            errors=(403, 409),
+            description="All or nothing: one invalid row and nothing is stored. 422 "
+            "`invalid_csv` lists the problems in `details.errors` (`row`, the header being row "
+            "1; `column`, or null for the whole row; `message`), at most 100, with "
+            "`details.truncated`. 413 past `MAX_UPLOAD_BYTES` (default 5 MiB) or 10,000 rows "
+            "(422). Answers the created teams and games; publishes a `game` event per game and "
+            "recomputes the standings; audited as `import.run`.",
+        )
+    }
 
     async def prepare(self) -> None:
         self._limit = self.application.config.max_upload_bytes
@@ -117,6 +141,21 @@ class EventImportHandler(BaseHandler):
 
 class EventExportHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="exportCsv",
+            summary="Export teams and games as CSV",
+            tag="events",
+            responses={
+                200: text_reply(
+                    CSV,
+                    "`text/csv` in the import format: imports back unchanged. Cells a "
+                    "spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab "
+                    "or carriage return) are prefixed with `'`.",
+                )
+            },
+        )
+    }
 
     async def get(self, event_id: str) -> None:
         async with self.db() as session:

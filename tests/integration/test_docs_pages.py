@@ -18,7 +18,8 @@ from tornado.web import RequestHandler, URLSpec
 import server.app
 from config.settings import Settings, load_settings
 from models import migrate
-from server.openapi import build_openapi
+from server.base import BaseHandler
+from server.openapi import Op, build_openapi, declared_operations
 from server.security_headers import SECURITY_HEADERS
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -193,6 +194,30 @@ def test_score_and_standings_details() -> None:
     assert "304" in standings["responses"]
     patch_body = paths["/api/v1/events/{event_id}"]["patch"]["requestBody"]
     assert patch_body["content"]["application/json"]["schema"]["$ref"].endswith("/EventUpdate")
+
+
+def test_paths_name_their_groups_after_the_handler_arguments() -> None:
+    class Thing(BaseHandler):
+        public_methods = frozenset({"GET"})
+        openapi = {"get": Op(operation_id="t", summary="t", tag="ops", responses={200: None})}
+
+        async def get(self, event_id: str, game_id: str) -> None: ...
+
+    [placed] = declared_operations([(r"/api/v1/events/([0-9]+)/x/([0-9]+)\.csv", Thing)])
+    assert placed.path == "/api/v1/events/{event_id}/x/{game_id}.csv"
+    assert placed.method == "get" and placed.public
+
+
+def test_a_declaration_covers_exactly_the_methods_its_handler_implements() -> None:
+    class Half(BaseHandler):
+        openapi = {"get": Op(operation_id="h", summary="h", tag="ops", responses={200: None})}
+
+        async def get(self) -> None: ...
+
+        async def post(self) -> None: ...
+
+    with pytest.raises(ValueError, match="implements"):
+        declared_operations([(r"/api/v1/half", Half)])
 
 
 def test_document_is_valid_openapi() -> None:
