@@ -30,7 +30,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models.domain.analytics.plan import Plan
 from workers.analytics.game_queries import (
     average_rows,
     count_rows,
@@ -40,6 +39,7 @@ from workers.analytics.game_queries import (
     head_to_head_rows,
     total_rows,
 )
+from workers.analytics.plan import Plan
 from workers.analytics.query_runner import (
     DEFAULT_LIMIT,
     FINAL,
