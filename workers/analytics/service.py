@@ -21,11 +21,11 @@ from config.settings import Settings
 from models import Event, Game, StandingsSnapshot, Team
 from models.visibility import visible_events
 from workers.analytics.cache import AnswerCache, cache_key
-from workers.analytics.executor import execute_plan
 from workers.analytics.language.context import EventContext, TeamRef
 from workers.analytics.language.parser import UnrecognizedQuestion, find_event, parse_question
 from workers.analytics.plan import Plan
-from workers.analytics.readonly import QueryTimeout, read_only_session
+from workers.analytics.queries.executor import execute_plan
+from workers.analytics.queries.readonly import QueryTimeout, read_only_session
 from workers.analytics.wording.answers import answer_sentence
 from workers.metrics import ANALYTICS_QUESTIONS, ANALYTICS_SECONDS
 

@@ -3,7 +3,7 @@
 The sentence names the team(s) and the number(s) asked for, ties as ties, and no team that is
 not part of the answer: a leader sentence names only the leaders, a count names no team at all.
 The supporting data stays in `columns`/`rows`. Rows are read by column name, as the executor
-(workers/analytics/executor.py) returns them.
+(workers/analytics/queries/executor.py) returns them.
 
 `team_names` ({team id: name}) lets a sentence name the plan's teams when the rows do not (no
 head-to-head games yet, a team's count). `metric_words` may rename the scoring unit for other
