@@ -20,6 +20,7 @@ from config.settings import Settings
 from models.audit_entries import AuditRecord, store_once
 from models.db import make_sync_engine, sync_session_factory
 from workers import maintenance, tasks
+from workers.analytics.errors import unavailable_error
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime
 from workers.celery_app import (
     ANSWER_QUESTION,
@@ -159,14 +160,7 @@ def answer_question(self: MatchdayTask, request: dict[str, Any], reply_to: str) 
         outcome = self.res.analytics.answer(request)
     except Exception:
         log.exception("analytics question failed")
-        outcome = {
-            "error": {
-                "status": 503,
-                "code": "analytics_unavailable",
-                "message": "the question could not be answered right now; retry shortly",
-                "details": {},
-            }
-        }
+        outcome = {"error": unavailable_error().to_dict()}
     pipe = self.res.redis.pipeline()
     pipe.rpush(reply_to, json.dumps(outcome, separators=(",", ":")))
     pipe.expire(reply_to, ANSWER_REPLY_TTL_SECONDS)

@@ -718,17 +718,23 @@ async def test_analytics_questions_are_answered_by_the_analytics_queue(stack: St
 
     answered = await api.post("/api/v1/analytics/query", question)
     again = await api.post("/api/v1/analytics/query", question)
+    # Refusals cross the queue as codes; the server gives them their statuses.
+    refused = await api.post("/api/v1/analytics/query", {**question, "question": "the weather?"})
+    missing = await api.post("/api/v1/analytics/query", {**question, "event_id": league.id + 999})
 
     assert answered.status == 200, answered.body
     assert re.search(r"\b1\b", answered.json["answer"]), answered.json
     assert answered.json["plan"]["intent"] == "count"
     assert again.json["answer"] == answered.json["answer"]
+    assert (refused.status, refused.error_code()) == (422, "unrecognized_question"), refused.body
+    assert refused.json["error"]["details"]["examples"]
+    assert (missing.status, missing.error_code()) == (404, "not_found"), missing.body
 
-    async def both_answered_by_the_worker() -> bool:
+    async def all_answered_by_the_worker() -> bool:
         # The reply is pushed before the task returns: its "succeeded" line may come a bit later.
-        return len(worker.succeeded(ANSWER_QUESTION)) == 2
+        return len(worker.succeeded(ANSWER_QUESTION)) == 4
 
-    await eventually(both_answered_by_the_worker, timeout=10)
+    await eventually(all_answered_by_the_worker, timeout=10)
     cached = redis.Redis.from_url(REDIS_URL).keys(f"{stack.prefix}analytics:answer:*")
     assert len(cached) == 1  # the second answer came from the shared cache
     worker.kill()
