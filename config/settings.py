@@ -225,6 +225,12 @@ class Settings:
     outbox_sweep_seconds: float = setting(
         1.0, "How often unpublished events are retried.", positive=True
     )
+    follow_up_grace_seconds: float = setting(
+        10.0,
+        "How long a committed change's recompute or audit entry may wait for a worker before "
+        "the server queues the recompute again or writes the entry itself (after a lost task).",
+        positive=True,
+    )
     standings_cache_ttl_seconds: float = setting(
         5.0, "How long cached visibility is trusted.", positive=True
     )

@@ -38,6 +38,7 @@ from server.live.redis_streams import RedisStreams
 from server.live.standings_cache import StandingsCache
 from server.live.streams import EventStreams
 from server.ratelimit import Throttle, make_throttle
+from server.sweeper import FollowUpSweeper
 
 
 def all_routes() -> list[Any]:
@@ -81,6 +82,7 @@ class MatchdayApp(tornado.web.Application):
         self.engine = make_async_engine(config)
         self.sessions = async_session_factory(self.engine)
         self.sync_engine = make_sync_engine(config)
+        self.sync_sessions = sync_session_factory(self.sync_engine)
         self.blocking = BlockingRunner(config.blocking_pool_size)
         self.tokens = TokenService(
             dict(config.jwt_keys),
@@ -153,14 +155,14 @@ class MatchdayApp(tornado.web.Application):
             )
             self.dispatcher = dispatcher
             self.audit_sink = QueuedAuditSink(
-                dispatcher.enqueue_audit, self.blocking, self.sessions
+                dispatcher.enqueue_audit, self.blocking, self.sync_sessions
             )
         else:
             self.analytics = make_runtime(
                 self.config, self._analytics_cache_redis(), owns_redis=True
             )
             self.dispatcher = InProcessDispatcher(
-                sync_session_factory(self.sync_engine),
+                self.sync_sessions,
                 self.blocking,
                 self._nudge_from_thread,
                 analytics=self.analytics,
@@ -178,6 +180,14 @@ class MatchdayApp(tornado.web.Application):
             standings_cache=self.standings_cache,
             background=self.background,
         )
+        self.sweeper = FollowUpSweeper(
+            self.sessions,
+            self.sync_sessions,
+            self.blocking,
+            self.dispatcher,
+            grace_seconds=self.config.follow_up_grace_seconds,
+        )
+        self.sweeper.start()
         self.hub.start()
         self.relay.start()
         self.relay.kick()  # anything left unpublished by a previous run
