@@ -271,7 +271,11 @@ class BaseHandler(RequestHandler):
             data = json.loads(self.request.body, parse_constant=_reject_constant)
             # Lone surrogates ("\ud800") parse but cannot be stored or hashed: refuse them here.
             json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except (ValueError, RecursionError) as exc:
+        except RecursionError as exc:  # the decoder's message names Python internals
+            raise ApiError(
+                400, "malformed JSON body: JSON nested too deeply", code="malformed_json"
+            ) from exc
+        except ValueError as exc:
             raise ApiError(400, f"malformed JSON body: {exc}", code="malformed_json") from exc
         if not isinstance(data, dict):
             raise ApiError(400, "the body must be a JSON object", code="malformed_json")
