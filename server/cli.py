@@ -201,7 +201,8 @@ async def _run_server(
     from server.tls import redirect_app
 
     app = await make_app(settings)
-    # The HTTP layer allows a little more than the JSON limit so handlers answer 413 in JSON.
+    # Each request's body limit is its route's, applied by the app before the body is read
+    # (server/body_limit.py); Tornado's max_body_size below is only its fallback.
     server = HTTPServer(
         app, max_body_size=settings.max_json_body_bytes * 2, xheaders=False, ssl_options=tls
     )
