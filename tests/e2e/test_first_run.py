@@ -3,6 +3,7 @@ processes, and what they print."""
 
 from __future__ import annotations
 
+import json
 import signal
 import stat
 import subprocess
@@ -30,7 +31,7 @@ def assert_private_directory(path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o700, oct(path.stat().st_mode)
 
 
-async def test_serve_in_a_fresh_directory_starts(
+async def test_serve_in_a_fresh_directory_starts_and_says_one_line_per_thing(
     tmp_path: Path,
 ) -> None:
     fresh = tmp_path / "fresh"
@@ -53,7 +54,18 @@ async def test_serve_in_a_fresh_directory_starts(
     assert_private_directory(fresh / "var")
     assert (fresh / "var" / "matchday.sqlite3").is_file()
 
-    assert "Traceback" not in (tmp_path / "serve.out").read_text()
+    text = (tmp_path / "serve.out").read_text()
+    assert "Traceback" not in text, text
+    lines = [json.loads(line) for line in text.splitlines()]
+    # Per-request access lines are not start-up output.
+    said = [
+        (line["logger"], line["message"]) for line in lines if line["logger"] != "tornado.access"
+    ]
+    assert not [s for s in said if s[0].startswith("alembic")], said
+    assert len(said) == len(set(said)), f"a line printed twice: {said}"
+    messages = [message for _, message in said]
+    assert messages[0].startswith("database migrated: 0001 (initial schema), "), said
+    assert messages[1:] == ["serving", "stopped"], said
 
 
 @pytest.mark.parametrize(
