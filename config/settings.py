@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from config.data_dir import ensure_data_dir
 from config.fields import Setting, declared_settings, setting
 from config.limits import (
     DEFAULT_RATE_LIMITS,
@@ -402,7 +403,7 @@ def _embedded_secret(data_dir: Path) -> str:
     path = data_dir / "jwt_secret"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_data_dir(data_dir)
     value = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Coroutine
 from typing import Any
 
 import redis
 import tornado.web
+from tornado import httputil
 
 from config.settings import Settings
 from models.db import (
@@ -20,6 +22,7 @@ from server.audit_sink import AuditSink, InlineAuditSink, QueuedAuditSink
 from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
+from server.body_limit import BodyTooLargeHandler, body_limit, limit_body
 from server.dispatch import (
     AnalyticsRuntime,
     CeleryDispatcher,
@@ -115,6 +118,27 @@ class MatchdayApp(tornado.web.Application):
             xsrf_cookies=False,  # bearer tokens, no cookies: CSRF does not apply
             **tornado_settings,
         )
+
+    def get_handler_delegate(  # type: ignore[override]  # any message delegate will do
+        self,
+        request: httputil.HTTPServerRequest,
+        target_class: type[tornado.web.RequestHandler],
+        target_kwargs: dict[str, Any] | None = None,
+        path_args: list[bytes] | None = None,
+        path_kwargs: dict[str, bytes] | None = None,
+    ) -> httputil.HTTPMessageDelegate:
+        """Every request meets its route's body limit first (server/body_limit.py)."""
+        delegate = super().get_handler_delegate(
+            request, target_class, target_kwargs, path_args, path_kwargs
+        )
+        limit, setting = body_limit(target_class, self.config)
+        refusal = functools.partial(
+            super().get_handler_delegate,
+            request,
+            BodyTooLargeHandler,
+            {"limit": limit, "setting": setting},
+        )
+        return limit_body(request, delegate, limit, refusal)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run follow-up work after a response without losing track of it."""

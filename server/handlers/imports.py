@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tornado.http1connection import HTTP1Connection
 from tornado.web import stream_request_body
 
 from server.base import BaseHandler
@@ -45,13 +44,16 @@ def _media_type(header: str) -> tuple[str, dict[str, str]]:
 
 @stream_request_body
 class EventImportHandler(BaseHandler):
-    """The body streams in under its own limit, MAX_UPLOAD_BYTES: the HTTP server's limit for
-    every other request is sized for JSON.
+    """The body streams in under its own limit, MAX_UPLOAD_BYTES, not the JSON one.
 
-    Refusals found before the body is read (415, 413 by Content-Length, 401, rate limits) are
-    answered once it is read: answering earlier makes Tornado close the connection under a
-    client that is still sending, and such a client sees a reset instead of the answer. The
-    refused body is read and dropped, never kept."""
+    A declared Content-Length over the limit is refused before this handler runs, and a
+    chunked body is ended as soon as it passes the limit (server/body_limit.py): then
+    data_received sees the limit passed and post() answers 413. Other refusals found before
+    the body is read (415, 401, rate limits) are answered once it is read: answering earlier
+    makes Tornado close the connection under a client that is still sending, and such a client
+    sees a reset instead of the answer. The refused body is read and dropped, never kept."""
+
+    body_limit_setting = "max_upload_bytes"
 
     openapi = {
         "post": Op(
@@ -81,10 +83,6 @@ class EventImportHandler(BaseHandler):
         self._chunks: list[bytes] = []
         self._size = 0
         self._refusal: ApiError | DomainError | None = None
-        connection = self.request.connection
-        if isinstance(connection, HTTP1Connection):
-            # Twice the limit, as for JSON: a body a little too large still gets a proper 413.
-            connection.set_max_body_size(2 * self._limit)
         try:
             await super().prepare()
         except (ApiError, DomainError) as exc:
@@ -96,9 +94,6 @@ class EventImportHandler(BaseHandler):
             raise ApiError(415, "send the file as text/csv")
         if parameters.get("charset", "utf-8") not in ("utf-8", "utf8"):
             raise ApiError(415, "send the file as UTF-8 (text/csv; charset=utf-8)")
-        length = self.request.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self._limit:
-            raise self._too_large()
 
     def _too_large(self) -> ApiError:
         return ApiError(413, f"the file is larger than {self._limit} bytes (MAX_UPLOAD_BYTES)")
