@@ -1,0 +1,295 @@
+"""The broker restarted under load: real `matchday serve`, `matchday worker` and `matchday beat`
+on their own redis-server (AOF on, so queued tasks survive), restarted several times with
+SIGTERM and SIGKILL while scores are posted. The worker must come back by itself, every final
+must reach the standings and every committed change must get its audit entry.
+
+Its first run, against celery 5.7.0 / kombu 5.7.0 as they come, reproduced the production crash:
+`Restoring 1 unacknowledged message(s)`, then `Unrecoverable error: AttributeError("'NoneType'
+object has no attribute 'hostname'")` from kombu's `_connparams`, and the worker stayed down
+(docs/operations.md, "The worker died when Redis restarted")."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from tests.e2e.processes import MATCHDAY, free_port, matchday_env, serving, wait_ready
+from tests.e2e.test_workers import League, Worker
+from tests.support import (
+    TEST_SECRET,
+    Api,
+    create_pg_schema,
+    drop_pg_schema,
+    eventually,
+    pg_schema_url,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+RESTARTS = 5
+TEAMS = 8  # per league: 28 round-robin games each
+LEAGUES = 2
+VISIBILITY_TIMEOUT = 5  # a task restored from the unacked hash is redelivered after this long
+GRACE_SECONDS = 5
+
+
+class BrokerRedis:
+    """A redis-server of this test's own on a fixed port and data dir, so a restart brings
+    back what it had (AOF, fsync on every write: SIGKILL loses nothing acknowledged)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.dir = data_dir
+        self.dir.mkdir()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "always"),
+                *("--save", "", "--daemonize", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(redis.ConnectionError, redis.BusyLoadingError):
+                if client.ping():
+                    break
+            assert self.proc.poll() is None, "redis-server exited"
+            assert time.monotonic() < deadline, "redis-server did not answer"
+            time.sleep(0.02)
+        client.close()
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signum)
+        try:
+            self.proc.wait(timeout=GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+@dataclass
+class Processes:
+    tmp_path: Path
+    env: dict[str, str]
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[Any] = field(default_factory=list)
+
+    def start(self, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+        log_path = self.tmp_path / f"{name}.log"
+        log = open(log_path, "wb")  # noqa: SIM115 — closed at teardown
+        self.logs.append(log)
+        proc = subprocess.Popen(
+            [MATCHDAY, *args],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        self.started.append(proc)
+        return proc, log_path
+
+    def close(self) -> None:
+        for proc in self.started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=GRACE_SECONDS)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # pool children too
+            proc.wait()
+        for log in self.logs:
+            log.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[BrokerRedis]:
+    server = BrokerRedis(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    name = create_pg_schema()
+    try:
+        yield name
+    finally:
+        drop_pg_schema(name)
+
+
+@pytest.fixture
+def env(tmp_path: Path, schema: str, broker: BrokerRedis) -> dict[str, str]:
+    return matchday_env(
+        tmp_path,
+        DATABASE_URL=pg_schema_url(schema),
+        REDIS_URL=broker.url,
+        REDIS_KEY_PREFIX=f"test-{uuid.uuid4().hex[:12]}:",
+        JWT_SECRET=TEST_SECRET,
+        TASK_VISIBILITY_TIMEOUT_SECONDS=str(VISIBILITY_TIMEOUT),
+        RECONCILE_SECONDS="1",  # scores committed while the broker was down are recomputed
+        OUTBOX_SWEEP_SECONDS="0.2",
+        RATE_LIMIT_ENABLED="false",
+    )
+
+
+@pytest.fixture
+def processes(tmp_path: Path, env: dict[str, str]) -> Iterator[Processes]:
+    started = Processes(tmp_path, env)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+class Scorer:
+    """Posts finals to the leagues and keeps what was committed (a 200) and what was not."""
+
+    def __init__(self, leagues: list[League], rng: random.Random) -> None:
+        self.leagues = leagues
+        self.rng = rng
+        self.todo = [(league, index) for league in leagues for index in range(len(league.games))]
+        rng.shuffle(self.todo)
+        self.committed = 0
+        self.refused: list[int] = []
+
+    async def _post(self, league: League, index: int) -> None:
+        game = league.games[index]
+        home, away = self.rng.randint(0, 4), self.rng.randint(0, 4)
+        try:
+            reply = await league.api.put(
+                f"/api/v1/games/{game['id']}/score",
+                {"home_score": home, "away_score": away, "status": "final"},
+                token=league.token,
+            )
+        except OSError:
+            reply = None
+        if reply is not None and reply.status == 200:
+            league.results[game["id"]] = (home, away)
+            self.committed += 1
+        else:  # not committed: post it again later
+            self.refused.append(reply.status if reply else 0)
+            self.todo.append((league, index))
+
+    async def burst(self, size: int) -> None:
+        batch, self.todo = self.todo[:size], self.todo[size:]
+        await asyncio.gather(*(self._post(league, index) for league, index in batch))
+
+
+def audit_count(schema: str, action: str) -> int:
+    engine = sa.create_engine(pg_schema_url(schema))
+    try:
+        with engine.connect() as conn:
+            query = sa.text("SELECT count(*) FROM audit_entries WHERE action = :action")
+            return int(conn.scalar(query, {"action": action}) or 0)
+    finally:
+        engine.dispose()
+
+
+def unrecoverable(log: str) -> list[str]:
+    return re.findall(r"Unrecoverable error: .*", log)
+
+
+@pytest.mark.timeout(120)
+async def test_the_worker_survives_broker_restarts_under_load(
+    tmp_path: Path, schema: str, broker: BrokerRedis, processes: Processes
+) -> None:
+    started = time.monotonic()
+    with serving(tmp_path) as serve:
+        _proc, url = serve(processes.env)
+        api = Api(url)
+        # Two pool processes: one task can be running while the consumer waits in BRPOP for
+        # the next, which is the state the crash needs (prefetch 1 never has both).
+        worker_proc, worker_log = processes.start(
+            "worker", "worker", "--concurrency", "2", "--hostname", "w1@%h"
+        )
+        beat_proc, _beat_log = processes.start("beat", "beat")
+        worker = Worker(worker_proc, worker_log)
+        await asyncio.gather(wait_ready(api), worker.ready())
+        leagues = [await League.create(api, teams=TEAMS) for _ in range(LEAGUES)]
+        scorer = Scorer(leagues, random.Random(7))
+        per_round = len(scorer.todo) // (RESTARTS + 1)
+
+        # Load while the broker goes away: a burst of finals, the broker killed while the
+        # worker is busy with their audit entries and recomputes, more finals posted while it
+        # is down (the server writes their audit entries itself), then the broker back.
+        rng = random.Random(11)
+        for restart in range(RESTARTS):
+            burst = asyncio.create_task(scorer.burst(per_round // 2))
+            await asyncio.sleep(rng.uniform(0.05, 0.3))
+            broker.stop(signal.SIGKILL if restart % 2 else signal.SIGTERM)
+            await burst
+            await scorer.burst(per_round - per_round // 2)
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            broker.start()
+            await asyncio.sleep(rng.uniform(1.5, 3.0))  # up long enough to reconnect
+        while scorer.todo:  # whatever was refused, and the rest, with the broker up
+            await scorer.burst(8)
+        restarts_done = time.monotonic()
+
+        # The worker is alive: never exited, or was brought back by itself. Either way it
+        # runs tasks again (a recompute after the last score) and the log shows no restart by
+        # hand was needed.
+        async def standings_settle(league: League) -> None:
+            await league.settled(timeout=30)
+
+        await asyncio.gather(*(standings_settle(league) for league in leagues))
+
+        expected_audits = scorer.committed
+
+        async def all_audited() -> bool:
+            return await asyncio.to_thread(audit_count, schema, "game.score") >= expected_audits
+
+        try:
+            await eventually(all_audited, timeout=20)
+        except AssertionError:
+            found = audit_count(schema, "game.score")
+            message = f"{found} game.score audit entries for {expected_audits} finals"
+            raise AssertionError(message) from None
+        assert audit_count(schema, "game.score") == expected_audits  # once each, never twice
+
+        log = worker.log()
+        assert worker_proc.poll() is None, f"`matchday worker` exited:\n{log[-4000:]}"
+        assert beat_proc.poll() is None, "`matchday beat` exited"
+        assert re.search(r"@\S+ ready\.", log.rsplit("Connection to broker lost", 1)[-1]) or (
+            "Connected to redis://" in log.rsplit("Connection to broker lost", 1)[-1]
+        ), "the worker never reconnected after the last restart"
+        assert time.monotonic() - restarts_done < 60
+        starts = len(re.findall(r"@\S+ ready\.", log))
+        print(  # shown with -s / on failure: what this run survived
+            f"survived {RESTARTS} broker restarts in {restarts_done - started:.1f}s; "
+            f"{scorer.committed} finals, {len(scorer.refused)} refused and posted again; "
+            f"crashes caught: {len(unrecoverable(log))}; worker (re)starts: {starts}"
+        )
