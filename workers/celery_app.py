@@ -1,19 +1,24 @@
 """The Celery application: Redis broker and result backend, JSON only, explicit queues.
 
-Built lazily from the settings, so importing this module has no side effects;
+Built lazily from the settings, so importing this module has no side effects (but for
+connecting a `celeryd_init` handler that picks the workers' broker transport);
 ``celery -A workers.celery_app ...`` finds the app through the module ``__getattr__``.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
-from celery import Celery
+import redis
+from celery import Celery, signals
 from kombu import Exchange, Queue
+from kombu.transport import redis as kombu_redis
 
 from config.settings import Settings, load_settings
 
+log = logging.getLogger("matchday.worker")
 QUEUES = ("standings", "analytics", "audit")
 RECOMPUTE = "matchday.recompute_standings"
 RECORD_AUDIT = "matchday.record_audit"
@@ -30,6 +35,46 @@ ROUTES = {
 def pending_recompute_key(prefix: str, event_id: int) -> str:
     """Set while a recompute of the event is queued: the dispatcher sends no second one."""
     return f"{prefix}recompute:pending:{event_id}"
+
+
+class _BrokerChannel(kombu_redis.Channel):
+    """kombu's Redis channel, except that a channel whose connection was already torn down
+    fails with a connection error, which Celery handles, instead of an AttributeError.
+
+    On a lost connection celery 5.7.0 calls `collect()` (which clears the transport's
+    `client`) and then `close()`; a channel that `collect()` could not close (its BRPOP read
+    failed on the dead socket) is closed again then, and restoring its unacked messages builds
+    a new pool from `self.connection.client`, which is None: "Unrecoverable error:
+    AttributeError('NoneType' object has no attribute 'hostname')" and the worker exits. The
+    same holds for a late ack of a task that outlived its connection. As a connection error it
+    is logged and ignored; the messages stay in the unacked hash and come back after the
+    visibility timeout (docs/operations.md)."""
+
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
+        transport = self.connection
+        if transport is None or transport.client is None:
+            log.warning("broker channel used after its connection was closed: a lost connection")
+            raise redis.ConnectionError("this broker channel's connection is already closed")
+        params: dict[str, Any] = super()._connparams(asynchronous=asynchronous)
+        return params
+
+
+class BrokerTransport(kombu_redis.Transport):
+    """The Redis transport with `_BrokerChannel`; what workers connect with."""
+
+    Channel = _BrokerChannel
+
+
+BROKER_TRANSPORT = f"{__name__}:BrokerTransport"
+
+
+@signals.celeryd_init.connect
+def _worker_transport(conf: Any = None, **_: Any) -> None:
+    """Workers of a Matchday app connect with BrokerTransport. Only workers: they alone hold
+    unacked messages; the server, beat and Flower keep kombu's own transport, whose
+    `redis://` URI Flower's broker page needs (ours shows as `workers.celery_app:...://`)."""
+    if conf is not None and conf.get("matchday_settings") is not None:
+        conf.broker_transport = BROKER_TRANSPORT
 
 
 def make_celery(settings: Settings) -> Celery:
