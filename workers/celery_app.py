@@ -77,6 +77,11 @@ def _worker_transport(conf: Any = None, **_: Any) -> None:
         conf.broker_transport = BROKER_TRANSPORT
 
 
+def _restore_interval(settings: Settings) -> int:
+    """Seconds between sweeps of the unacked hash: a tenth of the visibility timeout."""
+    return max(1, min(30, settings.task_visibility_timeout_seconds // 10))
+
+
 def make_celery(settings: Settings) -> Celery:
     if not settings.uses_redis:
         raise RuntimeError(
@@ -104,6 +109,11 @@ def make_celery(settings: Settings) -> Celery:
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
         broker_transport_options={
             "visibility_timeout": settings.task_visibility_timeout_seconds,
+            # Messages a worker held when its connection died wait in the unacked hash until a
+            # sweep finds them older than the visibility timeout. kombu sweeps every
+            # interval x throttle = 100 s; sweep often enough to redeliver them soon after.
+            "unacked_restore_interval": _restore_interval(settings),
+            "unacked_restore_throttle": 1,
             # Queues live under REDIS_KEY_PREFIX too, so deployments sharing a Redis stay apart.
             "global_keyprefix": settings.redis_key_prefix,
         },
