@@ -104,6 +104,10 @@ def make_celery(settings: Settings) -> Celery:
         task_ignore_result=True,  # results travel as live events, never back to handlers
         result_expires=3600,
         broker_connection_retry_on_startup=True,
+        # A worker has nothing better to do than wait for its broker: retry forever
+        # (Celery's default stops retrying after 100 tries in a row).
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         # Fail fast when the broker is down: the server then writes audit entries itself
         # and the reconcile task catches up on recomputes.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
@@ -116,6 +120,10 @@ def make_celery(settings: Settings) -> Celery:
             "unacked_restore_throttle": 1,
             # Queues live under REDIS_KEY_PREFIX too, so deployments sharing a Redis stay apart.
             "global_keyprefix": settings.redis_key_prefix,
+            # Notice a peer that vanished without a FIN (idle sockets), and do not hang in
+            # connect() to an unreachable host while reconnecting.
+            "socket_keepalive": True,
+            "socket_connect_timeout": 5,
         },
         result_backend_transport_options={"global_keyprefix": settings.redis_key_prefix},
         worker_send_task_events=True,  # Flower
