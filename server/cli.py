@@ -101,7 +101,9 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         argv += ["--concurrency", str(args.concurrency)]
     if args.hostname:
         argv += ["--hostname", args.hostname]
-    return _celery_main(settings, argv)
+    from server.dispatch import run_worker  # Celery in a child, restarted if it dies
+
+    return run_worker(settings, argv)
 
 
 def _beat(settings: Settings, _args: argparse.Namespace) -> int:

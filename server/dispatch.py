@@ -40,12 +40,14 @@ from workers.celery_app import (
     pending_recompute_key,
 )
 from workers.nudge import Nudge, no_nudge
+from workers.supervise import run_worker
 
 __all__ = [  # what the rest of the server may use of the workers, through this seam
     "AnalyticsRuntime",
     "make_celery",
     "make_runtime",
     "recompute_now",
+    "run_worker",
 ]
 
 log = logging.getLogger("matchday.dispatch")
