@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import re
@@ -27,6 +28,7 @@ from typing import Any
 import pytest
 import redis
 import sqlalchemy as sa
+from kombu import Connection, Consumer, Exchange, Message, Producer, Queue
 
 from tests.e2e.processes import MATCHDAY, free_port, matchday_env, serving, wait_ready
 from tests.e2e.test_workers import League, Worker
@@ -38,6 +40,7 @@ from tests.support import (
     eventually,
     pg_schema_url,
 )
+from workers.celery_app import BROKER_TRANSPORT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -350,3 +353,46 @@ async def test_a_worker_that_dies_is_started_again(
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(proc.wait, 20) == 0
     assert "Warm shutdown" in worker.log()
+
+
+@pytest.mark.parametrize("transport", ["redis", BROKER_TRANSPORT])
+def test_closing_a_collected_connection_is_not_a_crash(broker: BrokerRedis, transport: str) -> None:
+    """The crash's exact sequence, without the race: a task channel with a message delivered
+    and a BRPOP pending, a second channel on an auto-delete fanout queue (Celery's pidbox), the
+    broker killed, then what celery 5.7.0 does: `collect()`, then `close()`; then the late
+    ack. kombu's own transport raises AttributeError in both; BrokerTransport, a connection
+    error that Celery handles. Should kombu stop raising, BrokerTransport can go
+    (docs/operations.md)."""
+    conn = Connection(broker.url, transport=transport)
+    errors = conn.connection_errors
+    work = Queue("work", Exchange("work"), "work")
+    tasks = conn.default_channel
+    Producer(tasks).publish({"n": 1}, exchange=work.exchange, routing_key="work", declare=[work])
+    delivered: list[Message] = []
+    consumer = Consumer(tasks, [work], callbacks=[lambda _body, message: delivered.append(message)])
+    consumer.qos(prefetch_count=2)
+    consumer.consume()
+    conn.drain_events(timeout=5)
+    assert len(delivered) == 1
+    control = conn.channel()
+    fanout = Queue("control", Exchange("control", type="fanout"), auto_delete=True)
+    Consumer(control, [fanout], no_ack=True).consume()
+    assert control.client is not None  # in use, as Celery's is
+    tasks._brpop_start()  # waiting for the next task, as the event loop does with a free slot
+    broker.stop(signal.SIGKILL)
+
+    with contextlib.suppress(Exception):
+        conn.collect(socket_timeout=5)  # Celery ignores whatever this raises
+    outcomes = []
+    for step in (conn.close, lambda: delivered[0].ack_log_error(logging.getLogger(), errors)):
+        try:
+            step()
+            outcomes.append("ok")
+        except errors:
+            outcomes.append("connection error")
+        except AttributeError as exc:
+            outcomes.append(f"AttributeError: {exc}")
+    if transport == "redis":  # the bug, as long as kombu has it
+        assert all("'hostname'" in outcome for outcome in outcomes), outcomes
+    else:
+        assert outcomes == ["ok", "ok"]  # both handled as a lost connection
