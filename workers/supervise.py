@@ -87,6 +87,9 @@ def supervise(
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
                 return child_main()
+            if stopping:  # a stop signal came before `child` was set: pass it on now
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, stopping[-1])
             status = _wait(child)
             child = 0
             if stopping or status == 0:
