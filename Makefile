@@ -1,15 +1,26 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(VENV)/bin/pip
+PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install run test lint format clean readme-settings
 
+# uv, bootstrapped from PyPI into the venv, installs in a fraction of pip's time; the venv is
+# made without pip (ensurepip alone takes seconds) and uv comes through the system's pip, or
+# the venv's own when the system has none. pip is the fallback where uv cannot be had.
+# See docs/decisions.md, "Installing".
 $(VENV)/.installed: setup.cfg
-	python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test,dev]'
+	python3 -m venv --without-pip $(VENV)
+	@if python3 -m pip --python $(PY) install --quiet uv 2>/dev/null \
+		|| { $(PY) -m ensurepip --default-pip >/dev/null && $(PIP) install --quiet uv; }; then \
+		echo "installing with uv"; \
+		$(VENV)/bin/uv pip install --quiet --python $(PY) --upgrade-package pip pip -e '.[test,dev]'; \
+	else \
+		echo "uv unavailable: installing with pip"; \
+		$(PY) -m ensurepip --default-pip >/dev/null 2>&1; \
+		$(PIP) install --quiet --upgrade pip && $(PIP) install --quiet -e '.[test,dev]'; \
+	fi
 	touch $@
 
 install: $(VENV)/.installed

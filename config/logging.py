@@ -46,3 +46,7 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic narrates every start at INFO (plugin set-up, dialect, each step): keep it for
+    # DEBUG; otherwise models/migrate.py logs the one line an operator needs.
+    quiet = logging.getLevelName(level) != logging.DEBUG
+    logging.getLogger("alembic").setLevel(logging.WARNING if quiet else logging.NOTSET)

@@ -17,12 +17,13 @@ import hvac
 import requests
 from hvac.exceptions import VaultError
 
-from config.settings import SETTINGS, ConfigError, Setting, _raw_value
+from config.settings import SETTING_BY_NAME, SETTINGS, ConfigError, raw_value
 
 log = logging.getLogger("matchday.config")
 
 TIMEOUT_SECONDS = 10
-VAULT_SETTINGS = {"VAULT_ADDR", "VAULT_PATH", "VAULT_TOKEN", "VAULT_ROLE_ID", "VAULT_SECRET_ID"}
+# The Vault settings say where Vault is; they are never read from it.
+VAULT_SETTINGS = frozenset(s.name for s in SETTINGS if s.name.startswith("VAULT_"))
 SECRET_NAMES = frozenset(s.name for s in SETTINGS if s.secret and s.name not in VAULT_SETTINGS)
 
 
@@ -38,17 +39,19 @@ def split_path(path: str) -> tuple[str, str]:
     return mount, rest
 
 
-def _setting(name: str) -> Setting:
-    return next(s for s in SETTINGS if s.name == name)
+def _value(name: str, env: Mapping[str, str]) -> str:
+    """A Vault setting from ``env`` (or its ``_FILE``), else its declared default."""
+    setting = SETTING_BY_NAME[name]
+    return raw_value(setting, env) or setting.default
 
 
 def read_vault_secrets(env: Mapping[str, str]) -> dict[str, str]:
     """The secret settings stored in Vault; ConfigError (naming no secret) on any failure."""
-    addr = _raw_value(_setting("VAULT_ADDR"), env) or ""
-    token = _raw_value(_setting("VAULT_TOKEN"), env) or ""
-    role_id = _raw_value(_setting("VAULT_ROLE_ID"), env) or ""
-    secret_id = _raw_value(_setting("VAULT_SECRET_ID"), env) or ""
-    mount, path = split_path(_raw_value(_setting("VAULT_PATH"), env) or "secret/data/matchday")
+    addr = _value("VAULT_ADDR", env)
+    token = _value("VAULT_TOKEN", env)
+    role_id = _value("VAULT_ROLE_ID", env)
+    secret_id = _value("VAULT_SECRET_ID", env)
+    mount, path = split_path(_value("VAULT_PATH", env))
     if not token and not (role_id and secret_id):
         raise ConfigError(
             "VAULT_ADDR is set: also set VAULT_TOKEN (or VAULT_TOKEN_FILE), "

@@ -4,6 +4,7 @@ from models.audit import AuditEntry, IdempotencyRecord
 from models.base import Base
 from models.events import Event, Scorekeeper, Team
 from models.games import Game, StandingsSnapshot
+from models.intents import PendingAudit, PendingRecompute
 from models.outbox import OutboxEntry
 from models.users import RevokedToken, TokenFamily, User
 
@@ -14,6 +15,8 @@ __all__ = [
     "Game",
     "IdempotencyRecord",
     "OutboxEntry",
+    "PendingAudit",
+    "PendingRecompute",
     "RevokedToken",
     "Scorekeeper",
     "StandingsSnapshot",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from models.audit import AuditEntry
 from models.base import utcnow
+from models.intents import PendingAudit
 
 AuditRecord = dict[str, Any]
 
@@ -28,3 +31,27 @@ def store_once(session: Session, record: AuditRecord) -> bool:
         return False
     session.add(to_row(record))
     return True
+
+
+def pending_row(record: AuditRecord) -> PendingAudit:
+    """The durable intent to store `record`, written with the change it describes."""
+    return PendingAudit(uid=record["uid"], record=json.dumps(record, separators=(",", ":")))
+
+
+def store_pending(sessions: sessionmaker[Session], records: list[AuditRecord]) -> int:
+    """Store each entry (once, by uid) and forget its pending row, one transaction each;
+    returns how many were new. Workers, the broker-down fallback and the sweep all use it."""
+    stored = 0
+    for record in records:
+        try:
+            with sessions.begin() as session:
+                stored += store_once(session, record)
+                _forget(session, record["uid"])
+        except IntegrityError:  # a concurrent writer stored it first: only forget the intent
+            with sessions.begin() as session:
+                _forget(session, record["uid"])
+    return stored
+
+
+def _forget(session: Session, uid: str) -> None:
+    session.execute(delete(PendingAudit).where(PendingAudit.uid == uid))

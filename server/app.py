@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 from collections.abc import Coroutine
 from typing import Any
 
 import redis
 import tornado.web
+from tornado import httputil
 
 from config.settings import Settings
 from models.db import (
@@ -21,6 +23,7 @@ from server.audit_sink import AuditSink, InlineAuditSink, QueuedAuditSink
 from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
+from server.body_limit import BodyTooLargeHandler, body_limit, limit_body
 from server.dispatch import (
     AnalyticsRuntime,
     CeleryDispatcher,
@@ -40,6 +43,7 @@ from server.live.standings_cache import StandingsCache
 from server.live.streams import EventStreams
 from server.loop_lag import LoopLagMonitor
 from server.ratelimit import Throttle, make_throttle
+from server.sweeper import FollowUpSweeper
 
 
 def all_routes() -> list[Any]:
@@ -83,6 +87,7 @@ class MatchdayApp(tornado.web.Application):
         self.engine = make_async_engine(config)
         self.sessions = async_session_factory(self.engine)
         self.sync_engine = make_sync_engine(config)
+        self.sync_sessions = sync_session_factory(self.sync_engine)
         self.blocking = BlockingRunner(config.blocking_pool_size)
         self.tokens = TokenService(
             dict(config.jwt_keys),
@@ -116,6 +121,27 @@ class MatchdayApp(tornado.web.Application):
             xsrf_cookies=False,  # bearer tokens, no cookies: CSRF does not apply
             **tornado_settings,
         )
+
+    def get_handler_delegate(  # type: ignore[override]  # any message delegate will do
+        self,
+        request: httputil.HTTPServerRequest,
+        target_class: type[tornado.web.RequestHandler],
+        target_kwargs: dict[str, Any] | None = None,
+        path_args: list[bytes] | None = None,
+        path_kwargs: dict[str, bytes] | None = None,
+    ) -> httputil.HTTPMessageDelegate:
+        """Every request meets its route's body limit first (server/body_limit.py)."""
+        delegate = super().get_handler_delegate(
+            request, target_class, target_kwargs, path_args, path_kwargs
+        )
+        limit, setting = body_limit(target_class, self.config)
+        refusal = functools.partial(
+            super().get_handler_delegate,
+            request,
+            BodyTooLargeHandler,
+            {"limit": limit, "setting": setting},
+        )
+        return limit_body(request, delegate, limit, refusal)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run follow-up work after a response without losing track of it."""
@@ -156,14 +182,14 @@ class MatchdayApp(tornado.web.Application):
             )
             self.dispatcher = dispatcher
             self.audit_sink = QueuedAuditSink(
-                dispatcher.enqueue_audit, self.blocking, self.sessions
+                dispatcher.enqueue_audit, self.blocking, self.sync_sessions
             )
         else:
             self.analytics = make_runtime(
                 self.config, self._analytics_cache_redis(), owns_redis=True
             )
             self.dispatcher = InProcessDispatcher(
-                sync_session_factory(self.sync_engine),
+                self.sync_sessions,
                 self.blocking,
                 self._nudge_from_thread,
                 analytics=self.analytics,
@@ -181,6 +207,14 @@ class MatchdayApp(tornado.web.Application):
             standings_cache=self.standings_cache,
             background=self.background,
         )
+        self.sweeper = FollowUpSweeper(
+            self.sessions,
+            self.sync_sessions,
+            self.blocking,
+            self.dispatcher,
+            grace_seconds=self.config.follow_up_grace_seconds,
+        )
+        self.sweeper.start()
         self.hub.start()
         self.relay.start()
         self.relay.kick()  # anything left unpublished by a previous run

@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, sessionmaker
 
-from models.audit_entries import AuditRecord, to_row
+from models.audit_entries import AuditRecord, pending_row, store_pending, to_row
 from server.blocking import BlockingRunner
 
 log = logging.getLogger("matchday.audit")
@@ -32,21 +32,25 @@ class InlineAuditSink:
 
 
 class QueuedAuditSink:
-    """Production: each record goes to the `audit` queue after the commit; if the broker
-    cannot be reached, the server writes it itself. A record is never dropped."""
+    """Production: each record is kept as a `pending_audits` row in the change's own
+    transaction, then goes to the `audit` queue after the commit; the worker stores the
+    entry and deletes the row in one transaction. If the broker cannot be reached the server
+    writes it at once; if the task is lost after all (a broker restarted without its data, a
+    worker killed), the server's sweep writes it after FOLLOW_UP_GRACE_SECONDS. A record of a
+    committed change is never dropped."""
 
     def __init__(
         self,
         enqueue: Callable[[AuditRecord], object],
         runner: BlockingRunner,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: sessionmaker[Session],
     ) -> None:
         self._enqueue = enqueue
         self._runner = runner
         self._sessions = sessions
 
     async def before_commit(self, session: AsyncSession, records: list[AuditRecord]) -> None:
-        return None
+        session.add_all(pending_row(record) for record in records)
 
     async def after_commit(self, records: list[AuditRecord]) -> None:
         for record in records:
@@ -58,7 +62,6 @@ class QueuedAuditSink:
 
     async def _write(self, record: AuditRecord) -> None:
         try:
-            async with self._sessions() as session, session.begin():
-                session.add(to_row(record))
-        except IntegrityError:
-            pass  # the queued copy got there first
+            await self._runner.run(store_pending, self._sessions, [record])
+        except Exception as exc:  # the database too: the pending row waits for the sweep
+            log.warning("audit entry left to the sweep: %s", exc)

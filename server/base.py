@@ -65,7 +65,9 @@ class BaseHandler(RequestHandler):
     """Subclasses list the methods anonymous callers may use in ``public_methods``."""
 
     public_methods: frozenset[str] = frozenset()
-    max_body_bytes: int | None = None  # None: the JSON limit from settings
+    # The Settings field limiting the request body (413); enforced before the body is read
+    # (server/body_limit.py), and checked again here.
+    body_limit_setting: str = "max_json_body_bytes"
     # Rate limits (server/ratelimit.py): every request counts against `ip` (and `user` when
     # authenticated) unless rate_limited is False; `endpoint_limit` names the endpoint's own
     # per-address limit (`auth`, `sse_connect`); without one, writes count against `write`.
@@ -230,7 +232,7 @@ class BaseHandler(RequestHandler):
             self.application.background(attempt.abandon())
 
     def _check_body(self) -> None:
-        limit = self.max_body_bytes or self.application.config.max_json_body_bytes
+        limit = getattr(self.application.config, self.body_limit_setting)
         if len(self.request.body) > limit:
             raise ApiError(413, f"request body larger than {limit} bytes")
         if self.request.method in BODY_METHODS and self.request.body:
@@ -271,7 +273,11 @@ class BaseHandler(RequestHandler):
             data = json.loads(self.request.body, parse_constant=_reject_constant)
             # Lone surrogates ("\ud800") parse but cannot be stored or hashed: refuse them here.
             json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except (ValueError, RecursionError) as exc:
+        except RecursionError as exc:  # the decoder's message names Python internals
+            raise ApiError(
+                400, "malformed JSON body: JSON nested too deeply", code="malformed_json"
+            ) from exc
+        except ValueError as exc:
             raise ApiError(400, f"malformed JSON body: {exc}", code="malformed_json") from exc
         if not isinstance(data, dict):
             raise ApiError(400, "the body must be a JSON object", code="malformed_json")

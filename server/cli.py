@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
+from config.data_dir import DataDirUnusable, ensure_data_dir
 from config.logging import configure_logging
 from config.settings import ConfigError, Settings, load_settings, settings_table
 from server.supervisor import run_workers
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from server.app import MatchdayApp
 
 log = logging.getLogger("matchday")
+# Commands that open the embedded SQLite database under DATA_DIR.
+NEEDS_DATA_DIR = frozenset({"serve", "migrate", "demo", "create-admin"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         settings = load_settings()
-    except ConfigError as exc:
+        if args.command in NEEDS_DATA_DIR and settings.embedded:
+            ensure_data_dir(settings.data_dir)  # the SQLite file goes there
+    except (ConfigError, DataDirUnusable) as exc:
         print(f"matchday: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
@@ -96,7 +101,9 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         argv += ["--concurrency", str(args.concurrency)]
     if args.hostname:
         argv += ["--hostname", args.hostname]
-    return _celery_main(settings, argv)
+    from server.dispatch import run_worker  # Celery in a child, restarted if it dies
+
+    return run_worker(settings, argv)
 
 
 def _beat(settings: Settings, _args: argparse.Namespace) -> int:
@@ -121,8 +128,11 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from models.migrate import upgrade
     from server.admin_cli import create_admin
 
+    if settings.embedded:  # as serve and demo do: a fresh embedded database has no tables
+        upgrade(settings.database_url)
     try:
         created = create_admin(settings, args.email, args.password, args.display_name)
     except ValueError as exc:
@@ -201,7 +211,8 @@ async def _run_server(
     from server.tls import redirect_app
 
     app = await make_app(settings)
-    # The HTTP layer allows a little more than the JSON limit so handlers answer 413 in JSON.
+    # Each request's body limit is its route's, applied by the app before the body is read
+    # (server/body_limit.py); Tornado's max_body_size below is only its fallback.
     server = HTTPServer(
         app, max_body_size=settings.max_json_body_bytes * 2, xheaders=False, ssl_options=tls
     )

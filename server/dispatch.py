@@ -40,12 +40,14 @@ from workers.celery_app import (
     pending_recompute_key,
 )
 from workers.nudge import Nudge, no_nudge
+from workers.supervise import run_worker
 
 __all__ = [  # what the rest of the server may use of the workers, through this seam
     "AnalyticsRuntime",
     "make_celery",
     "make_runtime",
     "recompute_now",
+    "run_worker",
 ]
 
 log = logging.getLogger("matchday.dispatch")
@@ -61,9 +63,12 @@ class AnswerTimeout(Exception):
 
 
 class Dispatcher(Protocol):
-    async def recompute_standings(self, event_id: int, request_id: str | None = None) -> str:
+    async def recompute_standings(
+        self, event_id: int, request_id: str | None = None, *, force: bool = False
+    ) -> str:
         """Ask for an event's standings to be recomputed (after commit); returns a task id.
-        `request_id` travels with the task, into its log lines."""
+        `request_id` travels with the task, into its log lines. `force` sends a task even if
+        one is marked as queued (the sweep, when that one seems lost)."""
 
     async def answer_question(
         self, request: dict[str, Any], request_id: str | None = None
@@ -93,7 +98,10 @@ class InProcessDispatcher:
         self._dirty: set[int] = set()
         self.runs = 0  # recomputes actually run, for tests and metrics
 
-    async def recompute_standings(self, event_id: int, request_id: str | None = None) -> str:
+    async def recompute_standings(
+        self, event_id: int, request_id: str | None = None, *, force: bool = False
+    ) -> str:
+        # In-process bookkeeping cannot be lost: an active run always re-reads (dirty).
         if event_id in self._active:
             self._dirty.add(event_id)
             return self._active[event_id][0]
@@ -155,16 +163,20 @@ class CeleryDispatcher:
         self._runner = runner
         self.sent = 0  # tasks actually enqueued, for tests and metrics
 
-    async def recompute_standings(self, event_id: int, request_id: str | None = None) -> str:
+    async def recompute_standings(
+        self, event_id: int, request_id: str | None = None, *, force: bool = False
+    ) -> str:
         try:
-            return await self._runner.run(self._enqueue_recompute, event_id, request_id)
+            return await self._runner.run(self._enqueue_recompute, event_id, request_id, force)
         except (redis.RedisError, OSError) as exc:
             raise DispatchUnavailable(str(exc)) from exc
 
-    def _enqueue_recompute(self, event_id: int, request_id: str | None) -> str:
+    def _enqueue_recompute(self, event_id: int, request_id: str | None, force: bool) -> str:
         key = pending_recompute_key(self._prefix, event_id)
         task_id = uuid.uuid4().hex
-        if not self._redis.set(key, task_id, nx=True, ex=PENDING_TTL_SECONDS):
+        if force:
+            self._redis.set(key, task_id, ex=PENDING_TTL_SECONDS)
+        elif not self._redis.set(key, task_id, nx=True, ex=PENDING_TTL_SECONDS):
             queued = self._redis.get(key)
             if queued is not None:
                 return queued.decode() if isinstance(queued, bytes) else str(queued)

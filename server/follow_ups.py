@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.intents import owe_recomputes
 from server.audit_sink import AuditSink
 from server.dispatch import Dispatcher, DispatchUnavailable
 from server.live.outbox import OutboxRelay
@@ -34,6 +35,10 @@ class AppFollowUps:
         self._background = background
 
     async def before_commit(self, session: AsyncSession, work: Pending) -> None:
+        # The recomputes owed are rows of this transaction: a lost task cannot lose them.
+        owed = owe_recomputes(session.get_bind().dialect.name, work.recomputes)
+        if owed is not None:
+            await session.execute(owed)
         await self._audit_sink.before_commit(session, work.audit)
 
     async def after_commit(self, work: Pending) -> None:

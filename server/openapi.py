@@ -1,37 +1,43 @@
 """The OpenAPI 3 document, built with apispec from the marshmallow schemas the handlers use.
 
-One declarative table, ``OPERATIONS``, lists every operation: path template, method,
-summary, tag, who may call it, request body, query string, headers and the success
-responses. The error responses follow from that row (a body can be malformed, too large
-or invalid; a path id can be unknown; a bearer route can be refused), and each one
-references the ``Error`` component, the contract's one error body.
+Each handler class declares its operations once, beside ``public_methods``::
 
-``tests/integration/test_docs_pages.py`` checks that every API route of the application
-appears here, with every method its handler implements.
+    openapi = {"post": Op("createEvent", "Create an event", "events", {201: EventSchema},
+                          body=EventCreateSchema)}
+
+The rest is read from the application: the paths from ``server.app.all_routes()`` (path
+parameters named after the handler method's arguments), the methods from the ones the
+handler implements (a declaration must cover exactly those), and the security from
+``public_methods`` (bearer required, or optional). The error responses follow from the
+declaration (a body can be malformed, too large or invalid; a path id can be unknown; a
+bearer route can be refused), and each one references the ``Error`` component, the
+contract's one error body. Handlers without a declaration (pages, static files, /metrics)
+are left out; ``tests/integration/test_docs_pages.py`` checks that every API route is in.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Literal
+from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import EXCLUDE, Schema, fields
+from tornado.web import RequestHandler, URLSpec
 
 from server.schemas.admin import (
     AuditEntrySchema,
-    AuditQuerySchema,
     CorrectionSchema,
     RoleSchema,
     TaskSchema,
 )
-from server.schemas.analytics import AnalyticsAnswerSchema, AnalyticsQuerySchema
 from server.schemas.auth import (
     LoginSchema,
     PasswordChangeSchema,
@@ -41,7 +47,7 @@ from server.schemas.auth import (
     UserEnvelopeSchema,
     UserSchema,
 )
-from server.schemas.common import ErrorDetailSchema, ErrorSchema, PageQuerySchema, page_schema
+from server.schemas.common import ErrorDetailSchema, ErrorSchema, page_schema
 from server.schemas.events import (
     EventCreateSchema,
     EventSchema,
@@ -50,12 +56,10 @@ from server.schemas.events import (
     ScorekeeperSchema,
     ScoringSchema,
     TeamCreateSchema,
-    TeamListQuerySchema,
     TeamSchema,
 )
 from server.schemas.games import (
     GameCreateSchema,
-    GameListQuerySchema,
     GameSchema,
     GamesEnvelopeSchema,
     ScheduleSchema,
@@ -67,9 +71,6 @@ from server.schemas.games import (
 OPENAPI_VERSION = "3.0.3"
 MAX_ID = 2**31 - 1
 JSON = "application/json"
-
-Auth = Literal["none", "optional", "required"]
-
 
 # --- schemas that exist only to describe responses ---------------------------------------
 
@@ -152,7 +153,7 @@ COMPONENT_SCHEMAS: dict[str, Schema | type[Schema]] = {
 }
 
 
-# --- the table ----------------------------------------------------------------------------
+# --- what a handler declares ---------------------------------------------------------------
 
 # A success response: a schema (class, instance or component name), None for no body, or
 # a complete OpenAPI response object (a dict with "description").
@@ -160,22 +161,35 @@ Reply = Schema | type[Schema] | str | Mapping[str, Any] | None
 
 
 @dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
+class Op:
+    """One operation, declared on its handler class: ``openapi = {"get": Op(...), ...}``.
+
+    The path, the method and who may call it come from the handler itself (its route, the
+    methods it implements, ``public_methods``); the error responses follow from the rest."""
+
     operation_id: str
     summary: str
-    tag: str
+    tag: str  # one of TAGS
     responses: Mapping[int, Reply]
-    auth: Auth = "required"  # "optional": public, but a token shows the caller's private data
+    token: bool = True  # False: a public operation that reads no token (no security at all)
     body: Schema | type[Schema] | Mapping[str, Any] | None = None  # a mapping: a raw schema
     body_type: str = JSON  # the media type of `body`
     query: type[Schema] | None = None
     headers: tuple[str, ...] = ()  # names from HEADER_PARAMETERS
-    errors: tuple[int, ...] = ()  # beyond the ones the row implies
+    errors: tuple[int, ...] = ()  # beyond the ones the declaration implies
     description: str = ""
-    api: bool = True  # under /api/v1: rate limited, backed by the database
+    api: bool = True  # rate limited and backed by the database (429, 503)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """An ``Op`` placed: at its path and method, public or not (from the handler)."""
+
+    path: str
+    method: str
+    public: bool
+    op: Op
 
 
 ETAG_HEADER = {
@@ -186,6 +200,41 @@ HTML_PAGE = {
     "description": "An HTML page",
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
+NOT_MODIFIED = {"description": "Not modified: the `If-None-Match` ETag is current"}
+IDEMPOTENT_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored reply to an earlier request with the "
+        "same `Idempotency-Key`",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
+def json_reply(
+    description: str, schema: Reply, headers: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A JSON response with its own description (and headers)."""
+    reply: dict[str, Any] = {"description": description}
+    if headers:
+        reply["headers"] = dict(headers)
+    reply["content"] = {JSON: {"schema": schema}}
+    return reply
+
+
+def with_etag(description: str, schema: Reply, **headers: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON response carrying the resource's ``ETag`` (and ``headers``)."""
+    return json_reply(description, schema, {"ETag": ETAG_HEADER, **headers})
+
+
+def text_reply(media_type: str, description: str) -> dict[str, Any]:
+    """A response whose body is text of ``media_type`` (an event stream, CSV, ...)."""
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
+def query_parameter(name: str, description: str) -> dict[str, Any]:
+    """A string query parameter not described by a schema (for ``Op.extra``)."""
+    return {"name": name, "in": "query", "schema": {"type": "string"}, "description": description}
+
 
 HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
     "Idempotency-Key": {
@@ -230,271 +279,84 @@ STATUS_DESCRIPTIONS = {
     504: "No answer in time (`analytics_timeout`, `query_timeout`)",
 }
 
-AUTH_TAG, EVENTS_TAG, TEAMS_TAG, GAMES_TAG, OPS_TAG = "auth", "events", "teams", "games", "ops"
-ADMIN_TAG, ANALYTICS_TAG = "admin", "analytics"
-
 TAGS = [
-    {"name": AUTH_TAG, "description": "Accounts and tokens"},
-    {"name": EVENTS_TAG, "description": "Events (leagues, tournaments) and their scorekeepers"},
-    {"name": TEAMS_TAG, "description": "Teams of an event"},
-    {"name": GAMES_TAG, "description": "Games, schedules, scores and standings"},
-    {"name": ADMIN_TAG, "description": "Corrections, recomputes, audit trail, roles"},
-    {"name": ANALYTICS_TAG, "description": "Plain-English questions about an event"},
-    {"name": OPS_TAG, "description": "Health checks and this documentation"},
+    {"name": "auth", "description": "Accounts and tokens"},
+    {"name": "events", "description": "Events (leagues, tournaments) and their scorekeepers"},
+    {"name": "teams", "description": "Teams of an event"},
+    {"name": "games", "description": "Games, schedules, scores and standings"},
+    {"name": "admin", "description": "Corrections, recomputes, audit trail, roles"},
+    {"name": "analytics", "description": "Plain-English questions about an event"},
+    {"name": "ops", "description": "Health checks and this documentation"},
 ]
+TAG_NAMES = frozenset(tag["name"] for tag in TAGS)
 
-EVENT_PATH = "/api/v1/events/{event_id}"
-GAME_PATH = "/api/v1/games/{game_id}"
 
-# fmt: off
-# Positional: method, path, operationId, summary, tag, success responses.
-OPERATIONS: tuple[Operation, ...] = (
-    # auth
-    Operation(
-        "post", "/api/v1/auth/register", "register", "Create an account", AUTH_TAG,
-        {201: UserEnvelopeSchema}, auth="none", body=RegisterSchema, errors=(409,),
-        description="409 `email_taken`; 422 for a weak password or a bad email address.",
-    ),
-    Operation(
-        "post", "/api/v1/auth/login", "login", "Log in: get an access and a refresh token",
-        AUTH_TAG, {200: TokenPairSchema}, auth="none", body=LoginSchema, errors=(401,),
-        description="Repeated failures for one account or from one IP are throttled (429).",
-    ),
-    Operation(
-        "post", "/api/v1/auth/refresh", "refreshTokens", "Swap a refresh token for a new pair",
-        AUTH_TAG, {200: TokenPairSchema}, auth="none", body=RefreshSchema, errors=(401,),
-        description="The refresh token used stops working. Presenting it again ends the "
-        "whole session (every token of that login): a copied refresh token is caught.",
-    ),
-    Operation(
-        "post", "/api/v1/auth/logout", "logout", "Log out", AUTH_TAG, {204: None},
-        description="The access token and its refresh token stop working.",
-    ),
-    Operation("get", "/api/v1/me", "getMe", "The calling user", AUTH_TAG, {200: UserSchema}),
-    Operation(
-        "post", "/api/v1/me/password", "changePassword", "Change the caller's password",
-        AUTH_TAG, {204: None}, body=PasswordChangeSchema,
-        description="401 `invalid_credentials` when `current_password` is wrong; 422 when "
-        "`new_password` is weak (the registration rules). Every token issued before the "
-        "change stops working, the caller's included: log in again with the new password.",
-    ),
-    # events
-    Operation(
-        "get", "/api/v1/events", "listEvents", "List events", EVENTS_TAG,
-        {200: EventPageSchema}, auth="optional", query=PageQuerySchema,
-        description="Public events, plus the caller's own private ones.",
-    ),
-    Operation(
-        "post", "/api/v1/events", "createEvent", "Create an event", EVENTS_TAG,
-        {201: EventSchema}, body=EventCreateSchema,
-        description="The caller owns the new event.",
-    ),
-    Operation(
-        "get", EVENT_PATH, "getEvent", "Get an event", EVENTS_TAG, {200: EventSchema},
-        auth="optional",
-        description="A private event is 404 to everyone but its owner, scorekeepers and admins.",
-    ),
-    Operation(
-        "patch", EVENT_PATH, "updateEvent", "Change an event (owner, admin)", EVENTS_TAG,
-        {200: EventSchema}, body=EventUpdateSchema(partial=True), errors=(403,),
-        description="Send only the fields to change. Changing `scoring` or `tiebreakers` "
-        "recomputes the standings.",
-    ),
-    Operation(
-        "post", f"{EVENT_PATH}/scorekeepers", "addScorekeeper",
-        "Name a scorekeeper (owner, admin)", EVENTS_TAG, {201: ScorekeeperSchema},
-        body=ScorekeeperCreateSchema, errors=(403, 409),
-        description="409 `already_scorekeeper`; 422 when the user does not exist.",
-    ),
-    # teams
-    Operation(
-        "get", f"{EVENT_PATH}/teams", "listTeams", "List an event's teams", TEAMS_TAG,
-        {200: TeamPageSchema}, auth="optional", query=TeamListQuerySchema,
-    ),
-    Operation(
-        "post", f"{EVENT_PATH}/teams", "createTeam", "Add a team (owner, admin)", TEAMS_TAG,
-        {201: TeamSchema}, body=TeamCreateSchema, errors=(403, 409),
-        description="409 `team_name_taken` when the event already has a team of that name.",
-    ),
-    # games
-    Operation(
-        "get", f"{EVENT_PATH}/games", "listGames", "List an event's games", GAMES_TAG,
-        {200: GamePageSchema}, auth="optional", query=GameListQuerySchema,
-        description="Filter by `status`, `team_id` (home or away) and `round`.",
-    ),
-    Operation(
-        "post", f"{EVENT_PATH}/games", "createGame", "Add a game (owner, admin)", GAMES_TAG,
-        {201: GameSchema}, body=GameCreateSchema, errors=(403,),
-    ),
-    Operation(
-        "post", f"{EVENT_PATH}/schedule", "generateSchedule",
-        "Generate the schedule (owner, admin)", GAMES_TAG, {201: GamesEnvelopeSchema},
-        body=ScheduleSchema, errors=(403, 409),
-        description="409 `already_scheduled` when the event has games; 422 with fewer than "
-        "two teams.",
-    ),
-    Operation(
-        "get", f"{EVENT_PATH}/standings", "getStandings", "The event's standings", GAMES_TAG,
-        {
-            200: {
-                "description": "The table, rows ordered by group then rank",
-                "headers": {"ETag": ETAG_HEADER},
-                "content": {JSON: {"schema": StandingsSchema}},
-            },
-            304: {"description": "Not modified: the `If-None-Match` ETag is current"},
-        },
-        auth="optional", headers=("If-None-Match",),
-        description="`last_event_id` is the stream id the table is current to: open the "
-        "event's stream with it as `Last-Event-ID` to miss nothing in between.",
-    ),
-    Operation(
-        "get", f"{EVENT_PATH}/stream", "streamEvent", "Live events (Server-Sent Events)",
-        GAMES_TAG,
-        {
-            200: {
-                "description": "`text/event-stream`: a `retry:` line, then messages with "
-                "`id:`, `event:` (`score`, `correction`, `standings`, `game`; `reset` when "
-                "`Last-Event-ID` is older than the kept history; `reconnect` when the server "
-                "shuts down) and one `data:` line of JSON. `: ping` comments keep it open.",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
-        },
-        auth="optional", headers=("Last-Event-ID",), errors=(429, 503),
-        extra={"parameters": [
-            {"name": "last_event_id", "in": "query", "schema": {"type": "string"},
-             "description": "Same as the `Last-Event-ID` header"},
-            {"name": "access_token", "in": "query", "schema": {"type": "string"},
-             "description": "An access token, for clients (EventSource) that cannot send "
-             "`Authorization`; needed for private events"},
-        ]},
-        description="Replays every event after `Last-Event-ID` before going live, with no "
-        "gap and no duplicate. 503 when the process is at its connection cap or shutting "
-        "down, 429 past the per-address cap.",
-    ),
-    Operation(
-        "get", GAME_PATH, "getGame", "Get a game", GAMES_TAG,
-        {
-            200: {
-                "description": "The game",
-                "headers": {"ETag": ETAG_HEADER},
-                "content": {JSON: {"schema": GameSchema}},
-            }
-        },
-        auth="optional",
-    ),
-    Operation(
-        "put", f"{GAME_PATH}/score", "putScore", "Record a score (owner, scorekeeper, admin)",
-        GAMES_TAG,
-        {
-            200: {
-                "description": "The game with its new score",
-                "headers": {
-                    "ETag": ETAG_HEADER,
-                    "Idempotent-Replayed": {
-                        "description": "`true` when this is the stored reply to an earlier "
-                        "request with the same `Idempotency-Key`",
-                        "schema": {"type": "string", "enum": ["true"]},
-                    },
-                },
-                "content": {JSON: {"schema": GameSchema}},
-            }
-        },
-        body=ScoreSchema, headers=("Idempotency-Key", "If-Match"), errors=(403, 409),
-        description="A final game's score changes only through a correction (409); re-sending "
-        "the identical final score is 200 and changes nothing. 409 `version_conflict` when "
-        "`If-Match` names an older version.",
-    ),
-    # CSV import and export (docs/import.md)
-    Operation(
-        "post", f"{EVENT_PATH}/import", "importCsv",
-        "Import teams and games from CSV (owner, admin)", EVENTS_TAG, {201: ImportResultSchema},
-        body={"type": "string", "format": "binary",
-              "description": "UTF-8 (an optional BOM), a header row, then `team` and `game` "
-              "rows; the format is in docs/import.md"},
-        body_type="text/csv", errors=(403, 409),
-        description="All or nothing: one invalid row and nothing is stored. 422 "
-        "`invalid_csv` lists the problems in `details.errors` (`row`, the header being row 1; "
-        "`column`, or null for the whole row; `message`), at most 100, with "
-        "`details.truncated`. 413 past `MAX_UPLOAD_BYTES` (default 5 MiB) or 10,000 rows "
-        "(422). Answers the created teams and games; publishes a `game` event per game and "
-        "recomputes the standings; audited as `import.run`.",
-    ),
-    Operation(
-        "get", f"{EVENT_PATH}/export.csv", "exportCsv", "Export teams and games as CSV",
-        EVENTS_TAG,
-        {200: {"description": "`text/csv` in the import format: imports back unchanged. "
-               "Cells a spreadsheet would run as a formula (starting with `=`, `+`, `-`, "
-               "`@`, tab or carriage return) are prefixed with `'`.",
-               "content": {"text/csv": {"schema": {"type": "string"}}}}},
-        auth="optional",
-    ),
-    # analytics (docs/analytics.md)
-    Operation(
-        "post", "/api/v1/analytics/query", "askQuestion", "Ask a question about an event",
-        ANALYTICS_TAG, {200: AnalyticsAnswerSchema}, auth="optional", body=AnalyticsQuerySchema,
-        errors=(404, 504),
-        description="The question is read into a `plan` (intent, metric, teams, filters, "
-        "grouping, order, limit) — never into SQL — and the plan runs as a parameterised, "
-        "read-only query. `answer` is one sentence; the data is in `columns`/`rows`. 422 "
-        "`unrecognized_question` with `details.examples` (questions that work) and, when one "
-        "is close, `details.did_you_mean`; also when no event is named and several are "
-        "visible. 404 for an `event_id` the caller cannot see. 504 `analytics_timeout` / "
-        "`query_timeout` when no answer comes in time. Questions are limited to 500 "
-        "characters and by the `analytics` rate limit.",
-    ),
-    # admin
-    Operation(
-        "post", "/api/v1/admin/games/{game_id}/corrections", "correctScore",
-        "Correct a final score (admin)", ADMIN_TAG, {200: GameSchema},
-        body=CorrectionSchema, errors=(403, 409),
-        description="Writes a `game.correct` audit entry (old and new values, reason), "
-        "publishes `correction`, then the recompute publishes `standings`. 409 `not_final` "
-        "for a game that is not final. The same score again is 200 and changes nothing.",
-    ),
-    Operation(
-        "post", "/api/v1/admin/events/{event_id}/recompute", "recomputeStandings",
-        "Recompute an event's standings (admin)", ADMIN_TAG, {202: TaskSchema},
-        errors=(403,),
-        description="Queued; the new table is published as a `standings` event.",
-    ),
-    Operation(
-        "get", "/api/v1/admin/audit", "listAudit", "The audit trail, newest first (admin)",
-        ADMIN_TAG, {200: AuditPageSchema}, query=AuditQuerySchema, errors=(403,),
-    ),
-    Operation(
-        "post", "/api/v1/admin/users/{user_id}/role", "setRole", "Promote or demote (admin)",
-        ADMIN_TAG, {200: UserSchema}, body=RoleSchema, errors=(403, 409),
-        description="409 `last_admin` when demoting the only admin.",
-    ),
-    # operations
-    Operation(
-        "get", "/healthz", "healthz", "Liveness: 200 while the process runs", OPS_TAG,
-        {200: HealthSchema}, auth="none", api=False,
-    ),
-    Operation(
-        "get", "/readyz", "readyz", "Readiness: the database (and Redis) answer", OPS_TAG,
-        {
-            200: ReadinessSchema,
-            503: {
-                "description": "Not ready; `checks` says which dependency failed",
-                "content": {JSON: {"schema": ReadinessSchema}},
-            },
-        },
-        auth="none", api=False,
-    ),
-    Operation(
-        "get", "/api/v1/openapi.json", "getOpenapi", "This OpenAPI document", OPS_TAG,
-        {200: {"description": "The OpenAPI 3 document",
-               "content": {JSON: {"schema": {"type": "object"}}}}},
-        auth="none", api=False,
-    ),
-    Operation(
-        "get", "/docs", "docs", "Interactive documentation (Swagger UI)", OPS_TAG,
-        {200: HTML_PAGE},
-        auth="none", api=False,
-    ),
-)
-# fmt: on
+# --- the operations, read from the handlers ---------------------------------------------------
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")  # HEAD and OPTIONS go undocumented
+
+
+def implemented_methods(handler: type[RequestHandler]) -> list[str]:
+    """The HTTP methods ``handler`` answers: those it (or a base of ours) defines."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if getattr(handler, method) is not getattr(RequestHandler, method)
+    ]
+
+
+def _route_parts(route: Any) -> tuple[str, type[RequestHandler]]:
+    if isinstance(route, URLSpec):
+        return route.regex.pattern, route.handler_class
+    return route[0], route[1]
+
+
+def _path_template(pattern: str, handler: type[RequestHandler], method: str) -> str:
+    """``/api/v1/events/([0-9]+)/teams`` → ``/api/v1/events/{event_id}/teams``: each group is
+    named after the handler method's argument in its place."""
+    groups = re.findall(r"\([^)]*\)", pattern)
+    names = [
+        p.name
+        for p in inspect.signature(getattr(handler, method)).parameters.values()
+        if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "self"
+    ]
+    if len(names) < len(groups):
+        raise ValueError(f"{handler.__name__}.{method} does not name the groups of {pattern}")
+    path = pattern.removesuffix("$").replace("\\.", ".")
+    for name in names[: len(groups)]:
+        path = re.sub(r"\([^)]*\)", "{" + name + "}", path, count=1)
+    return path
+
+
+def _declared(handler: type[RequestHandler]) -> Mapping[str, Op]:
+    """The handler's own declarations: a subclass documents its routes itself."""
+    declared: Mapping[str, Op] = vars(handler).get("openapi", {})
+    implemented = implemented_methods(handler)
+    if declared and sorted(declared) != sorted(implemented):
+        raise ValueError(
+            f"{handler.__name__}: openapi declares {sorted(declared)}, "
+            f"the handler implements {sorted(implemented)}"
+        )
+    for method, op in declared.items():
+        if op.tag not in TAG_NAMES:
+            raise ValueError(f"{handler.__name__}.{method}: unknown tag {op.tag!r}")
+    return declared
+
+
+def declared_operations(routes: list[Any]) -> list[Operation]:
+    """Every declared operation of ``routes``, each handler class at its first route (later
+    ones, such as ``/docs/`` beside ``/docs``, are aliases)."""
+    placed: list[Operation] = []
+    seen: set[type[RequestHandler]] = set()
+    for pattern, handler in map(_route_parts, routes):
+        if handler in seen:
+            continue
+        seen.add(handler)
+        public: frozenset[str] = getattr(handler, "public_methods", frozenset())
+        for method, op in _declared(handler).items():
+            path = _path_template(pattern, handler, method)
+            placed.append(Operation(path, method, method.upper() in public, op))
+    return placed
 
 
 # --- building -----------------------------------------------------------------------------
@@ -532,15 +394,25 @@ def _path_parameter_names(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
-def _error_statuses(op: Operation) -> list[int]:
+def _security(placed: Operation) -> list[dict[str, list[str]]]:
+    """Bearer required, bearer optional (a token shows the caller's private data), or none."""
+    if not placed.public:
+        if not placed.op.token:
+            raise ValueError(f"{placed.method} {placed.path}: needs a token, yet token=False")
+        return [{"bearerAuth": []}]
+    return [{}, {"bearerAuth": []}] if placed.op.token else []
+
+
+def _error_statuses(placed: Operation) -> list[int]:
+    op = placed.op
     statuses = set(op.errors)
     if op.body is not None:
         statuses |= {400, 413, 415, 422}
     if op.query is not None:
         statuses.add(422)
-    if op.auth != "none":
-        statuses.add(401)  # "optional": an invalid token is refused, too
-    if _path_parameter_names(op.path):
+    if _security(placed):
+        statuses.add(401)  # a public operation refuses an invalid token, too
+    if _path_parameter_names(placed.path):
         statuses.add(404)
     if op.headers:
         statuses.add(400)
@@ -549,7 +421,19 @@ def _error_statuses(op: Operation) -> list[int]:
     return sorted(statuses - set(op.responses))
 
 
-def _operation(op: Operation) -> dict[str, Any]:
+def _parameters(op: Op) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = []
+    if op.query is not None:
+        parameters.append({"in": "query", "schema": op.query})
+    parameters += [
+        {"in": "header", "name": name, "required": False, **HEADER_PARAMETERS[name]}
+        for name in op.headers
+    ]
+    return parameters + list(op.extra.get("parameters", []))
+
+
+def _operation(placed: Operation) -> dict[str, Any]:
+    op = placed.op
     result: dict[str, Any] = {
         "operationId": op.operation_id,
         "summary": op.summary,
@@ -558,23 +442,10 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     if op.description:
         result["description"] = op.description
-    for status in _error_statuses(op):
+    for status in _error_statuses(placed):
         result["responses"][str(status)] = _error(status)
-    if op.auth == "required":
-        result["security"] = [{"bearerAuth": []}]
-    elif op.auth == "optional":
-        result["security"] = [{}, {"bearerAuth": []}]
-    else:
-        result["security"] = []
-    parameters: list[dict[str, Any]] = []
-    if op.query is not None:
-        parameters.append({"in": "query", "schema": op.query})
-    parameters += [
-        {"in": "header", "name": name, "required": False, **HEADER_PARAMETERS[name]}
-        for name in op.headers
-    ]
-    parameters += list(op.extra.get("parameters", []))
-    if parameters:
+    result["security"] = _security(placed)
+    if parameters := _parameters(op):
         result["parameters"] = parameters
     if op.body is not None:
         result["requestBody"] = {"required": True, "content": {op.body_type: {"schema": op.body}}}
@@ -633,12 +504,14 @@ def _build() -> dict[str, Any]:
     for tag in TAGS:
         spec.tag(tag)
 
+    from server.app import all_routes  # the handlers import this module for `Op`
+
     by_path: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
-        methods = by_path.setdefault(op.path, {})
-        if op.method in methods:
-            raise ValueError(f"{op.method.upper()} {op.path} is listed twice")
-        methods[op.method] = _operation(op)
+    for placed in declared_operations(all_routes()):
+        methods = by_path.setdefault(placed.path, {})
+        if placed.method in methods:
+            raise ValueError(f"{placed.method.upper()} {placed.path} is served twice")
+        methods[placed.method] = _operation(placed)
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations, parameters=_path_parameters(path))
     return spec.to_dict()

@@ -12,14 +12,15 @@ from typing import Any
 
 import redis
 from celery import Task, shared_task
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.logging import log_context
 from config.settings import Settings
-from models.audit_entries import AuditRecord, store_once
+from models.audit_entries import AuditRecord, store_pending
 from models.db import make_sync_engine, sync_session_factory
 from workers import maintenance, tasks
+from workers.analytics.errors import unavailable_error
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime
 from workers.celery_app import (
     ANSWER_QUESTION,
@@ -119,12 +120,9 @@ def recompute_standings(self: MatchdayTask, event_id: int) -> int | None:
 
 @shared_task(bind=True, base=MatchdayTask, name=RECORD_AUDIT)
 def record_audit(self: MatchdayTask, record: AuditRecord) -> bool:
-    """Idempotent on the record's uid: a redelivered task writes no second row."""
-    try:
-        with self.res.sessions.begin() as session:
-            stored = store_once(session, record)
-    except IntegrityError:
-        stored = False  # a concurrent copy of this task inserted it
+    """Idempotent on the record's uid: a redelivered task writes no second row. The server's
+    `pending_audits` row goes in the same transaction (the sweep's work is then done)."""
+    stored = store_pending(self.res.sessions, [record]) == 1
     log.info(
         "audit entry %s", "stored" if stored else "already stored", extra={"uid": record["uid"]}
     )
@@ -159,14 +157,7 @@ def answer_question(self: MatchdayTask, request: dict[str, Any], reply_to: str) 
         outcome = self.res.analytics.answer(request)
     except Exception:
         log.exception("analytics question failed")
-        outcome = {
-            "error": {
-                "status": 503,
-                "code": "analytics_unavailable",
-                "message": "the question could not be answered right now; retry shortly",
-                "details": {},
-            }
-        }
+        outcome = {"error": unavailable_error().to_dict()}
     pipe = self.res.redis.pipeline()
     pipe.rpush(reply_to, json.dumps(outcome, separators=(",", ":")))
     pipe.expire(reply_to, ANSWER_REPLY_TTL_SECONDS)

@@ -10,7 +10,11 @@ from models.base import utcnow
 
 
 def stale_events(sessions: sessionmaker[Session]) -> list[int]:
-    """Events with a game changed after their last snapshot (or with no snapshot)."""
+    """Events with a game changed after what their last snapshot read (or with no snapshot).
+
+    Compared with `computed_from` (the newest game the snapshot read), not with when it was
+    stored: a recompute that read the games just before a final committed is stored after
+    that final's `updated_at`, yet does not count it."""
     newest = (
         select(Game.event_id, func.max(Game.updated_at).label("newest"))
         .group_by(Game.event_id)
@@ -21,8 +25,8 @@ def stale_events(sessions: sessionmaker[Session]) -> list[int]:
         .outerjoin(StandingsSnapshot, StandingsSnapshot.event_id == newest.c.event_id)
         .where(
             or_(
-                StandingsSnapshot.updated_at.is_(None),
-                StandingsSnapshot.updated_at < newest.c.newest,
+                StandingsSnapshot.computed_from.is_(None),
+                StandingsSnapshot.computed_from < newest.c.newest,
             )
         )
     )

@@ -7,10 +7,10 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Event, Game, OutboxEntry, StandingsSnapshot, Team
+from models import Event, Game, OutboxEntry, PendingRecompute, StandingsSnapshot, Team
 from models.base import utcnow
 from models.standings_source import standings_payload, table_for
 from workers.nudge import Nudge
@@ -34,6 +34,10 @@ def recompute_standings(
         event = session.scalar(select(Event).where(Event.id == event_id).with_for_update())
         if event is None:
             return None
+        # This run reads every result committed so far: the recompute they owe is paid. (On
+        # PostgreSQL the DELETE waits for a change still committing its request, then the
+        # reads below see that change.)
+        session.execute(delete(PendingRecompute).where(PendingRecompute.event_id == event_id))
         teams = session.scalars(select(Team).where(Team.event_id == event_id).order_by(Team.id))
         games = list(session.scalars(select(Game).where(Game.event_id == event_id)))
         rows = [row.as_dict() for row in table_for(event, teams, games)]

@@ -41,6 +41,7 @@ def _run(connection: Any) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         render_item=_render_item,
+        on_version_apply=config.attributes.get("on_version_apply"),  # models/migrate.py
     )
     with context.begin_transaction():
         context.run_migrations()

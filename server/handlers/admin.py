@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from server.base import BaseHandler
 from server.errors import ApiError
+from server.openapi import AuditPageSchema, Op
 from server.policy import is_admin
 from server.schemas.admin import (
     AuditEntrySchema,
     AuditQuerySchema,
     CorrectionSchema,
     RoleSchema,
+    TaskSchema,
 )
 from server.schemas.auth import UserSchema
 from server.schemas.games import GameSchema
@@ -29,6 +31,20 @@ class AdminHandler(BaseHandler):
 
 
 class CorrectionHandler(AdminHandler):
+    openapi = {
+        "post": Op(
+            operation_id="correctScore",
+            summary="Correct a final score (admin)",
+            tag="admin",
+            responses={200: GameSchema},
+            body=CorrectionSchema,
+            errors=(403, 409),
+            description="Writes a `game.correct` audit entry (old and new values, reason), "
+            "publishes `correction`, then the recompute publishes `standings`. 409 `not_final` "
+            "for a game that is not final. The same score again is 200 and changes nothing.",
+        )
+    }
+
     async def post(self, game_id: str) -> None:
         body = self.load_body(CorrectionSchema())
         async with self.db() as session:
@@ -46,6 +62,17 @@ class CorrectionHandler(AdminHandler):
 
 
 class RecomputeHandler(AdminHandler):
+    openapi = {
+        "post": Op(
+            operation_id="recomputeStandings",
+            summary="Recompute an event's standings (admin)",
+            tag="admin",
+            responses={202: TaskSchema},
+            errors=(403,),
+            description="Queued; the new table is published as a `standings` event.",
+        )
+    }
+
     async def post(self, event_id: str) -> None:
         event_pk = self.path_id(event_id)
         async with self.db() as session:  # 503 queue_unavailable if the task is not queued
@@ -55,6 +82,17 @@ class RecomputeHandler(AdminHandler):
 
 
 class AuditHandler(AdminHandler):
+    openapi = {
+        "get": Op(
+            operation_id="listAudit",
+            summary="The audit trail, newest first (admin)",
+            tag="admin",
+            responses={200: AuditPageSchema},
+            query=AuditQuerySchema,
+            errors=(403,),
+        )
+    }
+
     async def get(self) -> None:
         query = self.load_query(AuditQuerySchema())
         async with self.db() as session:
@@ -66,6 +104,18 @@ class AuditHandler(AdminHandler):
 
 
 class RoleHandler(AdminHandler):
+    openapi = {
+        "post": Op(
+            operation_id="setRole",
+            summary="Promote or demote (admin)",
+            tag="admin",
+            responses={200: UserSchema},
+            body=RoleSchema,
+            errors=(403, 409),
+            description="409 `last_admin` when demoting the only admin.",
+        )
+    }
+
     async def post(self, user_id: str) -> None:
         body = self.load_body(RoleSchema())
         async with self.db() as session:

@@ -2,15 +2,59 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from server.base import BaseHandler
 from server.dispatch import AnswerTimeout, DispatchUnavailable
 from server.errors import ApiError
+from server.openapi import Op
 from server.policy import is_admin
-from server.schemas.analytics import AnalyticsQuerySchema
+from server.schemas.analytics import AnalyticsAnswerSchema, AnalyticsQuerySchema
+
+log = logging.getLogger("matchday.analytics")
+
+# The workers say why a question got no answer with a code (workers/analytics/errors.py);
+# which HTTP status that is, is decided here. A code missing from this table is a 503.
+STATUS_BY_CODE = {
+    "unrecognized_question": 422,
+    "not_found": 404,  # private events are as absent as missing ones
+    "query_timeout": 504,
+    "analytics_unavailable": 503,
+}
+UNKNOWN_CODE_STATUS = 503
+
+
+def error_for_reply(error: dict[str, Any]) -> ApiError:
+    """The API error for a worker's `{code, message, details}`."""
+    code = error["code"]
+    status = STATUS_BY_CODE.get(code)
+    if status is None:
+        log.error("analytics error code without a status", extra={"code": code})
+        status = UNKNOWN_CODE_STATUS
+    return ApiError(status, error["message"], code=code, details=error.get("details"))
 
 
 class AnalyticsQueryHandler(BaseHandler):
     public_methods = frozenset({"POST"})
+    openapi = {
+        "post": Op(
+            operation_id="askQuestion",
+            summary="Ask a question about an event",
+            tag="analytics",
+            responses={200: AnalyticsAnswerSchema},
+            body=AnalyticsQuerySchema,
+            errors=(404, 504),
+            description="The question is read into a `plan` (intent, metric, teams, filters, "
+            "grouping, order, limit) — never into SQL — and the plan runs as a parameterised, "
+            "read-only query. `answer` is one sentence; the data is in `columns`/`rows`. 422 "
+            "`unrecognized_question` with `details.examples` (questions that work) and, when "
+            "one is close, `details.did_you_mean`; also when no event is named and several are "
+            "visible. 404 for an `event_id` the caller cannot see. 504 `analytics_timeout` / "
+            "`query_timeout` when no answer comes in time. Questions are limited to 500 "
+            "characters and by the `analytics` rate limit.",
+        )
+    }
     endpoint_limit = "analytics"  # its own per-address limit instead of `write`
 
     async def post(self) -> None:
@@ -33,10 +77,7 @@ class AnalyticsQueryHandler(BaseHandler):
                 503, "the task queue is unavailable; retry shortly", code="queue_unavailable"
             ) from exc
         if "error" in outcome:
-            error = outcome["error"]
-            raise ApiError(
-                error["status"], error["message"], code=error["code"], details=error["details"]
-            )
+            raise error_for_reply(outcome["error"])
         self.write_json(outcome["answer"])
 
 

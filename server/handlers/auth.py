@@ -5,11 +5,14 @@ from __future__ import annotations
 from server.auth.passwords import hash_password, verify_password
 from server.base import BaseHandler
 from server.errors import ApiError
+from server.openapi import Op
 from server.schemas.auth import (
     LoginSchema,
     PasswordChangeSchema,
     RefreshSchema,
     RegisterSchema,
+    TokenPairSchema,
+    UserEnvelopeSchema,
     UserSchema,
     password_problems,
 )
@@ -30,6 +33,18 @@ async def refuse_weak_password(
 
 class RegisterHandler(BaseHandler):
     public_methods = frozenset({"POST"})
+    openapi = {
+        "post": Op(
+            operation_id="register",
+            summary="Create an account",
+            tag="auth",
+            responses={201: UserEnvelopeSchema},
+            token=False,
+            body=RegisterSchema,
+            errors=(409,),
+            description="409 `email_taken`; 422 for a weak password or a bad email address.",
+        )
+    }
     endpoint_limit = "auth"  # stricter per-address limit (RATE_LIMITS)
 
     async def post(self) -> None:
@@ -49,6 +64,18 @@ class RegisterHandler(BaseHandler):
 
 class LoginHandler(BaseHandler):
     public_methods = frozenset({"POST"})
+    openapi = {
+        "post": Op(
+            operation_id="login",
+            summary="Log in: get an access and a refresh token",
+            tag="auth",
+            responses={200: TokenPairSchema},
+            token=False,
+            body=LoginSchema,
+            errors=(401,),
+            description="Repeated failures for one account or from one IP are throttled (429).",
+        )
+    }
     endpoint_limit = "auth"  # stricter per-address limit (RATE_LIMITS)
 
     async def post(self) -> None:
@@ -71,6 +98,19 @@ class LoginHandler(BaseHandler):
 
 class RefreshHandler(BaseHandler):
     public_methods = frozenset({"POST"})
+    openapi = {
+        "post": Op(
+            operation_id="refreshTokens",
+            summary="Swap a refresh token for a new pair",
+            tag="auth",
+            responses={200: TokenPairSchema},
+            token=False,
+            body=RefreshSchema,
+            errors=(401,),
+            description="The refresh token used stops working. Presenting it again ends the "
+            "whole session (every token of that login): a copied refresh token is caught.",
+        )
+    }
     endpoint_limit = "auth"  # stricter per-address limit (RATE_LIMITS)
 
     async def post(self) -> None:
@@ -89,6 +129,16 @@ class RefreshHandler(BaseHandler):
 
 
 class LogoutHandler(BaseHandler):
+    openapi = {
+        "post": Op(
+            operation_id="logout",
+            summary="Log out",
+            tag="auth",
+            responses={204: None},
+            description="The access token and its refresh token stop working.",
+        )
+    }
+
     async def post(self) -> None:
         assert self.token_claims is not None  # prepare() authenticated the caller
         async with self.db() as session:
@@ -101,11 +151,32 @@ class LogoutHandler(BaseHandler):
 
 
 class MeHandler(BaseHandler):
+    openapi = {
+        "get": Op(
+            operation_id="getMe",
+            summary="The calling user",
+            tag="auth",
+            responses={200: UserSchema},
+        )
+    }
+
     async def get(self) -> None:
         self.write_json(USER.dump(self.require_user()))
 
 
 class PasswordHandler(BaseHandler):
+    openapi = {
+        "post": Op(
+            operation_id="changePassword",
+            summary="Change the caller's password",
+            tag="auth",
+            responses={204: None},
+            body=PasswordChangeSchema,
+            description="401 `invalid_credentials` when `current_password` is wrong; 422 when "
+            "`new_password` is weak (the registration rules). Every token issued before the "
+            "change stops working, the caller's included: log in again with the new password.",
+        )
+    }
     endpoint_limit = "auth"  # it checks a password: the stricter per-address limit
 
     async def post(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from server.base import BaseHandler
 from server.handlers.pages import HtmlPageHandler, SecureStaticFileHandler
-from server.openapi import openapi_json
+from server.openapi import HTML_PAGE, Op, json_reply, openapi_json
 
 
 def swagger_ui_static_dir() -> Path:
@@ -29,6 +29,16 @@ SWAGGER_UI_STATIC = swagger_ui_static_dir()
 
 class OpenApiHandler(BaseHandler):
     public_methods = frozenset({"GET", "HEAD"})
+    openapi = {
+        "get": Op(
+            operation_id="getOpenapi",
+            summary="This OpenAPI document",
+            tag="ops",
+            responses={200: json_reply("The OpenAPI 3 document", {"type": "object"})},
+            token=False,
+            api=False,
+        )
+    }
 
     async def prepare(self) -> None:
         """The document is public and the same for everyone: no authentication."""
@@ -39,6 +49,16 @@ class OpenApiHandler(BaseHandler):
 
 
 class DocsPageHandler(HtmlPageHandler):
+    openapi = {
+        "get": Op(
+            operation_id="docs",
+            summary="Interactive documentation (Swagger UI)",
+            tag="ops",
+            responses={200: HTML_PAGE},
+            token=False,
+            api=False,
+        )
+    }
     page = "docs.html"
 
 

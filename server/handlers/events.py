@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.base import BaseHandler
+from server.openapi import EventPageSchema, Op, TeamPageSchema
 from server.policy import Need
 from server.schemas.common import PageQuerySchema
 from server.schemas.events import (
@@ -12,6 +13,7 @@ from server.schemas.events import (
     ScorekeeperCreateSchema,
     ScorekeeperSchema,
     TeamCreateSchema,
+    TeamListQuerySchema,
     TeamSchema,
 )
 from server.services import events as event_service
@@ -22,6 +24,24 @@ TEAM = TeamSchema()
 
 class EventsHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="listEvents",
+            summary="List events",
+            tag="events",
+            responses={200: EventPageSchema},
+            query=PageQuerySchema,
+            description="Public events, plus the caller's own private ones.",
+        ),
+        "post": Op(
+            operation_id="createEvent",
+            summary="Create an event",
+            tag="events",
+            responses={201: EventSchema},
+            body=EventCreateSchema,
+            description="The caller owns the new event.",
+        ),
+    }
 
     async def get(self) -> None:
         query = self.load_query(PageQuerySchema())
@@ -42,6 +62,26 @@ class EventsHandler(BaseHandler):
 
 class EventHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="getEvent",
+            summary="Get an event",
+            tag="events",
+            responses={200: EventSchema},
+            description="A private event is 404 to everyone but its owner, scorekeepers and "
+            "admins.",
+        ),
+        "patch": Op(
+            operation_id="updateEvent",
+            summary="Change an event (owner, admin)",
+            tag="events",
+            responses={200: EventSchema},
+            body=EventUpdateSchema(partial=True),
+            errors=(403,),
+            description="Send only the fields to change. Changing `scoring` or `tiebreakers` "
+            "recomputes the standings.",
+        ),
+    }
 
     async def get(self, event_id: str) -> None:
         async with self.db() as session:
@@ -62,6 +102,18 @@ class EventHandler(BaseHandler):
 
 
 class ScorekeepersHandler(BaseHandler):
+    openapi = {
+        "post": Op(
+            operation_id="addScorekeeper",
+            summary="Name a scorekeeper (owner, admin)",
+            tag="events",
+            responses={201: ScorekeeperSchema},
+            body=ScorekeeperCreateSchema,
+            errors=(403, 409),
+            description="409 `already_scorekeeper`; 422 when the user does not exist.",
+        )
+    }
+
     async def post(self, event_id: str) -> None:
         body = self.load_body(ScorekeeperCreateSchema())
         async with self.db() as session:
@@ -74,6 +126,24 @@ class ScorekeepersHandler(BaseHandler):
 
 class TeamsHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="listTeams",
+            summary="List an event's teams",
+            tag="teams",
+            responses={200: TeamPageSchema},
+            query=TeamListQuerySchema,
+        ),
+        "post": Op(
+            operation_id="createTeam",
+            summary="Add a team (owner, admin)",
+            tag="teams",
+            responses={201: TeamSchema},
+            body=TeamCreateSchema,
+            errors=(403, 409),
+            description="409 `team_name_taken` when the event already has a team of that name.",
+        ),
+    }
 
     async def get(self, event_id: str) -> None:
         query = self.load_query(PageQuerySchema())

@@ -9,13 +9,16 @@ from models.domain.game_state import ScoreUpdate
 from server.base import BaseHandler
 from server.errors import ApiError
 from server.live.standings_cache import CachedStandings, uncached
+from server.openapi import IDEMPOTENT_REPLAYED, NOT_MODIFIED, GamePageSchema, Op, with_etag
 from server.policy import Need
 from server.schemas.games import (
     GameCreateSchema,
     GameListQuerySchema,
     GameSchema,
+    GamesEnvelopeSchema,
     ScheduleSchema,
     ScoreSchema,
+    StandingsSchema,
 )
 from server.services import events as event_service
 from server.services import games as game_service
@@ -30,6 +33,24 @@ ETAG_VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
 
 class EventGamesHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="listGames",
+            summary="List an event's games",
+            tag="games",
+            responses={200: GamePageSchema},
+            query=GameListQuerySchema,
+            description="Filter by `status`, `team_id` (home or away) and `round`.",
+        ),
+        "post": Op(
+            operation_id="createGame",
+            summary="Add a game (owner, admin)",
+            tag="games",
+            responses={201: GameSchema},
+            body=GameCreateSchema,
+            errors=(403,),
+        ),
+    }
 
     async def get(self, event_id: str) -> None:
         query = self.load_query(GameListQuerySchema())
@@ -53,6 +74,19 @@ class EventGamesHandler(BaseHandler):
 
 
 class ScheduleHandler(BaseHandler):
+    openapi = {
+        "post": Op(
+            operation_id="generateSchedule",
+            summary="Generate the schedule (owner, admin)",
+            tag="games",
+            responses={201: GamesEnvelopeSchema},
+            body=ScheduleSchema,
+            errors=(403, 409),
+            description="409 `already_scheduled` when the event has games; 422 with fewer than "
+            "two teams.",
+        )
+    }
+
     async def post(self, event_id: str) -> None:
         body = self.load_body(ScheduleSchema())
         async with self.db() as session:
@@ -64,6 +98,14 @@ class ScheduleHandler(BaseHandler):
 
 class GameHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="getGame",
+            summary="Get a game",
+            tag="games",
+            responses={200: with_etag("The game", GameSchema)},
+        )
+    }
 
     async def get(self, game_id: str) -> None:
         async with self.db() as session:
@@ -76,6 +118,23 @@ class GameHandler(BaseHandler):
 
 
 class ScoreHandler(BaseHandler):
+    openapi = {
+        "put": Op(
+            operation_id="putScore",
+            summary="Record a score (owner, scorekeeper, admin)",
+            tag="games",
+            responses={
+                200: with_etag("The game with its new score", GameSchema, **IDEMPOTENT_REPLAYED)
+            },
+            body=ScoreSchema,
+            headers=("Idempotency-Key", "If-Match"),
+            errors=(403, 409),
+            description="A final game's score changes only through a correction (409); "
+            "re-sending the identical final score is 200 and changes nothing. 409 "
+            "`version_conflict` when `If-Match` names an older version.",
+        )
+    }
+
     async def put(self, game_id: str) -> None:
         body = self.load_body(ScoreSchema())
         update = ScoreUpdate(body["home_score"], body["away_score"], body["status"])
@@ -128,6 +187,20 @@ class StandingsHandler(BaseHandler):
     touching the database; private ones are authorised against the database first."""
 
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="getStandings",
+            summary="The event's standings",
+            tag="games",
+            responses={
+                200: with_etag("The table, rows ordered by group then rank", StandingsSchema),
+                304: NOT_MODIFIED,
+            },
+            headers=("If-None-Match",),
+            description="`last_event_id` is the stream id the table is current to: open the "
+            "event's stream with it as `Last-Event-ID` to miss nothing in between.",
+        )
+    }
 
     async def get(self, event_id: str) -> None:
         cached = self.application.standings_cache.get_public(self.path_id(event_id))

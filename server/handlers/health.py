@@ -7,12 +7,23 @@ import asyncio
 from sqlalchemy import text
 
 from server.base import BaseHandler
+from server.openapi import HealthSchema, Op, ReadinessSchema, json_reply
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
 class HealthHandler(BaseHandler):
     public_methods = frozenset({"GET", "HEAD"})
+    openapi = {
+        "get": Op(
+            operation_id="healthz",
+            summary="Liveness: 200 while the process runs",
+            tag="ops",
+            responses={200: HealthSchema},
+            token=False,
+            api=False,
+        )
+    }
     rate_limited = False  # probes from load balancers and orchestrators
 
     async def get(self) -> None:
@@ -21,6 +32,21 @@ class HealthHandler(BaseHandler):
 
 class ReadyHandler(BaseHandler):
     public_methods = frozenset({"GET", "HEAD"})
+    openapi = {
+        "get": Op(
+            operation_id="readyz",
+            summary="Readiness: the database (and Redis) answer",
+            tag="ops",
+            responses={
+                200: ReadinessSchema,
+                503: json_reply(
+                    "Not ready; `checks` says which dependency failed", ReadinessSchema
+                ),
+            },
+            token=False,
+            api=False,
+        )
+    }
     rate_limited = False  # probes from load balancers and orchestrators
 
     async def get(self) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tornado.http1connection import HTTP1Connection
 from tornado.web import stream_request_body
 
 from server.base import BaseHandler
 from server.errors import ApiError
+from server.openapi import ImportResultSchema, Op, text_reply
 from server.policy import Need
 from server.services import events as event_service
 from server.services import imports
@@ -44,23 +44,45 @@ def _media_type(header: str) -> tuple[str, dict[str, str]]:
 
 @stream_request_body
 class EventImportHandler(BaseHandler):
-    """The body streams in under its own limit, MAX_UPLOAD_BYTES: the HTTP server's limit for
-    every other request is sized for JSON.
+    """The body streams in under its own limit, MAX_UPLOAD_BYTES, not the JSON one.
 
-    Refusals found before the body is read (415, 413 by Content-Length, 401, rate limits) are
-    answered once it is read: answering earlier makes Tornado close the connection under a
-    client that is still sending, and such a client sees a reset instead of the answer. The
-    refused body is read and dropped, never kept."""
+    A declared Content-Length over the limit is refused before this handler runs, and a
+    chunked body is ended as soon as it passes the limit (server/body_limit.py): then
+    data_received sees the limit passed and post() answers 413. Other refusals found before
+    the body is read (415, 401, rate limits) are answered once it is read: answering earlier
+    makes Tornado close the connection under a client that is still sending, and such a client
+    sees a reset instead of the answer. The refused body is read and dropped, never kept."""
+
+    body_limit_setting = "max_upload_bytes"
+
+    openapi = {
+        "post": Op(
+            operation_id="importCsv",
+            summary="Import teams and games from CSV (owner, admin)",
+            tag="events",
+            responses={201: ImportResultSchema},
+            body={
+                "type": "string",
+                "format": "binary",
+                "description": "UTF-8 (an optional BOM), a header row, then `team` and `game` "
+                "rows; the format is in docs/import.md",
+            },
+            body_type=CSV,
+            errors=(403, 409),
+            description="All or nothing: one invalid row and nothing is stored. 422 "
+            "`invalid_csv` lists the problems in `details.errors` (`row`, the header being row "
+            "1; `column`, or null for the whole row; `message`), at most 100, with "
+            "`details.truncated`. 413 past `MAX_UPLOAD_BYTES` (default 5 MiB) or 10,000 rows "
+            "(422). Answers the created teams and games; publishes a `game` event per game and "
+            "recomputes the standings; audited as `import.run`.",
+        )
+    }
 
     async def prepare(self) -> None:
         self._limit = self.application.config.max_upload_bytes
         self._chunks: list[bytes] = []
         self._size = 0
         self._refusal: ApiError | DomainError | None = None
-        connection = self.request.connection
-        if isinstance(connection, HTTP1Connection):
-            # Twice the limit, as for JSON: a body a little too large still gets a proper 413.
-            connection.set_max_body_size(2 * self._limit)
         try:
             await super().prepare()
         except (ApiError, DomainError) as exc:
@@ -72,9 +94,6 @@ class EventImportHandler(BaseHandler):
             raise ApiError(415, "send the file as text/csv")
         if parameters.get("charset", "utf-8") not in ("utf-8", "utf8"):
             raise ApiError(415, "send the file as UTF-8 (text/csv; charset=utf-8)")
-        length = self.request.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self._limit:
-            raise self._too_large()
 
     def _too_large(self) -> ApiError:
         return ApiError(413, f"the file is larger than {self._limit} bytes (MAX_UPLOAD_BYTES)")
@@ -121,6 +140,21 @@ class EventImportHandler(BaseHandler):
 
 class EventExportHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="exportCsv",
+            summary="Export teams and games as CSV",
+            tag="events",
+            responses={
+                200: text_reply(
+                    CSV,
+                    "`text/csv` in the import format: imports back unchanged. Cells a "
+                    "spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab "
+                    "or carriage return) are prefixed with `'`.",
+                )
+            },
+        )
+    }
 
     async def get(self, event_id: str) -> None:
         async with self.db() as session:

@@ -16,8 +16,11 @@ from typing import Any
 from tornado.web import StaticFileHandler
 
 from server.base import REQUEST_ID_PATTERN, BaseHandler
-from server.errors import DEFAULT_CODES, error_body
+from server.errors import DEFAULT_CODES, ApiError, error_body
+from server.policy import Need
 from server.security_headers import apply_security_headers
+from server.services import events as event_service
+from server.services.errors import NotFound
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -59,10 +62,28 @@ class IndexPageHandler(HtmlPageHandler):
 
 
 class EventPageHandler(HtmlPageHandler):
-    page = "event.html"
+    """One public event's page; any other id is a plain HTML 404, not a page that spins."""
 
-    def check_path(self, *path_args: str) -> None:
-        self.path_id(path_args[0])  # 404 for ids that cannot exist
+    page = "event.html"
+    missing_page = "no-such-event.html"
+
+    async def get(self, *path_args: str) -> None:
+        if await self._public(path_args[0]):
+            await super().get(*path_args)
+            return
+        self.set_status(404)
+        self.finish(read_page(self.page_dir, self.missing_page))
+
+    async def _public(self, raw_id: str) -> bool:
+        """Spectators' browsers carry no token: a private event's page is 404 to everyone,
+        as the event is to anyone outside it (its existence is not revealed)."""
+        try:
+            event_id = self.path_id(raw_id)
+            async with self.db() as session:
+                await event_service.load_event(session, event_id, None, Need.VIEW)
+        except (ApiError, NotFound):
+            return False
+        return True
 
 
 class SecureStaticFileHandler(StaticFileHandler):

@@ -14,6 +14,7 @@ from server.base import BaseHandler
 from server.errors import ApiError
 from server.live.hub import HubFull, TooManyFromAddress
 from server.live.sse import SseClient
+from server.openapi import Op, query_parameter, text_reply
 from server.policy import Need
 from server.services import events as event_service
 
@@ -22,6 +23,37 @@ log = logging.getLogger("matchday.stream")
 
 class EventStreamHandler(BaseHandler):
     public_methods = frozenset({"GET"})
+    openapi = {
+        "get": Op(
+            operation_id="streamEvent",
+            summary="Live events (Server-Sent Events)",
+            tag="games",
+            responses={
+                200: text_reply(
+                    "text/event-stream",
+                    "`text/event-stream`: a `retry:` line, then messages with `id:`, `event:` "
+                    "(`score`, `correction`, `standings`, `game`; `reset` when `Last-Event-ID` "
+                    "is older than the kept history; `reconnect` when the server shuts down) "
+                    "and one `data:` line of JSON. `: ping` comments keep it open.",
+                )
+            },
+            headers=("Last-Event-ID",),
+            errors=(429, 503),
+            extra={
+                "parameters": [
+                    query_parameter("last_event_id", "Same as the `Last-Event-ID` header"),
+                    query_parameter(
+                        "access_token",
+                        "An access token, for clients (EventSource) that cannot send "
+                        "`Authorization`; needed for private events",
+                    ),
+                ]
+            },
+            description="Replays every event after `Last-Event-ID` before going live, with no "
+            "gap and no duplicate. 503 when the process is at its connection cap or shutting "
+            "down, 429 past the per-address cap.",
+        )
+    }
     endpoint_limit = "sse_connect"  # connects per address; open streams: hub.admit
 
     def initialize(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import time
 from collections import Counter, defaultdict
@@ -83,7 +84,7 @@ class StreamHub:
         await self.follow(client.event_id)
         start = last_event_id if last_event_id and is_valid_id(last_event_id) else None
         if start is None and last_event_id:
-            self._reset(client)
+            self._reset(client, "invalid_id")  # not a stream id: nothing to resume from
         elif start is None:
             client.last_sent = parse_id(await self.streams.last_id(client.event_id))
         else:
@@ -95,14 +96,14 @@ class StreamHub:
         metrics.SSE_RESUMES.inc()
         history = await self.streams.history(client.event_id, after)
         if history.reset:
-            self._reset(client)
+            self._reset(client, "history_expired")
             return
         client.last_sent = parse_id(after)
         client.replay(history.messages)
 
-    def _reset(self, client: SseClient) -> None:
+    def _reset(self, client: SseClient, reason: str) -> None:
         metrics.SSE_RESETS.inc()
-        client.write(control_frame("reset", '{"reason":"history_expired"}'))
+        client.write(control_frame("reset", json.dumps({"reason": reason}, separators=(",", ":"))))
 
     def unsubscribe(self, client: SseClient, reason: str) -> None:
         subscribers = self.clients.get(client.event_id)

@@ -186,7 +186,7 @@ class Runner:
     """Parses (and, in full mode, answers) questions over the fixture."""
 
     def __init__(self, fixture: Fixture, ids: FixtureIds) -> None:
-        from models.domain.analytics.context import EventContext, TeamRef
+        from workers.analytics.language.context import EventContext, TeamRef
 
         self.fixture = fixture
         self.event_ids = dict(ids.events)
@@ -207,7 +207,11 @@ class Runner:
         return self.team_names.get(team_id, f"#{team_id}")
 
     def parse(self, entry: Entry) -> Outcome:
-        from models.domain.analytics.parser import UnrecognizedQuestion, find_event, parse_question
+        from workers.analytics.language.parser import (
+            UnrecognizedQuestion,
+            find_event,
+            parse_question,
+        )
 
         started = time.perf_counter()
         try:
@@ -236,7 +240,7 @@ class FullRunner(Runner):
         self.sessions = sessions
 
     def answer(self, entry: Entry) -> Outcome:
-        from models.domain.analytics.parser import UnrecognizedQuestion
+        from workers.analytics.language.parser import UnrecognizedQuestion
         from workers.analytics.service import AnalyticsConfig, Viewer, answer_question
 
         parsed = self.parse(entry)  # for the parse time only; the service's plan is judged
@@ -456,9 +460,9 @@ class MissingModule(RuntimeError):
 def require_modules(plans_only: bool) -> None:
     import importlib
 
-    needed = ["models.domain.analytics.parser"]
+    needed = ["workers.analytics.language.parser"]
     if not plans_only:
-        needed += ["workers.analytics.service", "models.domain.analytics.answers"]
+        needed += ["workers.analytics.service", "workers.analytics.wording.answers"]
     for module in needed:
         try:
             importlib.import_module(module)
@@ -491,7 +495,7 @@ def format_report(report: Report, mode: str, verbose: bool) -> str:
 
 
 def _intent_order(item: tuple[str, Any]) -> tuple[int, str]:
-    from models.domain.analytics.plan import INTENTS
+    from workers.analytics.plan import INTENTS
 
     intent = item[0]
     return (INTENTS.index(intent) if intent in INTENTS else len(INTENTS), intent)

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from models.domain.analytics.plan import INTENTS, plan_from_dict
 from tests.analytics import reference as ref
 from tests.analytics.eval import (
     SETS,
@@ -30,6 +29,7 @@ from tests.analytics.eval import (
     positional_ids,
     sentence_problem,
 )
+from workers.analytics.plan import INTENTS, plan_from_dict
 
 FIXTURE = ref.load_fixture()
 QUESTIONS = load_entries(SETS["questions"])

@@ -718,17 +718,23 @@ async def test_analytics_questions_are_answered_by_the_analytics_queue(stack: St
 
     answered = await api.post("/api/v1/analytics/query", question)
     again = await api.post("/api/v1/analytics/query", question)
+    # Refusals cross the queue as codes; the server gives them their statuses.
+    refused = await api.post("/api/v1/analytics/query", {**question, "question": "the weather?"})
+    missing = await api.post("/api/v1/analytics/query", {**question, "event_id": league.id + 999})
 
     assert answered.status == 200, answered.body
     assert re.search(r"\b1\b", answered.json["answer"]), answered.json
     assert answered.json["plan"]["intent"] == "count"
     assert again.json["answer"] == answered.json["answer"]
+    assert (refused.status, refused.error_code()) == (422, "unrecognized_question"), refused.body
+    assert refused.json["error"]["details"]["examples"]
+    assert (missing.status, missing.error_code()) == (404, "not_found"), missing.body
 
-    async def both_answered_by_the_worker() -> bool:
+    async def all_answered_by_the_worker() -> bool:
         # The reply is pushed before the task returns: its "succeeded" line may come a bit later.
-        return len(worker.succeeded(ANSWER_QUESTION)) == 2
+        return len(worker.succeeded(ANSWER_QUESTION)) == 4
 
-    await eventually(both_answered_by_the_worker, timeout=10)
+    await eventually(all_answered_by_the_worker, timeout=10)
     cached = redis.Redis.from_url(REDIS_URL).keys(f"{stack.prefix}analytics:answer:*")
     assert len(cached) == 1  # the second answer came from the shared cache
     worker.kill()
@@ -737,3 +743,38 @@ async def test_analytics_questions_are_answered_by_the_analytics_queue(stack: St
     assert unanswered.status == 504, unanswered.body
     assert unanswered.error_code() == "analytics_timeout"
     assert 2.5 < time.monotonic() - started < 10
+
+
+# --- 10. tasks lost with the broker's data ----------------------------------------------------
+
+
+async def test_work_whose_tasks_the_broker_lost_is_finished_within_seconds(
+    stack: Stack, db: sa.Engine
+) -> None:
+    """A final's recompute and audit tasks are queued, then the broker loses its data (a
+    restart without persistence): the server's sweep stores the audit entry itself and queues
+    the recompute again, so a worker started afterwards puts the table right in seconds —
+    without `matchday beat` and without waiting for any visibility timeout."""
+    _broker, port = stack.redis_server()
+    broker_url = f"redis://127.0.0.1:{port}/0"
+    api = stack.serve(REDIS_URL=broker_url, FOLLOW_UP_GRACE_SECONDS="1")
+    await wait_ready(api)
+    league = await League.create(api, teams=4)
+    await league.score(0, 3, 1)  # no worker yet: its recompute and audit tasks wait in Redis
+    lost = redis.Redis.from_url(broker_url)
+    lost.flushall()  # the broker's data is gone, queued tasks and coalescing markers with it
+    lost.close()
+
+    game_id = league.games[0]["id"]
+    by_target = "action = 'game.score' AND target_id = :target"
+
+    async def audited() -> bool:
+        return len(audit_rows(db, by_target, target=game_id)) == 1
+
+    await eventually(audited, timeout=10)  # stored by the sweep: no worker is running
+    worker = stack.worker("after-loss", REDIS_URL=broker_url)
+    await worker.ready()
+    started = time.monotonic()
+    await league.settled(timeout=15)
+    assert time.monotonic() - started < 15
+    assert len(audit_rows(db, by_target, target=game_id)) == 1  # and never twice

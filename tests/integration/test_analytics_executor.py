@@ -36,10 +36,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Event, Game, Team, User
 from models.db import make_read_engine, make_sync_engine, sync_session_factory
-from models.domain.analytics.plan import make_plan
 from tests.support import settings_for
-from workers.analytics.executor import GAME_COLUMNS, QueryResult, execute_plan
-from workers.analytics.readonly import QueryTimeout, read_only_session
+from workers.analytics.plan import make_plan
+from workers.analytics.queries.executor import GAME_COLUMNS, QueryResult, execute_plan
+from workers.analytics.queries.readonly import QueryTimeout, read_only_session
 
 TIMEOUT_MS = 5_000
 ROW_CAP = 100

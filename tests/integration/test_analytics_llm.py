@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from models.domain.analytics.context import EventContext, TeamRef
-from models.domain.analytics.plan import Plan
 from tests.certs import self_signed
+from workers.analytics.language.context import EventContext, TeamRef
 from workers.analytics.llm import INSTRUCTIONS, MAX_QUESTION_CHARS, LlmPlanner
+from workers.analytics.plan import Plan
 
 EVENT = EventContext(
     id=7,

@@ -18,8 +18,10 @@ from tornado.web import RequestHandler, URLSpec
 import server.app
 from config.settings import Settings, load_settings
 from models import migrate
-from server.openapi import build_openapi
+from server.base import BaseHandler
+from server.openapi import Op, build_openapi, declared_operations
 from server.security_headers import SECURITY_HEADERS
+from tests.support import Api
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 API_ROUTE = re.compile(r"^/api/v1/|^/healthz$|^/readyz$")
@@ -195,6 +197,30 @@ def test_score_and_standings_details() -> None:
     assert patch_body["content"]["application/json"]["schema"]["$ref"].endswith("/EventUpdate")
 
 
+def test_paths_name_their_groups_after_the_handler_arguments() -> None:
+    class Thing(BaseHandler):
+        public_methods = frozenset({"GET"})
+        openapi = {"get": Op(operation_id="t", summary="t", tag="ops", responses={200: None})}
+
+        async def get(self, event_id: str, game_id: str) -> None: ...
+
+    [placed] = declared_operations([(r"/api/v1/events/([0-9]+)/x/([0-9]+)\.csv", Thing)])
+    assert placed.path == "/api/v1/events/{event_id}/x/{game_id}.csv"
+    assert placed.method == "get" and placed.public
+
+
+def test_a_declaration_covers_exactly_the_methods_its_handler_implements() -> None:
+    class Half(BaseHandler):
+        openapi = {"get": Op(operation_id="h", summary="h", tag="ops", responses={200: None})}
+
+        async def get(self) -> None: ...
+
+        async def post(self) -> None: ...
+
+    with pytest.raises(ValueError, match="implements"):
+        declared_operations([(r"/api/v1/half", Half)])
+
+
 def test_document_is_valid_openapi() -> None:
     validator = pytest.importorskip("openapi_spec_validator")
     validator.validate(build_openapi())
@@ -239,8 +265,21 @@ async def test_docs_page_loads_swagger_ui_locally(client: Client) -> None:
     assert "validatorUrl: null" in init
 
 
-@pytest.mark.parametrize("path", ["/", "/events/1"])
+async def public_event(client: Client, visibility: str = "public") -> int:
+    """An event created through the API (the event page is 200 for public events only)."""
+    api = Api(client.base_url)
+    token = await api.user(f"owner-{visibility}@example.com")
+    reply = await api.post(
+        "/api/v1/events", {"name": f"{visibility} cup", "visibility": visibility}, token=token
+    )
+    assert reply.status == 201, reply.body
+    return int(reply.json["id"])
+
+
+@pytest.mark.parametrize("path", ["/", "/events/{event}"])
 async def test_spectator_pages(client: Client, path: str) -> None:
+    if "{event}" in path:
+        path = path.format(event=await public_event(client))
     response = await client.get(path)
     assert response.code == 200
     assert response.headers["Content-Type"].startswith("text/html")
@@ -276,8 +315,6 @@ async def test_app_js_never_writes_html() -> None:
         "/static/nope.js",
         "/docs/static/nope.js",
         "/static/../app.py",
-        "/events/0",
-        "/events/99999999999",
     ],
 )
 async def test_unknown_files_and_pages_are_404(client: Client, path: str) -> None:
@@ -286,6 +323,21 @@ async def test_unknown_files_and_pages_are_404(client: Client, path: str) -> Non
     if response.code == 404:
         assert json.loads(response.body)["error"]["code"] == "not_found"
     assert_security_headers(response)
+
+
+async def test_the_page_of_an_unknown_or_private_event_is_an_html_404(client: Client) -> None:
+    public = await public_event(client)
+    private = await public_event(client, "private")
+    assert (await client.get(f"/events/{public}")).code == 200
+    for path in [f"/events/{private}", "/events/999", "/events/0", "/events/99999999999"]:
+        for method in ("GET", "HEAD"):
+            response = await client.get(path, method=method)
+            assert response.code == 404, (path, method)
+            assert response.headers["Content-Type"].startswith("text/html"), path
+            assert_security_headers(response)
+        html = (await client.get(path)).body.decode()
+        assert "<h1>No such event</h1>" in html, path
+        assert "Connecting" not in html and "app.js" not in html, path
 
 
 async def test_head_of_a_page(client: Client) -> None:
@@ -301,7 +353,7 @@ async def test_request_id_is_echoed_on_static_files(client: Client) -> None:
 
 
 async def test_the_event_page_has_a_question_box_posting_to_analytics(client: Client) -> None:
-    html = (await client.get("/events/1")).body.decode()
+    html = (await client.get(f"/events/{await public_event(client)}")).body.decode()
     source = (Path(server.app.__file__).parent / "static" / "app.js").read_text()
     assert '<form id="ask"' in html and 'id="question"' in html and 'maxlength="500"' in html
     assert '"/api/v1/analytics/query"' in source

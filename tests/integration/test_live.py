@@ -364,10 +364,11 @@ async def test_reset_when_the_id_is_older_than_the_kept_history_or_malformed(liv
     expired = await live.open(api, path, {"Last-Event-ID": oldest})
     garbage = await live.open(api, path, {"Last-Event-ID": "garbage"})
     kept = await live.open(api, path + f"?last_event_id={seen[-2].id}")
-    for resumed in (expired, garbage):
+    for resumed, reason in ((expired, "history_expired"), (garbage, "invalid_id")):
         assert resumed.status == 200, resumed.body
         first = await resumed.next_event()
         assert first is not None and first.event == "reset", first
+        assert first.json == {"reason": reason}, first
     replayed = await kept.next_event()  # still within the history: replay, no reset
     assert replayed is not None and (replayed.event, replayed.id) == ("game", newest), replayed
 

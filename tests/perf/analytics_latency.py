@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 from config.settings import load_settings  # noqa: E402
 from models.db import make_read_engine, sync_session_factory  # noqa: E402
-from models.domain.analytics.context import EventContext, TeamRef  # noqa: E402
-from models.domain.analytics.parser import UnrecognizedQuestion, parse_question  # noqa: E402
 from tests.perf.standings_latency import percentile, seed_league  # noqa: E402
 from tests.support import TEST_SECRET, create_pg_schema, drop_pg_schema, pg_schema_url  # noqa: E402
 from workers.analytics.cache import MemoryAnswerCache  # noqa: E402
+from workers.analytics.language.context import EventContext, TeamRef  # noqa: E402
+from workers.analytics.language.parser import UnrecognizedQuestion, parse_question  # noqa: E402
 from workers.analytics.service import AnalyticsConfig, Viewer, answer_question  # noqa: E402
 
 ANALYTICS = ROOT / "tests" / "analytics"

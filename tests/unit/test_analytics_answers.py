@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.domain.analytics.answers import answer_sentence
-from models.domain.analytics.plan import TEAM_METRICS, make_plan
+from workers.analytics.plan import TEAM_METRICS, make_plan
+from workers.analytics.wording.answers import answer_sentence
 
 FAST = settings(max_examples=200, deadline=None)
 EVENT = "Summer Cup"

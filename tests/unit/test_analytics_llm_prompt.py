@@ -9,8 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.domain.analytics.context import EventContext, TeamRef
-from models.domain.analytics.plan import (
+from workers.analytics.language.context import EventContext, TeamRef
+from workers.analytics.llm import (
+    INSTRUCTIONS,
+    LlmPlanner,
+    RejectedReply,
+    build_messages,
+    message_content,
+    plan_from_reply,
+    plan_schema_description,
+)
+from workers.analytics.plan import (
     INTENTS,
     MAX_LIMIT,
     METRICS_BY_INTENT,
@@ -21,15 +30,6 @@ from models.domain.analytics.plan import (
     InvalidPlan,
     Plan,
     plan_from_dict,
-)
-from workers.analytics.llm import (
-    INSTRUCTIONS,
-    LlmPlanner,
-    RejectedReply,
-    build_messages,
-    message_content,
-    plan_from_reply,
-    plan_schema_description,
 )
 
 EVENT = EventContext(

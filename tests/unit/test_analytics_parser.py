@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from models.domain.analytics.context import EventContext, TeamRef
-from models.domain.analytics.dates import InvalidDate, find_date
-from models.domain.analytics.examples import example_questions
-from models.domain.analytics.names import NameIndex
-from models.domain.analytics.parser import UnrecognizedQuestion, find_event, parse_question
-from models.domain.analytics.plan import plan_from_dict
-from models.domain.analytics.text import fold, tokenize, words
+from workers.analytics.language.context import EventContext, TeamRef
+from workers.analytics.language.dates import InvalidDate, find_date
+from workers.analytics.language.examples import example_questions
+from workers.analytics.language.names import NameIndex
+from workers.analytics.language.parser import UnrecognizedQuestion, find_event, parse_question
+from workers.analytics.language.text import fold, tokenize, words
+from workers.analytics.plan import plan_from_dict
 
 NAMES = (
     ("Lions", "A"),

@@ -7,11 +7,11 @@ import datetime as dt
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from models.domain.analytics.context import EventContext, TeamRef
-from models.domain.analytics.examples import example_questions
-from models.domain.analytics.parser import UnrecognizedQuestion, find_event, parse_question
-from models.domain.analytics.plan import Plan, plan_from_dict
-from models.domain.analytics.vocabulary import PHRASES
+from workers.analytics.language.context import EventContext, TeamRef
+from workers.analytics.language.examples import example_questions
+from workers.analytics.language.parser import UnrecognizedQuestion, find_event, parse_question
+from workers.analytics.language.vocabulary import PHRASES
+from workers.analytics.plan import Plan, plan_from_dict
 
 FAST = settings(max_examples=300, deadline=None)
 TODAY = dt.date(2026, 5, 16)

@@ -71,6 +71,9 @@ def test_unreadable_secret_file_is_a_clear_error(tmp_path: Path) -> None:
         ("ANALYTICS_LLM_URL", "https://user:sk-secret@llm.example/v1/chat/completions"),
         ("ANALYTICS_ROW_CAP", "0"),
         ("ANALYTICS_TIMEOUT_SECONDS", "-1"),
+        ("TASK_RUNNER", "cron"),
+        ("TLS_REDIRECT_PORT", "70000"),
+        ("RATE_LIMIT_ENABLED", "maybe"),
     ],
 )
 def test_invalid_values_name_the_setting(tmp_path: Path, name: str, value: str) -> None:
@@ -84,6 +87,24 @@ def test_readme_table_lists_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
     assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_every_default_is_allowed_by_its_own_declaration() -> None:
+    for setting in SETTINGS:
+        assert setting.problem(setting.default) is None, setting.name
+
+
+def test_declared_ranges_and_choices_reach_the_table() -> None:
+    rows = {line.split(" | ")[0]: line for line in settings_table().splitlines()}
+    assert "integer 4-31" in rows["| `BCRYPT_ROUNDS`"]
+    assert "`DEBUG`, `INFO`, `WARNING`, `ERROR`" in rows["| `LOG_LEVEL`"]
+    assert "Also `_FILE`." in rows["| `METRICS_TOKEN`"]
+
+
+def test_secret_settings_stay_out_of_repr(tmp_path: Path) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path), "METRICS_TOKEN": STRONG})
+    assert settings.jwt_secret not in repr(settings)
+    assert STRONG not in repr(settings)
 
 
 def test_a_language_model_key_must_be_printable_ascii(tmp_path: Path) -> None:

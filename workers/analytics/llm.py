@@ -22,8 +22,8 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
-from models.domain.analytics.context import EventContext
-from models.domain.analytics.plan import (
+from workers.analytics.language.context import EventContext
+from workers.analytics.plan import (
     GROUP_BY,
     GROUPABLE_INTENTS,
     INTENTS,

@@ -19,14 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from models import Event, Game, StandingsSnapshot, Team
-from models.domain.analytics.answers import answer_sentence
-from models.domain.analytics.context import EventContext, TeamRef
-from models.domain.analytics.parser import UnrecognizedQuestion, find_event, parse_question
-from models.domain.analytics.plan import Plan
 from models.visibility import visible_events
 from workers.analytics.cache import AnswerCache, cache_key
-from workers.analytics.executor import execute_plan
-from workers.analytics.readonly import QueryTimeout, read_only_session
+from workers.analytics.errors import AnalyticsError, ErrorCode
+from workers.analytics.language.context import EventContext, TeamRef
+from workers.analytics.language.parser import UnrecognizedQuestion, find_event, parse_question
+from workers.analytics.plan import Plan
+from workers.analytics.queries.executor import execute_plan
+from workers.analytics.queries.readonly import QueryTimeout, read_only_session
+from workers.analytics.wording.answers import answer_sentence
 from workers.metrics import ANALYTICS_QUESTIONS, ANALYTICS_SECONDS
 
 log = logging.getLogger("matchday.analytics")
@@ -65,27 +66,6 @@ class Planner(Protocol):
     def propose(self, question: str, event: EventContext) -> Plan | None: ...
 
 
-class AnalyticsError(Exception):
-    """A question that cannot be answered, with the API status and error code to send."""
-
-    def __init__(
-        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details or {}
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "code": self.code,
-            "message": self.message,
-            "details": self.details,
-        }
-
-
 def answer_question(
     sessions: sessionmaker[Session],
     question: str,
@@ -100,7 +80,7 @@ def answer_question(
 ) -> dict[str, Any]:
     """The API's answer `{question, answer, columns, rows, plan, event}` (+ `sql`).
 
-    Raises UnrecognizedQuestion (422) and AnalyticsError (404 event, 504 query timeout)."""
+    Raises UnrecognizedQuestion, and AnalyticsError (`not_found` event, `query_timeout`)."""
     started = time.perf_counter()
     outcome, intent = "error", "none"
     today = today or datetime.now(UTC).date()
@@ -130,7 +110,7 @@ def answer_question(
     except QueryTimeout as exc:
         outcome = "timeout"
         raise AnalyticsError(
-            504, "query_timeout", "the question took too long to answer; narrow it down"
+            ErrorCode.QUERY_TIMEOUT, "the question took too long to answer; narrow it down"
         ) from exc
     finally:
         ANALYTICS_QUESTIONS.labels(outcome, intent).inc()
@@ -177,7 +157,8 @@ def answer_or_error(
     sessions: sessionmaker[Session], question: str, **kwargs: Any
 ) -> dict[str, Any]:
     """answer_question for transports (Celery, the in-process runner): never raises for an
-    unanswerable question; returns `{"answer": ...}` or `{"error": {status, code, ...}}`."""
+    unanswerable question; returns `{"answer": ...}` or `{"error": {code, message, details}}`
+    (the server maps the code to an HTTP status)."""
     try:
         return {"answer": answer_question(sessions, question, **kwargs)}
     except UnrecognizedQuestion as exc:
@@ -190,7 +171,7 @@ def unrecognized_error(exc: UnrecognizedQuestion) -> AnalyticsError:
     details: dict[str, Any] = {"examples": list(exc.examples)}
     if exc.suggestion:
         details["did_you_mean"] = exc.suggestion
-    return AnalyticsError(422, "unrecognized_question", exc.message, details)
+    return AnalyticsError(ErrorCode.UNRECOGNIZED_QUESTION, exc.message, details)
 
 
 def _resolve_event(session: Session, question: str, event_id: int | None, viewer: Viewer) -> Event:
@@ -199,7 +180,7 @@ def _resolve_event(session: Session, question: str, event_id: int | None, viewer
     if event_id is not None:
         event = session.scalar(visible.where(Event.id == event_id))
         if event is None:  # private events are as absent as missing ones
-            raise AnalyticsError(404, "not_found", "no such event")
+            raise AnalyticsError(ErrorCode.NOT_FOUND, "no such event")
         return event
     candidates = session.execute(
         visible.with_only_columns(Event.id, Event.name)

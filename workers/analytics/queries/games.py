@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from models import Game, Team
-from workers.analytics.query_runner import (
+from workers.analytics.queries.runner import (
     DEFAULT_LIMIT,
     GAME_COLUMNS,
     Expr,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from models.domain.analytics.plan import Plan
+from workers.analytics.plan import Plan
 
 DASH = "\u2013"  # an en dash: scores read "3\u20131"
 MAX_LISTED_GAMES = 10

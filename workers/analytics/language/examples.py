@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from models.domain.analytics.context import EventContext
+from workers.analytics.language.context import EventContext
 
 # A fixed day: examples must not depend on the clock, and none of them names a date.
 _ANY_DAY = dt.date(2000, 1, 1)
@@ -49,8 +49,8 @@ def example_questions(event: EventContext) -> list[str]:
 @lru_cache(maxsize=128)
 def _working(event: EventContext) -> tuple[str, ...]:
     # Imported here: the parser imports this module to offer examples when it gives up.
-    from models.domain.analytics.parser import parse_plan
-    from models.domain.analytics.reading import NoPlan
+    from workers.analytics.language.parser import parse_plan
+    from workers.analytics.language.reading import NoPlan
 
     working = []
     for question in _candidates(event):

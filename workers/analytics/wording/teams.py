@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from models.domain.analytics.wording import (
+from workers.analytics.wording.phrases import (
     View,
     counted,
     event_scope,

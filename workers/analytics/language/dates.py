@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models.domain.analytics.vocabulary import ORDINALS
+from workers.analytics.language.vocabulary import ORDINALS
 
 MONTHS = {
     name: number

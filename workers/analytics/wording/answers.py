@@ -3,7 +3,7 @@
 The sentence names the team(s) and the number(s) asked for, ties as ties, and no team that is
 not part of the answer: a leader sentence names only the leaders, a count names no team at all.
 The supporting data stays in `columns`/`rows`. Rows are read by column name, as the executor
-(workers/analytics/executor.py) returns them.
+(workers/analytics/queries/executor.py) returns them.
 
 `team_names` ({team id: name}) lets a sentence name the plan's teams when the rows do not (no
 head-to-head games yet, a team's count). `metric_words` may rename the scoring unit for other
@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from models.domain.analytics.game_answers import (
+from workers.analytics.plan import Plan
+from workers.analytics.wording.games import (
     average_sentence,
     count_sentence,
     extreme_sentence,
@@ -24,15 +25,14 @@ from models.domain.analytics.game_answers import (
     head_to_head_sentence,
     total_sentence,
 )
-from models.domain.analytics.plan import Plan
-from models.domain.analytics.team_answers import (
+from workers.analytics.wording.phrases import DEFAULT_WORDS, View
+from workers.analytics.wording.teams import (
     leader_sentence,
     table_sentence,
     team_record_sentence,
     team_value_sentence,
     top_n_sentence,
 )
-from models.domain.analytics.wording import DEFAULT_WORDS, View
 
 
 def answer_sentence(

@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models.domain.analytics.plan import Plan
-from workers.analytics.game_queries import (
+from workers.analytics.plan import Plan
+from workers.analytics.queries.games import (
     average_rows,
     count_rows,
     extreme_rows,
@@ -40,7 +40,7 @@ from workers.analytics.game_queries import (
     head_to_head_rows,
     total_rows,
 )
-from workers.analytics.query_runner import (
+from workers.analytics.queries.runner import (
     DEFAULT_LIMIT,
     FINAL,
     GAME_COLUMNS,
@@ -51,7 +51,7 @@ from workers.analytics.query_runner import (
     Runner,
     json_row,
 )
-from workers.analytics.team_queries import (
+from workers.analytics.queries.teams import (
     leader_rows,
     table_rows,
     team_record_rows,

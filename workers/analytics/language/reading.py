@@ -17,12 +17,12 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from models.domain.analytics import vocabulary as v
-from models.domain.analytics.context import EventContext
-from models.domain.analytics.dates import MONTHS, InvalidDate, find_date
-from models.domain.analytics.names import index_for
-from models.domain.analytics.text import MAX_QUESTION_CHARS, Token, is_joined_number, tokenize
-from models.domain.analytics.text import words as text_words
+from workers.analytics.language import vocabulary as v
+from workers.analytics.language.context import EventContext
+from workers.analytics.language.dates import MONTHS, InvalidDate, find_date
+from workers.analytics.language.names import index_for
+from workers.analytics.language.text import MAX_QUESTION_CHARS, Token, is_joined_number, tokenize
+from workers.analytics.language.text import words as text_words
 
 TEAM_REF = "@team"
 DATE_REF = "@date"

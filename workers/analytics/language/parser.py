@@ -16,10 +16,19 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from models.domain.analytics import vocabulary as v
-from models.domain.analytics.context import EventContext
-from models.domain.analytics.names import index_for
-from models.domain.analytics.plan import (
+from workers.analytics.language import vocabulary as v
+from workers.analytics.language.context import EventContext
+from workers.analytics.language.names import index_for
+from workers.analytics.language.reading import (
+    NUMBER_REF,
+    SCORE_REF,
+    TEAM_REF,
+    NoPlan,
+    Reading,
+    read_question,
+)
+from workers.analytics.language.text import MAX_QUESTION_CHARS, tokenize
+from workers.analytics.plan import (
     MAX_GROUP_LENGTH,
     MAX_LIMIT,
     MAX_ROUND,
@@ -28,15 +37,6 @@ from models.domain.analytics.plan import (
     Plan,
     coherence_problem,
 )
-from models.domain.analytics.reading import (
-    NUMBER_REF,
-    SCORE_REF,
-    TEAM_REF,
-    NoPlan,
-    Reading,
-    read_question,
-)
-from models.domain.analytics.text import MAX_QUESTION_CHARS, tokenize
 
 # Metrics where a smaller value is the better one ("best defence" = fewest conceded).
 LOWER_IS_BETTER = frozenset({"lost", "score_against", "position"})
@@ -486,7 +486,7 @@ def parse_question(question: str, event: EventContext, today: dt.date) -> Plan:
     try:
         return parse_plan(question, event, today)
     except NoPlan as exc:
-        from models.domain.analytics.examples import example_questions
+        from workers.analytics.language.examples import example_questions
 
         examples = example_questions(event)
         suggestion = _did_you_mean(question, examples) if exc.suggest else None

@@ -16,8 +16,8 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from models.domain.analytics.text import words
-from models.domain.analytics.vocabulary import KNOWN_WORDS
+from workers.analytics.language.text import words
+from workers.analytics.language.vocabulary import KNOWN_WORDS
 
 # Words that decorate a club's name and may be left out when naming it.
 _DECORATIONS = frozenset({"the", "fc", "afc", "cf", "sc", "ac", "club", "team"})

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from models import Event, Game, Team
-from models.domain.analytics.plan import Plan
 from models.domain.standings import Scoring
+from workers.analytics.plan import Plan
 
 FINAL = "final"
 DEFAULT_LIMIT = 5  # top_n and form without a limit

@@ -20,7 +20,7 @@ from models import Event, Game, Team
 from models.domain.standings import Result as GameResult
 from models.domain.standings import Row as StandingsRow
 from models.domain.standings import Scoring, TeamEntry, compute_standings
-from workers.analytics.query_runner import (
+from workers.analytics.queries.runner import (
     DEFAULT_LIMIT,
     POSITION_COLUMNS,
     RECORD_COLUMNS,

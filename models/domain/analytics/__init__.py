@@ -1,1 +1,0 @@
-"""Analytics planning (pure): question → plan, plan → sentence. No I/O here."""
