@@ -176,7 +176,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.processes == 1:
         child()
         return 0
-    run_workers(args.processes, child)  # the parent never returns from here
+    # The parent never returns from here; it closes its copy of the sockets when stopping, so
+    # new connections are refused rather than queued while the workers drain.
+    run_workers(args.processes, child, listeners=[*sockets, *redirect_sockets])
     return 0
 
 

@@ -1,10 +1,12 @@
-"""Faults a deployment meets, with real `matchday serve` processes (docs/operations.md)."""
+"""Faults a deployment meets, with real `matchday serve` processes (docs/operations.md):
+SIGTERM with a request in flight, a `--processes` worker that exits."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -105,7 +107,7 @@ async def _keep_alive(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWri
 # --- SIGTERM (deploys) -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("processes", ["1"])
+@pytest.mark.parametrize("processes", ["1", "2"])
 async def test_sigterm_answers_the_request_in_flight_then_exits(
     processes: str, schema: str, database: Any, serve: Serve, tmp_path: Path
 ) -> None:
@@ -170,3 +172,69 @@ async def test_sigterm_answers_the_request_in_flight_then_exits(
     assert exited < DRAIN_SECONDS
     idle_writer.close()
     print(f"\nPUT answered {answered:.2f}s after SIGTERM; process exited after {exited:.2f}s")
+
+
+# --- A serve process dies -------------------------------------------------------------------
+
+
+def _children(pid: int) -> set[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return {int(line) for line in found.stdout.split()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+
+
+async def test_a_worker_that_exits_is_replaced_until_the_parent_stops(
+    schema: str, serve: Serve, tmp_path: Path
+) -> None:
+    env = matchday_env(tmp_path, DATABASE_URL=pg_schema_url(schema), JWT_SECRET=TEST_SECRET)
+    proc, url = serve(env, "--processes", "2")
+    api = Api(url)
+    log_file = next(tmp_path.glob("serve-*.log"))
+
+    async def serving(count: int) -> None:
+        """Until `count` workers in all have started serving (signals are handled from then
+        on: a worker still starting just dies of SIGTERM, with nothing to drain)."""
+
+        async def started() -> bool:
+            return log_file.read_text().count(" INFO matchday serving") >= count
+
+        await eventually(started, timeout=30)
+
+    await serving(2)
+    originals = _children(proc.pid)
+    assert len(originals) == 2, originals
+
+    # A rolling restart by hand: each original worker, sent SIGTERM on its own, drains and
+    # exits with status 0, and is replaced; meanwhile the other keeps answering.
+    for started, victim in enumerate(sorted(originals), start=3):
+        before = _children(proc.pid)
+        sent = time.monotonic()
+        subprocess.run(["kill", "-TERM", str(victim)], check=True)
+
+        async def replaced(victim: int = victim, before: set[int] = before) -> bool:
+            now = _children(proc.pid)
+            return victim not in now and len(now) == 2 and len(now - before) == 1
+
+        await eventually(replaced, timeout=DRAIN_SECONDS + 10)
+        for _ in range(10):
+            assert (await api.get("/healthz")).status == 200
+        await serving(started)
+        print(f"\nworker {victim} replaced, serving in {time.monotonic() - sent:.2f}s")
+    replacements = _children(proc.pid)
+    assert not replacements & originals
+    for _ in range(10):  # answered by the replacements alone
+        assert (await api.get("/api/v1/events")).status == 200
+    log = log_file.read_text()
+    assert log.count("exited with status 0; restarting it") == 2, log
+
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(proc.wait, DRAIN_SECONDS + 5) == 0
+    assert not any(_alive(pid) for pid in replacements)
+    assert _refused(url)
