@@ -213,9 +213,11 @@ async def _run_server(
     redirect_sockets: list[socket.socket] | None = None,
 ) -> None:
     from server.app import make_app
+    from server.base import log_request
     from server.tls import redirect_app
 
-    app = await make_app(settings)
+    # The access log: a deliberate 503 (PostgreSQL restarting) is a WARNING, not an ERROR.
+    app = await make_app(settings, log_function=log_request)
     # Each request's body limit is its route's, applied by the app before the body is read
     # (server/body_limit.py); Tornado's max_body_size below is only its fallback.
     server = DrainingHTTPServer(

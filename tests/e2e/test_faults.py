@@ -1,9 +1,10 @@
 """Faults a deployment meets, with real `matchday serve` processes (docs/operations.md):
-SIGTERM with a request in flight, a `--processes` worker that exits."""
+SIGTERM with a request in flight, a `--processes` worker that exits, PostgreSQL restarting."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
 import subprocess
@@ -17,6 +18,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from models.migrate import upgrade
+from tests.e2e.own_postgres import own_postgres
 from tests.e2e.processes import Serve, matchday_env, serving, wait_ready
 from tests.support import (
     TEST_SECRET,
@@ -238,3 +241,97 @@ async def test_a_worker_that_exits_is_replaced_until_the_parent_stops(
     assert await asyncio.to_thread(proc.wait, DRAIN_SECONDS + 5) == 0
     assert not any(_alive(pid) for pid in replacements)
     assert _refused(url)
+
+
+# --- PostgreSQL restarts --------------------------------------------------------------------
+
+
+def _log_lines(path: Path, request_id: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("request_id") == request_id]
+
+
+async def test_postgresql_restart_answers_503_with_one_warning_then_recovers(
+    serve: Serve, tmp_path: Path
+) -> None:
+    with own_postgres() as postgres:
+        upgrade(postgres.url)
+        env = matchday_env(
+            tmp_path, DATABASE_URL=postgres.url, JWT_SECRET=TEST_SECRET, LOG_FORMAT="json"
+        )
+        proc, url = serve(env)
+        api = Api(url)
+        await wait_ready(api)
+        token, game_id = await _one_game(api)
+        log_file = next(tmp_path.glob("serve-*.log"))
+        score = {"home_score": 2, "away_score": 2, "status": "final"}
+
+        def request_id(case: str) -> str:
+            return f"pg-down-{case}-{uuid.uuid4().hex[:8]}"
+
+        # A request in the middle of its transaction when PostgreSQL stops (its session is
+        # ended under it), then requests while it is down (no connection at all).
+        engine = create_async_engine(postgres.url)
+        lock = await engine.connect()
+        await lock.execute(
+            sa.text("SELECT id FROM games WHERE id = :id FOR UPDATE"), {"id": game_id}
+        )
+        in_flight = request_id("in-flight")
+        put = asyncio.create_task(
+            api.put(
+                f"/api/v1/games/{game_id}/score",
+                score,
+                token=token,
+                headers={"X-Request-ID": in_flight},
+            )
+        )
+
+        async def put_waits_on_the_lock() -> bool:
+            return await _blocked_behind(lock) == 1
+
+        await eventually(put_waits_on_the_lock)
+        postgres.stop()
+        await lock.invalidate()
+        await engine.dispose()
+        replies = {in_flight: await put}
+        anonymous, authenticated = request_id("anonymous"), request_id("authenticated")
+        replies[anonymous] = await api.get("/api/v1/events", headers={"X-Request-ID": anonymous})
+        replies[authenticated] = await api.post(
+            "/api/v1/events",
+            {"name": "Down Cup"},
+            token=token,
+            headers={"X-Request-ID": authenticated},
+        )
+        for rid, reply in replies.items():
+            assert reply.status == 503, (rid, reply.status, reply.body)
+            assert reply.error_code() == "database_unavailable"
+            assert reply.json["error"]["request_id"] == rid
+
+        for rid in replies:
+
+            async def logged(rid: str = rid) -> bool:
+                return bool(_log_lines(log_file, rid))
+
+            await eventually(logged)
+        await asyncio.sleep(0.5)  # anything else these requests would log comes with them
+        for rid in replies:
+            lines = _log_lines(log_file, rid)
+            # One line: the access log's, at WARNING, saying why; no traceback.
+            assert len(lines) == 1, lines
+            (line,) = lines
+            assert line["level"] == "warning", line
+            assert line["logger"] == "tornado.access", line
+            assert line["message"].startswith("503 "), line
+            assert "database unavailable: " in line["message"], line
+            assert "exception" not in line, line
+        everything = [json.loads(line) for line in log_file.read_text().splitlines()]
+        assert not [line for line in everything if line["level"] in ("error", "critical")]
+        assert "Traceback" not in log_file.read_text()
+
+        postgres.start()
+        reply = await api.get("/api/v1/events")  # the pool replaces its dead connections
+        assert reply.status == 200, (reply.status, reply.body)
+        reply = await api.put(f"/api/v1/games/{game_id}/score", score, token=token)
+        assert reply.status == 200, (reply.status, reply.body)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 15) == 0
