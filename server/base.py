@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
+from tornado.log import access_log
 from tornado.web import Finish, HTTPError, RequestHandler
 
 from config.logging import log_context
@@ -57,8 +58,29 @@ def _infrastructure_error(exc: BaseException) -> ApiError:
         return ApiError(
             409, "the game changed meanwhile; fetch it and retry", code="version_conflict"
         )
-    log.error("database unavailable: %s", exc)
     return ApiError(503, "the database is unavailable; retry shortly", code="database_unavailable")
+
+
+def _first_line(exc: BaseException) -> str:
+    """The cause, without the SQL and the documentation link SQLAlchemy appends."""
+    original = getattr(exc, "orig", None) or exc  # the driver's error, inside SQLAlchemy's
+    text = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def log_request(handler: RequestHandler) -> None:
+    """The access log (Tornado's `log_function`): one line per request. A 500 is a bug and
+    logs at ERROR; every other failure is an answer the API gives on purpose (a 503 while
+    PostgreSQL restarts, a 429…) and logs at WARNING, with its cause when it has one."""
+    status = handler.get_status()
+    request = handler.request
+    line = f"{status} {request.method} {request.uri} ({request.remote_ip})"
+    line += f" {1000.0 * request.request_time():.2f}ms"
+    cause: str | None = getattr(handler, "failure", None)
+    if cause:
+        line += f": {cause}"
+    level = logging.INFO if status < 400 else logging.ERROR if status == 500 else logging.WARNING
+    access_log.log(level, line)
 
 
 class BaseHandler(RequestHandler):
@@ -84,6 +106,8 @@ class BaseHandler(RequestHandler):
         self.token_claims: dict[str, Any] | None = None
         self.login_attempt: LoginAttempt | None = None
         self._rate: Decision | None = None
+        # Why an infrastructure failure answered 503: the access log's line says it.
+        self.failure: str | None = None
         # set_default_headers() ran before initialize(); now the id is known, send it.
         self.set_header("X-Request-ID", self.request_id)
 
@@ -116,9 +140,12 @@ class BaseHandler(RequestHandler):
             status_code = ApiError.from_domain(exc).status
         elif isinstance(exc, DispatchUnavailable):
             status_code = QUEUE_UNAVAILABLE.status
+            self.failure = f"task queue unavailable: {exc}"
         elif isinstance(exc, StaleDataError | OperationalError | InterfaceError):
             kwargs["exc_info"] = (ApiError, _infrastructure_error(exc), None)
             status_code = kwargs["exc_info"][1].status
+            if status_code == 503:
+                self.failure = f"database unavailable: {_first_line(exc)}"
         super().send_error(status_code, **kwargs)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -145,11 +172,11 @@ class BaseHandler(RequestHandler):
         return ApiError(status_code, message, code=DEFAULT_CODES.get(status_code))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, ApiError | DomainError | HTTPError):
+        if isinstance(value, ApiError | DomainError | HTTPError | DispatchUnavailable):
             return  # expected answers; the access log has them
-        if isinstance(value, DispatchUnavailable):
-            log.warning("task queue unavailable: %s", value)
-            return
+        if isinstance(value, StaleDataError | OperationalError | InterfaceError):
+            return  # the database is away (a 503) or a row changed (409): no traceback; the
+            # access log's line carries the cause (log_request)
         log.error(
             "unhandled error",
             exc_info=(typ, value, tb),

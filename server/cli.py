@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
 import ssl
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from tornado.netutil import bind_sockets
 from config.data_dir import DataDirUnusable, ensure_data_dir
 from config.logging import configure_logging
 from config.settings import ConfigError, Settings, load_settings, settings_table
+from server.graceful import DrainingHTTPServer
 from server.supervisor import run_workers
 
 if TYPE_CHECKING:
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("matchday")
 # Commands that open the embedded SQLite database under DATA_DIR.
 NEEDS_DATA_DIR = frozenset({"serve", "migrate", "demo", "create-admin"})
+# While draining, how often to look for streams that subscribed after the goodbye.
+STREAM_RECHECK_SECONDS = 0.25
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -173,7 +178,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.processes == 1:
         child()
         return 0
-    run_workers(args.processes, child)  # the parent never returns from here
+    # The parent never returns from here; it closes its copy of the sockets when stopping, so
+    # new connections are refused rather than queued while the workers drain.
+    run_workers(args.processes, child, listeners=[*sockets, *redirect_sockets])
     return 0
 
 
@@ -208,12 +215,14 @@ async def _run_server(
     redirect_sockets: list[socket.socket] | None = None,
 ) -> None:
     from server.app import make_app
+    from server.base import log_request
     from server.tls import redirect_app
 
-    app = await make_app(settings)
+    # The access log: a deliberate 503 (PostgreSQL restarting) is a WARNING, not an ERROR.
+    app = await make_app(settings, log_function=log_request)
     # Each request's body limit is its route's, applied by the app before the body is read
     # (server/body_limit.py); Tornado's max_body_size below is only its fallback.
-    server = HTTPServer(
+    server = DrainingHTTPServer(
         app, max_body_size=settings.max_json_body_bytes * 2, xheaders=False, ssl_options=tls
     )
     server.add_sockets(sockets)
@@ -233,20 +242,41 @@ async def _run_server(
     await _drain(app, server)
 
 
-async def _drain(app: MatchdayApp, server: HTTPServer) -> None:
-    """SIGTERM: readiness turns 503 and new streams are refused, open streams are told to
-    reconnect elsewhere, queued work finishes; all within DRAIN_SECONDS."""
+async def _drain(app: MatchdayApp, server: DrainingHTTPServer) -> None:
+    """SIGTERM: stop accepting (new connections are refused and go to another instance),
+    readiness turns 503, open streams are told to reconnect elsewhere, requests in flight get
+    their response, then connections close and queued work finishes; all within
+    DRAIN_SECONDS (docs/live.md, "Shutdown")."""
+    started = time.monotonic()
     app.draining = True
-    app.hub.drain()
     server.stop()
+    server.finish_requests()  # idle keep-alive connections close now, the others when answered
+    deadline = asyncio.get_running_loop().time() + app.config.drain_seconds
     try:
-        async with asyncio.timeout(app.config.drain_seconds):
-            await app.hub.emptied()  # every stream has written its goodbye and finished
-            await server.close_all_connections()
+        async with asyncio.timeout_at(deadline):
+            await _requests_answered(app, server)
+    except TimeoutError:
+        log.warning(
+            "drain: %d request(s) still unanswered after %ss; closing them",
+            server.busy,
+            app.config.drain_seconds,
+        )
+    await server.close_all_connections()  # only unanswered ones are left, if any
+    try:
+        async with asyncio.timeout_at(deadline):
             await app.close()
     except TimeoutError:
         log.warning("drain took longer than %ss; exiting anyway", app.config.drain_seconds)
-    log.info("stopped")
+    log.info("stopped", extra={"drain_seconds": round(time.monotonic() - started, 3)})
+
+
+async def _requests_answered(app: MatchdayApp, server: DrainingHTTPServer) -> None:
+    """Until every request has its response. Streams are ended by the hub; saying goodbye
+    again catches a stream admitted just before the drain that subscribed only since."""
+    while server.busy:
+        app.hub.drain()  # idempotent: a stream already told is not told twice
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.quieted(), STREAM_RECHECK_SECONDS)
 
 
 COMMANDS = {
