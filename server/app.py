@@ -21,7 +21,7 @@ from models.db import (
 )
 from server.audit_sink import AuditSink, InlineAuditSink, QueuedAuditSink
 from server.auth.tokens import TokenService
-from server.base import NotFoundHandler
+from server.base import NotFoundHandler, log_request
 from server.blocking import BlockingRunner
 from server.body_limit import BodyTooLargeHandler, body_limit, limit_body
 from server.dispatch import (
@@ -115,6 +115,7 @@ class MatchdayApp(tornado.web.Application):
         self.loop_lag = LoopLagMonitor()
         self._background: set[asyncio.Task[None]] = set()
         self.draining = False
+        tornado_settings.setdefault("log_function", log_request)  # one line per request
         super().__init__(
             all_routes(),
             default_handler_class=NotFoundHandler,

@@ -215,11 +215,9 @@ async def _run_server(
     redirect_sockets: list[socket.socket] | None = None,
 ) -> None:
     from server.app import make_app
-    from server.base import log_request
     from server.tls import redirect_app
 
-    # The access log: a deliberate 503 (PostgreSQL restarting) is a WARNING, not an ERROR.
-    app = await make_app(settings, log_function=log_request)
+    app = await make_app(settings)  # its access log: a deliberate 503 is a WARNING (base.py)
     # Each request's body limit is its route's, applied by the app before the body is read
     # (server/body_limit.py); Tornado's max_body_size below is only its fallback.
     server = DrainingHTTPServer(
