@@ -88,8 +88,9 @@ async def publish_many(
 def recompute(session: AsyncSession, event_id: int, *, wait: bool = False) -> None:
     """Recompute the event's standings after the commit. With `wait`, the commit's caller
     waits for the task to be queued (DispatchUnavailable if it cannot be) and finds its id
-    in ``Pending.task_ids``; otherwise it is queued in the background and a queue outage
-    is left to the periodic reconcile task."""
+    in ``Pending.task_ids``; otherwise it is queued in the background. Either way the
+    recompute is owed as a row of this transaction, so a queue outage or a lost task is made
+    good by the sweep (server/sweeper.py)."""
     work = pending(session)
     work.recomputes[event_id] = work.recomputes.get(event_id, False) or wait
 
