@@ -17,7 +17,13 @@ from collections import Counter, defaultdict
 from server import metrics
 from server.live.sse import PING, SseClient, control_frame, frame
 from server.live.standings_cache import StandingsCache
-from server.live.streams import EventStreams, StreamMessage, is_valid_id, parse_id
+from server.live.streams import (
+    HISTORY_EXPIRED,
+    EventStreams,
+    StreamMessage,
+    is_valid_id,
+    parse_id,
+)
 
 log = logging.getLogger("matchday.hub")
 READ_BLOCK_MS = 5_000
@@ -96,7 +102,7 @@ class StreamHub:
         metrics.SSE_RESUMES.inc()
         history = await self.streams.history(client.event_id, after)
         if history.reset:
-            self._reset(client, "history_expired")
+            self._reset(client, history.reason or HISTORY_EXPIRED)
             return
         client.last_sent = parse_id(after)
         client.replay(history.messages)

@@ -54,9 +54,10 @@ class Live:
         self._apps: list[tuple[MatchdayApp, HTTPServer, str]] = []
         self._streams: list[SseStream] = []
         self._truncated = False
+        self._started = itertools.count()  # not len(_apps): an app stopped early frees its slot
 
     async def start(self, redis_url: str = REDIS_URL, **env: str) -> tuple[MatchdayApp, Api]:
-        data_dir = self.tmp_path / f"app{len(self._apps)}"
+        data_dir = self.tmp_path / f"app{next(self._started)}"
         data_dir.mkdir()
         prefix = ""
         if self.mode == "embedded":
