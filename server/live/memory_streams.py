@@ -53,7 +53,8 @@ class MemoryStreams:
             stream.trimmed = True
             if event_id in self._followed:
                 stream.unread.append(stream.messages[0])
-        message = StreamMessage(event_id, self._next_id(), kind, data)
+        created = not stream.messages  # the first message of this stream in this process
+        message = StreamMessage(event_id, self._next_id(), kind, data, created=created)
         stream.messages.append(message)
         if dedupe_key is not None:
             self._remember(dedupe_key, message.id)
@@ -68,6 +69,9 @@ class MemoryStreams:
     async def last_id(self, event_id: int) -> str:
         stream = self._streams.get(event_id)
         return stream.messages[-1].id if stream and stream.messages else "0-0"
+
+    async def last_ids(self, event_ids: list[int]) -> dict[int, str]:
+        return {event_id: await self.last_id(event_id) for event_id in event_ids}
 
     async def history(self, event_id: int, after: str) -> History:
         # A new process starts with no streams: ids from an earlier one are not found here

@@ -9,6 +9,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.live.streams import (
+    CREATED_FIELD,
     DEDUPE_TTL_SECONDS,
     HISTORY_EXPIRED,
     PUBLISH_ONCE,
@@ -63,6 +64,16 @@ class RedisStreams:
         newest = cast(list[Entry], await self._client.xrevrange(self.key(event_id), count=1))
         return newest[0][0] if newest else "0-0"
 
+    async def last_ids(self, event_ids: list[int]) -> dict[int, str]:
+        pipe = self._client.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.xrevrange(self.key(event_id), count=1)
+        replies = cast(list[list[Entry]], await pipe.execute())
+        return {
+            event_id: newest[0][0] if newest else "0-0"
+            for event_id, newest in zip(event_ids, replies, strict=True)
+        }
+
     async def history(self, event_id: int, after: str) -> History:
         key = self.key(event_id)
         position = parse_id(after)
@@ -97,7 +108,11 @@ class RedisStreams:
     def _message(self, event_id: int, entry: Entry) -> StreamMessage:
         message_id, fields = entry
         return StreamMessage(
-            event_id, message_id, fields.get("kind", ""), fields.get("data", "null")
+            event_id,
+            message_id,
+            fields.get("kind", ""),
+            fields.get("data", "null"),
+            created=CREATED_FIELD in fields,
         )
 
     async def read(self, positions: dict[int, str], block_ms: int) -> list[StreamMessage]:

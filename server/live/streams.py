@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from models.stream_protocol import (
+    CREATED_FIELD,
     DEDUPE_TTL_SECONDS,
     PUBLISH_ONCE,
     dedupe_marker_key,
@@ -19,6 +20,7 @@ from models.stream_protocol import (
 )
 
 __all__ = [  # the protocol's names, re-exported for the server's modules
+    "CREATED_FIELD",
     "DEDUPE_TTL_SECONDS",
     "HISTORY_EXPIRED",
     "PUBLISH_ONCE",
@@ -46,6 +48,7 @@ class StreamMessage:
     id: str
     kind: str
     data: str  # JSON text, serialised once by the publisher
+    created: bool = False  # the first message of its stream (after a wipe: of a new stream)
 
     @property
     def published_at(self) -> float:
@@ -97,6 +100,9 @@ class EventStreams(Protocol):
     async def history(self, event_id: int, after: str) -> History:
         """Every kept message after `after`; reset=True (with reset_reason()) unless `after`
         is one of the stream's kept ids, or "0-0" (from the start) and nothing was trimmed."""
+
+    async def last_ids(self, event_ids: list[int]) -> dict[int, str]:
+        """last_id() of several streams in one round trip."""
 
     async def read(self, positions: dict[int, str], block_ms: int) -> list[StreamMessage]:
         """Messages after each position, waiting up to `block_ms` for the first one."""

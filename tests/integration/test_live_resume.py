@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ import redis.asyncio as aioredis
 
 from server.live.memory_streams import MemoryStreams
 from server.live.redis_streams import RedisStreams
-from server.live.streams import EventStreams, parse_id
+from server.live.streams import EventStreams, parse_id, stream_key
 from tests.integration.test_live import (
     Live,
     free_port,
@@ -97,6 +98,111 @@ class Match:
             await score(self.api, self.token, self.game, self.home, 0)
 
 
+# --- Redis lost its data ---------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+async def test_redis_wiped_resume_from_before_resets_and_open_streams_are_told(
+    production: Live,
+) -> None:
+    async with own_redis() as (url, redis):
+        app, api = await production.start(redis_url=url)
+        match, ev = await Match.create(api)
+        await settle(app)
+        path = f"/api/v1/events/{ev}/stream"
+        across = await production.open(api, path)  # stays open through the wipe
+        await match.bump(5)
+        before = await scores(across, 5)
+
+        await redis.flushall()  # Redis lost everything: the stream begins anew
+        await match.bump(3)
+
+        # An open stream is told, then goes on with the new stream: nothing new is missed.
+        assert await reset_reason(across, timeout=10) == "stream_restarted"
+        after = await scores(across, 3)
+        assert homes(after) == [6, 7, 8]
+
+        # Ids from before the wipe are older than the recreated stream, which was never
+        # trimmed: history cannot be replayed from them.
+        resumed = []
+        for old in (before[0].id, before[-1].id):
+            stream = await production.open(api, path, {"Last-Event-ID": old or ""})
+            assert stream.status == 200, stream.body
+            assert await reset_reason(stream) == "stream_restarted"
+            resumed.append(stream)
+
+        # An id of the new stream still replays, with no gap and no duplicate.
+        kept = await production.open(api, path + f"?last_event_id={after[0].id}")
+        assert [m.id for m in await scores(kept, 2)] == [m.id for m in after[1:]]
+
+        await match.bump()  # and every one of them goes on live
+        for stream in (across, kept, *resumed):
+            assert homes(await scores(stream, 1)) == [9]
+
+
+@pytest.mark.postgres
+async def test_stream_gone_entirely_resets_promptly_and_open_streams_are_told(
+    production: Live,
+) -> None:
+    async with own_redis() as (url, redis):
+        app, api = await production.start(redis_url=url)
+        match, ev = await Match.create(api)
+        await settle(app)
+        path = f"/api/v1/events/{ev}/stream"
+        across = await production.open(api, path)
+        await match.bump(2)
+        before = await scores(across, 2)
+
+        await redis.flushall()  # nothing is published afterwards: the stream is just gone
+        started = time.monotonic()
+        resumed = await production.open(api, path, {"Last-Event-ID": before[-1].id or ""})
+        assert await reset_reason(resumed, timeout=3) == "stream_restarted"
+        assert time.monotonic() - started < 3
+        # The open stream's reader finds its stream gone when it next idles (READ_BLOCK_MS).
+        assert await reset_reason(across, timeout=12) == "stream_restarted"
+
+        fresh = await production.open(api, path)  # opened after the wipe: nothing to reset
+        await until_followed(fresh)
+        await match.bump()
+        for stream in (across, resumed, fresh):
+            assert homes(await scores(stream, 1)) == [3]
+
+
+@pytest.mark.postgres
+async def test_stream_restored_with_older_ids_resets_open_streams(production: Live) -> None:
+    # Ids come from Redis' clock: a stream restored older, or recreated by a Redis whose clock
+    # is behind, has ids below an open stream's position. Reading on from there would return
+    # nothing until the new ids passed it; the reader notices the stream went backwards.
+    async with own_redis() as (url, redis):
+        app, api = await production.start(redis_url=url)
+        match, ev = await Match.create(api)
+        await settle(app)
+        path = f"/api/v1/events/{ev}/stream"
+        across = await production.open(api, path)
+        await match.bump(2)
+        before = await scores(across, 2)
+
+        await redis.flushall()
+        key = stream_key(app.config.redis_key_prefix, ev)
+        older = parse_id(before[0].id or "")[0] - 60_000
+        for seq in range(3):
+            game = {"id": match.game, "home_score": 100 + seq}
+            await redis.xadd(key, {"kind": "score", "data": json.dumps(game)}, f"{older}-{seq}")
+
+        assert await reset_reason(across, timeout=12) == "stream_restarted"
+        resumed = await production.open(api, path, {"Last-Event-ID": before[-1].id or ""})
+        assert await reset_reason(resumed) == "unknown_id"  # newer than the whole stream
+        await match.bump()
+        for stream in (across, resumed):
+            assert homes(await scores(stream, 1)) == [3]
+
+
+async def until_followed(stream: SseStream) -> None:
+    """The stream's first line arrived: the hub has registered it."""
+    first = await stream.next()
+    assert first is not None and first.retry is not None, first
+
+
 # --- in-process streams: a new process -------------------------------------------------------
 
 
@@ -164,6 +270,7 @@ async def test_history_replays_only_from_an_id_the_stream_has(streams: EventStre
     assert (at_last.reset, at_last.messages) == (False, [])
     everything = await streams.history(7, "0-0")
     assert [m.id for m in everything.messages] == published
+    assert [m.created for m in everything.messages] == [True, False, False]
 
     cases = {
         f"{first[0] - 1}-0": "stream_restarted",  # before a stream that was never trimmed
@@ -183,3 +290,4 @@ async def test_history_replays_only_from_an_id_the_stream_has(streams: EventStre
     for after in (published[0] or "", "0-0"):
         expired = await streams.history(7, after)
         assert (expired.reset, expired.reason) == (True, "history_expired")
+    assert await streams.last_ids([7, 8]) == {7: await streams.last_id(7), 8: "0-0"}
