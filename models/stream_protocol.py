@@ -16,13 +16,20 @@ DEDUPE_TTL_SECONDS = 7 * 24 * 3600
 # Publish once per dedupe key: the check, the XADD and the marker are one atomic step, so a
 # relay that retries after a crash between XADD and deleting its outbox row adds nothing,
 # and two relays (two server processes) never publish one entry twice.
+# The entry that creates the stream carries CREATED_FIELD: a reader that already followed an
+# earlier stream under that key (Redis lost its data since) knows ids before it are gone.
 PUBLISH_ONCE = """
 if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then return false end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-                      'kind', ARGV[2], 'data', ARGV[3])
+local fields = {'kind', ARGV[2], 'data', ARGV[3]}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  fields[#fields + 1] = 'created'
+  fields[#fields + 1] = '1'
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
 if KEYS[2] ~= '' then redis.call('SET', KEYS[2], id, 'EX', ARGV[4]) end
 return id
 """
+CREATED_FIELD = "created"
 
 
 def parse_id(value: str) -> tuple[int, int]:

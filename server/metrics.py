@@ -21,7 +21,9 @@ SSE_REJECTED = Counter(
     "matchday_sse_rejected_total", "SSE connections refused, by reason", ["reason"]
 )
 SSE_RESUMES = Counter("matchday_sse_resumes_total", "Connections resumed with Last-Event-ID")
-SSE_RESETS = Counter("matchday_sse_resets_total", "Resumes whose id was older than the history")
+SSE_RESETS = Counter(
+    "matchday_sse_resets_total", "reset events sent (history expired, stream restarted, bad id)"
+)
 STREAM_READ_ERRORS = Counter(
     "matchday_stream_read_errors_total", "Failed reads of the event streams (backend down)"
 )

@@ -32,9 +32,15 @@ class EventStreamHandler(BaseHandler):
                 200: text_reply(
                     "text/event-stream",
                     "`text/event-stream`: a `retry:` line, then messages with `id:`, `event:` "
-                    "(`score`, `correction`, `standings`, `game`; `reset` when `Last-Event-ID` "
-                    "is older than the kept history; `reconnect` when the server shuts down) "
-                    "and one `data:` line of JSON. `: ping` comments keep it open.",
+                    "(`score`, `correction`, `standings`, `game`) and one `data:` line of "
+                    "JSON. `: ping` comments keep it open. Control messages have no `id:`: "
+                    "`reset` (refetch, then keep reading) when the stream cannot go on from "
+                    "`Last-Event-ID` without a gap, or began anew under an open stream; its "
+                    'data is `{"reason": ...}`: `history_expired` (older than the kept '
+                    "history), `stream_restarted` (from before the stream was lost and begun "
+                    "anew), `unknown_id` (an id the stream never had, e.g. newer than its "
+                    "last), `invalid_id` (not a stream id). `reconnect` when the server shuts "
+                    "down.",
                 )
             },
             headers=("Last-Event-ID",),

@@ -17,11 +17,22 @@ from collections import Counter, defaultdict
 from server import metrics
 from server.live.sse import PING, SseClient, control_frame, frame
 from server.live.standings_cache import StandingsCache
-from server.live.streams import EventStreams, StreamMessage, is_valid_id, parse_id
+from server.live.streams import (
+    HISTORY_EXPIRED,
+    STREAM_RESTARTED,
+    EventStreams,
+    StreamMessage,
+    is_valid_id,
+    parse_id,
+)
 
 log = logging.getLogger("matchday.hub")
 READ_BLOCK_MS = 5_000
 MAX_BACKOFF_SECONDS = 2.0
+
+
+def _reason(reason: str) -> str:
+    return json.dumps({"reason": reason}, separators=(",", ":"))
 
 
 class HubFull(Exception):
@@ -96,14 +107,14 @@ class StreamHub:
         metrics.SSE_RESUMES.inc()
         history = await self.streams.history(client.event_id, after)
         if history.reset:
-            self._reset(client, "history_expired")
+            self._reset(client, history.reason or HISTORY_EXPIRED)
             return
         client.last_sent = parse_id(after)
         client.replay(history.messages)
 
     def _reset(self, client: SseClient, reason: str) -> None:
         metrics.SSE_RESETS.inc()
-        client.write(control_frame("reset", json.dumps({"reason": reason}, separators=(",", ":"))))
+        client.write(control_frame("reset", _reason(reason)))
 
     def unsubscribe(self, client: SseClient, reason: str) -> None:
         subscribers = self.clients.get(client.event_id)
@@ -140,12 +151,15 @@ class StreamHub:
 
     async def _read_loop(self) -> None:
         backoff = 0.05
+        check = False
         while True:
             if not self.positions:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
             try:
+                if check:
+                    await self._check_positions()
                 messages = await self.streams.read(dict(self.positions), READ_BLOCK_MS)
             except asyncio.CancelledError:
                 raise
@@ -154,14 +168,45 @@ class StreamHub:
                 log.warning("stream read failed, retrying in %.2fs: %s", backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                check = True  # it may come back without its data
                 continue
             backoff = 0.05
+            # A stream that vanished or went backwards reads as silence: look when idle.
+            check = not messages
             for message in messages:
                 self._dispatch(message)
 
+    async def _check_positions(self) -> None:
+        """Streams now behind our position were lost with the backend's data (or restored
+        older): reading on from our position would wait in silence for their new ids to pass
+        it. Tell their clients to refetch and follow from the stream's newest id."""
+        positions = dict(self.positions)
+        newest = await self.streams.last_ids(list(positions))
+        for event_id, last in newest.items():
+            ours = positions[event_id]
+            if self.positions.get(event_id) == ours and parse_id(last) < parse_id(ours):
+                self.positions[event_id] = last
+                self._restart(event_id, parse_id(last))
+
+    def _restart(self, event_id: int, since: tuple[int, int]) -> None:
+        """The event's stream began anew: what its clients were sent may miss messages lost
+        with the old one, and the new stream's ids may be lower than theirs."""
+        log.warning("stream of event %s restarted: resetting its clients", event_id)
+        data = _reason(STREAM_RESTARTED)
+        for client in list(self.clients.get(event_id, ())):
+            if client.pending is not None:  # mid-replay, from either stream: resume by id
+                client.write(control_frame("reconnect", data, retry_ms=self.retry_ms))
+                client.close(STREAM_RESTARTED)
+            elif client.last_sent != (0, 0):  # (0, 0): nothing of the old stream was sent
+                self._reset(client, STREAM_RESTARTED)
+                client.last_sent = since
+
     def _dispatch(self, message: StreamMessage) -> None:
-        if message.event_id in self.positions:
+        position_before = self.positions.get(message.event_id)
+        if position_before is not None:
             self.positions[message.event_id] = message.id
+        if message.created and position_before not in (None, "0-0"):
+            self._restart(message.event_id, (0, 0))  # we followed an earlier stream
         if message.kind == "standings":
             self.cache.apply(message)
         data = frame(message)

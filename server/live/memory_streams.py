@@ -7,7 +7,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 
-from server.live.streams import History, Outgoing, StreamMessage, parse_id
+from server.live.streams import (
+    HISTORY_EXPIRED,
+    History,
+    Outgoing,
+    StreamMessage,
+    parse_id,
+    reset_reason,
+)
 
 DEDUPE_KEYS_KEPT = 100_000
 
@@ -54,7 +61,8 @@ class MemoryStreams:
             stream.trimmed = True
             if event_id in self._followed:
                 stream.unread.append(stream.messages[0])
-        message = StreamMessage(event_id, self._next_id(), kind, data)
+        created = not stream.messages  # the first message of this stream in this process
+        message = StreamMessage(event_id, self._next_id(), kind, data, created=created)
         stream.messages.append(message)
         if dedupe_key is not None:
             self._remember(dedupe_key, message.id)
@@ -73,14 +81,26 @@ class MemoryStreams:
         stream = self._streams.get(event_id)
         return stream.messages[-1].id if stream and stream.messages else "0-0"
 
+    async def last_ids(self, event_ids: list[int]) -> dict[int, str]:
+        return {event_id: await self.last_id(event_id) for event_id in event_ids}
+
     async def history(self, event_id: int, after: str) -> History:
+        # A new process starts with no streams: ids from an earlier one are not found here
+        # and get a reset (stream_restarted, or unknown_id when newer than what is kept).
         stream = self._streams.get(event_id)
-        if stream is None:
-            return History([])
+        messages = list(stream.messages) if stream else []
         position = parse_id(after)
-        if stream.trimmed and stream.messages and position < parse_id(stream.messages[0].id):
-            return History([], reset=True)  # the id is older than the kept history
-        return History([m for m in stream.messages if parse_id(m.id) > position])
+        if position == (0, 0):
+            if stream and stream.trimmed:
+                return History([], reset=True, reason=HISTORY_EXPIRED)
+            return History(messages)
+        for index, message in enumerate(messages):
+            if parse_id(message.id) == position:
+                return History(messages[index + 1 :])
+        first = parse_id(messages[0].id) if messages else None
+        last = parse_id(messages[-1].id) if messages else None
+        trimmed = stream is not None and stream.trimmed
+        return History([], reset=True, reason=reset_reason(position, first, last, trimmed=trimmed))
 
     def _after(self, positions: dict[int, str]) -> list[StreamMessage]:
         found: list[StreamMessage] = []

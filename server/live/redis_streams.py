@@ -10,17 +10,21 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.live.streams import (
+    CREATED_FIELD,
     DEDUPE_TTL_SECONDS,
+    HISTORY_EXPIRED,
     PUBLISH_ONCE,
     History,
     Outgoing,
     StreamMessage,
     dedupe_marker_key,
     parse_id,
+    reset_reason,
     stream_key,
 )
 
 Entry = tuple[str, dict[str, str]]  # (id, fields), as decode_responses=True returns them
+StreamId = tuple[int, int]
 
 
 class RedisStreams:
@@ -86,23 +90,55 @@ class RedisStreams:
         newest = cast(list[Entry], await self._client.xrevrange(self.key(event_id), count=1))
         return newest[0][0] if newest else "0-0"
 
+    async def last_ids(self, event_ids: list[int]) -> dict[int, str]:
+        pipe = self._client.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.xrevrange(self.key(event_id), count=1)
+        replies = cast(list[list[Entry]], await pipe.execute())
+        return {
+            event_id: newest[0][0] if newest else "0-0"
+            for event_id, newest in zip(event_ids, replies, strict=True)
+        }
+
     async def history(self, event_id: int, after: str) -> History:
         key = self.key(event_id)
+        position = parse_id(after)
+        if position != (0, 0):
+            # From the client's own id, inclusive: it must come back first, or the stream
+            # cannot continue from it (trimmed, lost with Redis' data, or never there).
+            entries = cast(list[Entry], await self._client.xrange(key, min=after, max="+"))
+            if entries and parse_id(entries[0][0]) == position:
+                return History([self._message(event_id, entry) for entry in entries[1:]])
+        first, last, trimmed = await self._extent(key)
+        if position != (0, 0):
+            reason = reset_reason(position, first, last, trimmed=trimmed)
+            return History([], reset=True, reason=reason)
+        if trimmed:  # "from the start", but the start is gone
+            return History([], reset=True, reason=HISTORY_EXPIRED)
+        if last is None:
+            return History([])
+        entries = cast(list[Entry], await self._client.xrange(key, min="(0-0", max="+"))
+        return History([self._message(event_id, entry) for entry in entries])
+
+    async def _extent(self, key: str) -> tuple[StreamId | None, StreamId | None, bool]:
+        """The first kept and the last ids (None: no such stream), and whether trimmed."""
         try:
             info: dict[str, Any] = await self._client.xinfo_stream(key)
-        except aioredis.ResponseError:  # no such stream: nothing was ever published
-            return History([])
+        except aioredis.ResponseError:  # no such stream: never published to, or lost
+            return None, None, False
         first = info.get("first-entry")
         trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
-        if trimmed and first and parse_id(after) < parse_id(first[0]):
-            return History([], reset=True)  # the id is older than the kept history
-        entries = cast(list[Entry], await self._client.xrange(key, min=f"({after}", max="+"))
-        return History([self._message(event_id, entry) for entry in entries])
+        last = parse_id(info["last-generated-id"])
+        return (parse_id(first[0]) if first else None), last, trimmed
 
     def _message(self, event_id: int, entry: Entry) -> StreamMessage:
         message_id, fields = entry
         return StreamMessage(
-            event_id, message_id, fields.get("kind", ""), fields.get("data", "null")
+            event_id,
+            message_id,
+            fields.get("kind", ""),
+            fields.get("data", "null"),
+            created=CREATED_FIELD in fields,
         )
 
     async def read(self, positions: dict[int, str], block_ms: int) -> list[StreamMessage]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from models.stream_protocol import (
+    CREATED_FIELD,
     DEDUPE_TTL_SECONDS,
     PUBLISH_ONCE,
     dedupe_marker_key,
@@ -20,8 +21,12 @@ from models.stream_protocol import (
 )
 
 __all__ = [  # the protocol's names, re-exported for the server's modules
+    "CREATED_FIELD",
     "DEDUPE_TTL_SECONDS",
+    "HISTORY_EXPIRED",
     "PUBLISH_ONCE",
+    "STREAM_RESTARTED",
+    "UNKNOWN_ID",
     "EventStreams",
     "History",
     "Outgoing",
@@ -29,8 +34,14 @@ __all__ = [  # the protocol's names, re-exported for the server's modules
     "dedupe_marker_key",
     "is_valid_id",
     "parse_id",
+    "reset_reason",
     "stream_key",
 ]
+
+# Why a resume cannot continue without a gap (the `reset` message's reason).
+HISTORY_EXPIRED = "history_expired"  # the id is older than the kept history
+STREAM_RESTARTED = "stream_restarted"  # the stream was lost (Redis' data) and begun anew
+UNKNOWN_ID = "unknown_id"  # a well-formed id this stream never had (e.g. newer than its last)
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class StreamMessage:
     id: str
     kind: str
     data: str  # JSON text, serialised once by the publisher
+    created: bool = False  # the first message of its stream (after a wipe: of a new stream)
 
     @property
     def published_at(self) -> float:
@@ -48,10 +60,33 @@ class StreamMessage:
 
 @dataclass(frozen=True)
 class History:
-    """Messages after a given id, or ``reset`` when some of them are no longer kept."""
+    """Messages after a given id, or ``reset`` (and why) when the stream cannot continue
+    from that id without a gap."""
 
     messages: list[StreamMessage]
     reset: bool = False
+    reason: str = ""  # when reset: HISTORY_EXPIRED, STREAM_RESTARTED or UNKNOWN_ID
+
+
+def reset_reason(
+    after: tuple[int, int],
+    first: tuple[int, int] | None,
+    last: tuple[int, int] | None,
+    *,
+    trimmed: bool,
+) -> str:
+    """Why a stream whose kept ids run from `first` to `last` (None: no stream) has no
+    message with the id `after`. Every id a client holds came from a message (or a table
+    that names one), so an id that is not there means the history has a hole."""
+    if last is None:
+        return STREAM_RESTARTED  # the stream is gone: ids from before were lost with it
+    if after > last:
+        return UNKNOWN_ID  # newer than anything the stream has had
+    if first is None or after < first:
+        # Before the first kept id: trimmed away, or (never trimmed) from an earlier stream.
+        # A recreated stream that has since been trimmed reads as expired: the same reset.
+        return HISTORY_EXPIRED if trimmed else STREAM_RESTARTED
+    return UNKNOWN_ID  # within the kept range, but not one of its ids
 
 
 class Outgoing(NamedTuple):
@@ -79,7 +114,11 @@ class EventStreams(Protocol):
         """The newest id of the stream, or "0-0" when it has none."""
 
     async def history(self, event_id: int, after: str) -> History:
-        """Every kept message after `after`, or reset=True if some were trimmed."""
+        """Every kept message after `after`; reset=True (with reset_reason()) unless `after`
+        is one of the stream's kept ids, or "0-0" (from the start) and nothing was trimmed."""
+
+    async def last_ids(self, event_ids: list[int]) -> dict[int, str]:
+        """last_id() of several streams in one round trip."""
 
     async def read(self, positions: dict[int, str], block_ms: int) -> list[StreamMessage]:
         """Messages after each position, waiting up to `block_ms` for the first one."""

@@ -54,9 +54,10 @@ class Live:
         self._apps: list[tuple[MatchdayApp, HTTPServer, str]] = []
         self._streams: list[SseStream] = []
         self._truncated = False
+        self._started = itertools.count()  # not len(_apps): an app stopped early frees its slot
 
     async def start(self, redis_url: str = REDIS_URL, **env: str) -> tuple[MatchdayApp, Api]:
-        data_dir = self.tmp_path / f"app{len(self._apps)}"
+        data_dir = self.tmp_path / f"app{next(self._started)}"
         data_dir.mkdir()
         prefix = ""
         if self.mode == "embedded":
@@ -720,7 +721,12 @@ async def test_outbox_relays_every_event_after_a_redis_outage(production: Live) 
         replayed = await after.events(5)
         assert [m.json["home_score"] for m in replayed] == [2, 3, 4, 5, 6]
         assert ids_increase(replayed)
-        kept = await across.events(5, timeout=10)  # the open stream lost nothing either
+        # The open stream is told that its stream began anew (Redis lost what it held),
+        # then goes on with the new stream: the events posted during the outage included.
+        restarted = await across.next_event(timeout=10)
+        assert restarted is not None and restarted.event == "reset", restarted
+        assert restarted.json == {"reason": "stream_restarted"}
+        kept = await across.events(5, timeout=10)
         assert [m.json["home_score"] for m in kept] == [2, 3, 4, 5, 6]
         assert [m.id for m in kept] == [m.id for m in replayed]
         await score(api, token, game, 7, 0)
