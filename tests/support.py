@@ -177,3 +177,16 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+class Clock:
+    """A clock that moves only when told: rate-limit windows pass without waiting for them."""
+
+    def __init__(self, start: float = 36_000.0) -> None:  # a whole number of every window
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
