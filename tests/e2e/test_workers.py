@@ -452,14 +452,22 @@ async def test_tasks_of_a_killed_worker_are_finished_by_a_new_worker(
     unacked = f"{stack.prefix}unacked"
     worker_a = stack.worker("a")
     try:
-        # Kill A in the middle of the backlog, while it holds an unacknowledged task.
-        async def busy() -> bool:
+        # Kill A in the middle of the backlog, while it holds an unacknowledged task. It is
+        # stopped (SIGSTOP) before the look at what it holds, so that it cannot acknowledge
+        # its last task between that look and the kill; if it holds nothing, it goes on.
+        async def caught_holding() -> bool:
             assert worker_a.proc.poll() is None, worker_a.log()
-            return bool(audit_rows(db, scored, games=game_ids)) and broker.hlen(unacked) > 0
+            if not audit_rows(db, scored, games=game_ids):
+                return False
+            os.killpg(worker_a.proc.pid, signal.SIGSTOP)
+            if broker.hlen(unacked) > 0:
+                return True
+            os.killpg(worker_a.proc.pid, signal.SIGCONT)
+            return False
 
-        await eventually(busy, timeout=30)
-        worker_a.kill()
+        await eventually(caught_holding, timeout=30)
         held = [json.loads(raw)[0]["headers"] for raw in broker.hvals(unacked)]
+        worker_a.kill()
     finally:
         broker.close()
     assert held, "worker A held no task when killed (the backlog drained too fast)"
