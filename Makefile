@@ -29,8 +29,11 @@ run: install
 	$(VENV)/bin/matchday demo
 	$(VENV)/bin/matchday serve --host $(HOST) --port $(PORT)
 
+# pytest-xdist workers (tests/conftest.py says what keeps them apart); TEST_WORKERS=0: serial.
+TEST_WORKERS ?= auto
+
 test: install
-	$(VENV)/bin/pytest --cov --cov-report=term
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -186,13 +186,17 @@ class MemoryBackend:
 
 # KEYS[1]: a hash {w: fixed-window index, c: its count, p: the previous window's count}
 # ARGV: limit, window (ms), cost (1 consume, 0 peek, -1 refund). Redis's clock, so every
-# process agrees on the windows. Mirrors advance() and apply() above.
+# process agrees on the windows; only tests pass a 4th, the time in ms (RedisBackend's clock).
+# Mirrors advance() and apply() above.
 SLIDING_WINDOW = """
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[4])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local index = math.floor(now / window)
 local elapsed = now - index * window
 local stored = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
@@ -231,7 +235,13 @@ class RedisBackend:
     """Counters in Redis, shared by every process; counts in this process while Redis is down
     (limits then hold per process instead of failing every request)."""
 
-    def __init__(self, url: str, prefix: str, fallback: MemoryBackend | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        fallback: MemoryBackend | None = None,
+        clock: Callable[[], float] | None = None,  # tests only; None: Redis's TIME
+    ) -> None:
         self._client = aioredis.from_url(
             url,
             decode_responses=True,
@@ -240,15 +250,17 @@ class RedisBackend:
         )
         self._script = self._client.register_script(SLIDING_WINDOW)
         self.prefix = f"{prefix}ratelimit:"
-        self._fallback = fallback or MemoryBackend()
+        self._clock = clock
+        self._fallback = fallback or MemoryBackend(clock or time.monotonic)
         self._down_until = 0.0
 
     async def hit(self, key: str, rate: Rate, cost: int = CONSUME) -> Decision:
         if time.monotonic() >= self._down_until:
             try:
-                reply = await self._script(
-                    keys=[self.prefix + key], args=[rate.count, window_in_ms(rate), cost]
-                )
+                args = [rate.count, window_in_ms(rate), cost]
+                if self._clock is not None:
+                    args.append(int(self._clock() * 1000))
+                reply = await self._script(keys=[self.prefix + key], args=args)
             except (RedisError, OSError) as exc:
                 self._redis_failed(exc)
             else:

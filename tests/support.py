@@ -60,10 +60,20 @@ def drop_pg_schema(schema: str) -> None:
 
 
 def truncate_pg(schema: str) -> None:
-    tables = ", ".join(f'"{schema}"."{t.name}"' for t in Base.metadata.sorted_tables)
+    """Empty every table and restart every id, as `TRUNCATE ... RESTART IDENTITY` would. With
+    the few rows a test leaves, DELETE is 10-30x faster: TRUNCATE gives every table new files
+    and waits for an exclusive lock on each (0.3 s a test here, on a busy disk)."""
     engine = sa.create_engine(PG_ADMIN_URL)
     with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):  # rows that refer to others first
+            conn.execute(sa.text(f'DELETE FROM "{schema}"."{table.name}"'))
+        conn.execute(
+            sa.text(
+                "SELECT setval(format('%I.%I', sequence_schema, sequence_name)::regclass, 1, false)"
+                " FROM information_schema.sequences WHERE sequence_schema = :schema"
+            ),
+            {"schema": schema},
+        )
     engine.dispose()
 
 
@@ -177,3 +187,16 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+class Clock:
+    """A clock that moves only when told: rate-limit windows pass without waiting for them."""
+
+    def __init__(self, start: float = 36_000.0) -> None:  # a whole number of every window
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -39,7 +39,8 @@ from tests.support import (
     eventually,
     pg_schema_url,
 )
-from workers.celery_app import ANSWER_QUESTION, RECORD_AUDIT, make_celery
+from workers.celery_app import ANSWER_QUESTION, RECOMPUTE, RECORD_AUDIT, make_celery
+from workers.celery_tasks import pending_recompute_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
@@ -74,6 +75,12 @@ class Worker:
 
     def received(self, task_id: str) -> bool:
         return re.search(rf"Task \S+\[{re.escape(task_id)}\] received", self.log()) is not None
+
+    def finished_all(self, task: str) -> bool:
+        """Every task of this name the worker received has succeeded (none running)."""
+        log = self.log()
+        received = set(re.findall(rf"Task {re.escape(task)}\[([0-9a-f-]+)\] received", log))
+        return received <= set(self.succeeded(task))
 
     def kill(self) -> None:
         """SIGKILL the whole process group: the main process and its prefork child."""
@@ -287,6 +294,17 @@ class League:
         return latest
 
 
+async def idle(worker: Worker, stack: Stack, league: League) -> bool:
+    """No recompute of this league is queued (its coalescing marker is gone) or running (the
+    worker finished every one it received): its table and version stay as they are."""
+    broker = redis.Redis.from_url(REDIS_URL)
+    try:
+        queued = broker.exists(pending_recompute_key(stack.prefix, league.id))
+    finally:
+        broker.close()
+    return not queued and worker.finished_all(RECOMPUTE)
+
+
 async def open_stream(api: Api, path: str) -> SseStream:
     stream = await asyncio.wait_for(SseStream.open(api.base_url, path), 10)
     assert stream.status == 200, (stream.status, stream.body)
@@ -434,15 +452,22 @@ async def test_tasks_of_a_killed_worker_are_finished_by_a_new_worker(
     unacked = f"{stack.prefix}unacked"
     worker_a = stack.worker("a")
     try:
-        # Kill A in the middle of the backlog, while it holds an unacknowledged task.
-        async def busy() -> bool:
+        # Kill A in the middle of the backlog, while it holds an unacknowledged task. It is
+        # stopped (SIGSTOP) before the look at what it holds, so that it cannot acknowledge
+        # its last task between that look and the kill; if it holds nothing, it goes on.
+        async def caught_holding() -> bool:
             assert worker_a.proc.poll() is None, worker_a.log()
-            return bool(audit_rows(db, scored, games=game_ids)) and broker.hlen(unacked) > 0
+            if not audit_rows(db, scored, games=game_ids):
+                return False
+            os.killpg(worker_a.proc.pid, signal.SIGSTOP)
+            if broker.hlen(unacked) > 0:
+                return True
+            os.killpg(worker_a.proc.pid, signal.SIGCONT)
+            return False
 
-        await eventually(busy, timeout=30)
-        worker_a.kill()
-        killed_at = time.monotonic()
+        await eventually(caught_holding, timeout=30)
         held = [json.loads(raw)[0]["headers"] for raw in broker.hvals(unacked)]
+        worker_a.kill()
     finally:
         broker.close()
     assert held, "worker A held no task when killed (the backlog drained too fast)"
@@ -451,8 +476,17 @@ async def test_tasks_of_a_killed_worker_are_finished_by_a_new_worker(
     stale = await league.standings()
     assert stale["rows"] != league.expected_rows()
 
-    # Redelivery: unacknowledged tasks return to the queue once the visibility timeout passed.
-    await asyncio.sleep(max(0.0, killed_at + VISIBILITY_TIMEOUT + 1 - time.monotonic()))
+    # Redelivery: a starting worker returns to the queue the unacknowledged tasks delivered
+    # more than the visibility timeout ago (by the delivery time the broker recorded).
+    async def redeliverable() -> bool:
+        index = redis.Redis.from_url(REDIS_URL)
+        try:
+            newest = index.zrange(f"{unacked}_index", -1, -1, withscores=True)
+        finally:
+            index.close()
+        return not newest or newest[0][1] < time.time() - VISIBILITY_TIMEOUT
+
+    await eventually(redeliverable, timeout=VISIBILITY_TIMEOUT + 30)
     worker_b = stack.worker("b")
     await worker_b.ready()
     await league.settled(timeout=40)
@@ -554,8 +588,8 @@ async def test_a_burst_of_200_finals_is_coalesced_into_few_recomputes(stack: Sta
     worker = stack.worker("w1")
     await asyncio.gather(wait_ready(api), worker.ready())
     league = await League.create(api, teams=21)  # 210 games
-    await league.settled()  # the recomputes after each new team are done
-    await asyncio.sleep(0.5)
+    await league.settled()
+    await eventually(lambda: idle(worker, stack, league), timeout=20)  # no recompute left
     before = await league.standings()
     recomputes_before = len(worker.succeeded("matchday.recompute_standings"))
 
@@ -646,8 +680,9 @@ async def test_an_admin_recompute_is_accepted_and_publishes_standings(stack: Sta
     token, _admin_id = await admin_token(api)
     league = await League.create(api, teams=3)
     await league.score(0, 1, 1)
-    await asyncio.sleep(0.5)
-    before = await league.settled()
+    await league.settled()
+    await eventually(lambda: idle(worker, stack, league), timeout=20)  # no recompute left
+    before = await league.standings()
     stream = await open_stream(api, league.stream_path)
     try:
         reply = await api.post(f"/api/v1/admin/events/{league.id}/recompute", token=token)

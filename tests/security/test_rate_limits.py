@@ -3,7 +3,11 @@ embedded default, in Redis in production); the headers; failed-login throttling 
 and per address; X-Forwarded-For only from trusted proxies; and one limit shared by two
 `matchday serve` processes through Redis.
 
-Each test starts its own server with tiny limits and short windows (RATE_LIMITS)."""
+Each test starts its own server with tiny limits (RATE_LIMITS). The in-process servers count
+against a `Clock` the test moves (tests/support.py): a window passes with `clock.advance`, not
+a sleep. In memory that clock is MemoryBackend's; in Redis the Lua script normally reads Redis's
+own TIME (so every process agrees on the windows) and takes the test's time as an argument
+instead when RedisBackend is given a clock. The two-process test keeps the real clocks."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from tornado.testing import bind_unused_port
 
 from models import AuditEntry
 from server.app import MatchdayApp, make_app
+from server.ratelimit import Backend, MemoryBackend, RedisBackend
 from tests.e2e.processes import Serve, matchday_env, serving, wait_ready
 from tests.sse_client import SseStream
 from tests.support import (
@@ -26,6 +31,7 @@ from tests.support import (
     STRONG_PASSWORD,
     TEST_SECRET,
     Api,
+    Clock,
     Reply,
     create_pg_schema,
     delete_redis_keys,
@@ -42,10 +48,18 @@ LOGIN = "/api/v1/auth/login"
 WRONG = "not-the-password-at-all"
 
 
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture(params=["embedded", pytest.param("production", marks=pytest.mark.postgres)])
-async def start(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Start]:
+async def start(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+) -> AsyncIterator[Start]:
     """`await start(**settings)` → (app, api): a server in this mode with these settings
-    (production: PostgreSQL and Redis under a fresh key prefix). One per test."""
+    (production: PostgreSQL and Redis under a fresh key prefix), its limits counted against
+    `clock`. One per test."""
     running: list[tuple[MatchdayApp, HTTPServer]] = []
     prefixes: list[str] = []
 
@@ -67,6 +81,7 @@ async def start(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
                 **extra,
             )
         app = await make_app(settings)
+        await counted_by(app, clock)
         sock, port = bind_unused_port()
         server = HTTPServer(app, max_body_size=settings.max_json_body_bytes * 2)
         server.add_sockets([sock])
@@ -80,6 +95,18 @@ async def start(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await app.close()
     for prefix in prefixes:
         await delete_redis_keys(prefix)
+
+
+async def counted_by(app: MatchdayApp, clock: Clock) -> None:
+    """Swap the app's rate-limit backend for the same kind of backend reading `clock`."""
+    backend: Backend | None = app.throttle.backend
+    if backend is None:  # RATE_LIMIT_ENABLED=false
+        return
+    if isinstance(backend, RedisBackend):
+        app.throttle.backend = RedisBackend(REDIS_URL, app.config.redis_key_prefix, clock=clock)
+    else:
+        app.throttle.backend = MemoryBackend(clock)
+    await backend.close()
 
 
 def assert_rate_limited(reply: Reply, limit: str) -> int:
@@ -105,7 +132,7 @@ async def login(
 # --- each limit reached and reset ------------------------------------------------------------
 
 
-async def test_ip_limit_reached_and_reset(start: Start) -> None:
+async def test_ip_limit_reached_and_reset(start: Start, clock: Clock) -> None:
     _app, api = await start(RATE_LIMITS="ip:5/2")
     replies = [await api.get(EVENTS) for _ in range(5)]
     assert [r.status for r in replies] == [200] * 5
@@ -120,7 +147,9 @@ async def test_ip_limit_reached_and_reset(start: Start) -> None:
     assert (await api.get("/healthz")).status == 200  # probes are not limited
     assert (await api.get("/readyz")).status == 200
 
-    await asyncio.sleep(retry_after)
+    clock.advance(retry_after - 1)  # Retry-After is rounded up: a second early is too early
+    assert_rate_limited(await api.get(EVENTS), "ip")
+    clock.advance(1)
     again = await api.get(EVENTS)
     assert again.status == 200, again.body
     metrics = (await api.get("/metrics")).body.decode()
@@ -133,7 +162,7 @@ async def test_unknown_paths_count_against_the_address(start: Start) -> None:
     assert_rate_limited(await api.get("/probe/3"), "ip")
 
 
-async def test_user_limit_counts_each_user_apart(start: Start) -> None:
+async def test_user_limit_counts_each_user_apart(start: Start, clock: Clock) -> None:
     _app, api = await start(RATE_LIMITS="user:3/2")
     ann = await api.user("ann@example.com")
     bob = await api.user("bob@example.com")
@@ -143,11 +172,11 @@ async def test_user_limit_counts_each_user_apart(start: Start) -> None:
     assert refused.headers["RateLimit-Limit"] == "3"
     assert (await api.get("/api/v1/me", token=bob)).status == 200  # another user
     assert (await api.get(EVENTS)).status == 200  # anonymous, same address
-    await asyncio.sleep(retry_after)
+    clock.advance(retry_after)
     assert (await api.get("/api/v1/me", token=ann)).status == 200
 
 
-async def test_auth_endpoints_are_stricter_than_reads(start: Start) -> None:
+async def test_auth_endpoints_are_stricter_than_reads(start: Start, clock: Clock) -> None:
     _app, api = await start(RATE_LIMITS="auth:3/2")
     await api.register("ann@example.com")  # 1
     tokens = (await login(api, "ann@example.com")).json  # 2
@@ -165,11 +194,11 @@ async def test_auth_endpoints_are_stricter_than_reads(start: Start) -> None:
     for _ in range(5):  # reads and the caller's other requests go on
         assert (await api.get(EVENTS)).status == 200
     assert (await api.get("/api/v1/me", token=tokens["access_token"])).status == 200
-    await asyncio.sleep(retry_after)
+    clock.advance(retry_after)
     assert (await login(api, "ann@example.com")).status == 200
 
 
-async def test_writes_are_stricter_than_reads(start: Start) -> None:
+async def test_writes_are_stricter_than_reads(start: Start, clock: Clock) -> None:
     _app, api = await start(RATE_LIMITS="write:2/2")
     ann = await api.user("ann@example.com")
     bob = await api.user("bob@example.com")
@@ -183,11 +212,11 @@ async def test_writes_are_stricter_than_reads(start: Start) -> None:
     for _ in range(5):
         assert (await api.get(EVENTS, token=ann)).status == 200
     assert (await api.post(EVENTS, {"name": "Bob's Cup"}, token=bob)).status == 201
-    await asyncio.sleep(retry_after)
+    clock.advance(retry_after)
     assert (await api.post(EVENTS, {"name": "Later Cup"}, token=ann)).status == 201
 
 
-async def test_sse_connects_per_address(start: Start) -> None:
+async def test_sse_connects_per_address(start: Start, clock: Clock) -> None:
     _app, api = await start(RATE_LIMITS="sse_connect:2/2")
     token = await api.user("ann@example.com")
     event = await api.post(EVENTS, {"name": "Cup"}, token=token)
@@ -204,7 +233,7 @@ async def test_sse_connects_per_address(start: Start) -> None:
     retry_after = int(refused.headers["retry-after"])
     assert b'"rate_limited"' in refused.body and b'"sse_connect"' in refused.body
     assert (await api.get(f"{EVENTS}/{event.json['id']}")).status == 200  # reads go on
-    await asyncio.sleep(retry_after)
+    clock.advance(retry_after)
     stream = await SseStream.open(api.base_url, path)
     assert stream.status == 200, stream.body
     await stream.close()
@@ -294,7 +323,7 @@ async def test_a_successful_login_clears_the_account_failures(start: Start) -> N
     assert_rate_limited(await login(api, "ann@example.com"), "failed_login_account")
 
 
-async def test_failed_logins_per_address_and_their_reset(start: Start) -> None:
+async def test_failed_logins_per_address_and_their_reset(start: Start, clock: Clock) -> None:
     _app, api = await start(RATE_LIMITS="failed_login_ip:3/2,failed_login_account:100/900")
     for name in ("ann", "bob", "cat"):
         await api.register(f"{name}@example.com")
@@ -304,7 +333,7 @@ async def test_failed_logins_per_address_and_their_reset(start: Start) -> None:
     assert (await login(api, "bob@example.com", WRONG)).status == 401
     retry_after = assert_rate_limited(await login(api, "cat@example.com"), "failed_login_ip")
     assert_rate_limited(await login(api, "bob@example.com"), "failed_login_ip")
-    await asyncio.sleep(retry_after)
+    clock.advance(retry_after)
     assert (await login(api, "cat@example.com")).status == 200
 
 

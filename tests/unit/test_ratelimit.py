@@ -25,22 +25,12 @@ from server.ratelimit import (
     rate_limit_headers,
     tighter,
 )
-
-
-class Clock:
-    def __init__(self, start: float = 1_200.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support import Clock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()  # 1200 s: the start of a 10 s and of a 60 s window
+    return Clock(1_200.0)  # 1200 s: the start of a 10 s and of a 60 s window
 
 
 @pytest.fixture
