@@ -58,6 +58,7 @@ class OutboxRelay:
         self._sweep_seconds = sweep_seconds
         self._kicked = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._waiters: list[asyncio.Future[None]] = []
         self.published = 0
 
@@ -77,7 +78,7 @@ class OutboxRelay:
         await asyncio.shield(waiter)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
             # lands in the tick the event is set (a kick), and close() then waits forever.
             with contextlib.suppress(TimeoutError):  # the periodic sweep
@@ -126,7 +127,11 @@ class OutboxRelay:
         return len(done)
 
     async def close(self) -> None:
+        """Let a pass in progress finish, rather than cancel it: a pass cut short on SQLite
+        keeps its connection's write lock until it is collected, and the last pass below then
+        waits out the database's busy timeout (5 s). Then publish what is left."""
+        self._closing = True
+        self._kicked.set()
         if self._task is not None:
-            self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self.relay_pending()
