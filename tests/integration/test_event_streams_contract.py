@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from models.stream_protocol import STREAM_ID
 from server.live.memory_streams import MemoryStreams
 from server.live.redis_streams import RedisStreams
-from server.live.streams import STREAM_ID, EventStreams, History, StreamMessage, parse_id
+from server.live.streams import EventStreams, History, StreamMessage, parse_id
 from tests.support import REDIS_URL, delete_redis_keys, eventually
 
 HISTORY = 5
@@ -92,8 +93,9 @@ async def test_history_after_an_id(streams: EventStreams) -> None:
 async def test_reset_when_the_id_is_older_than_the_kept_history(streams: EventStreams) -> None:
     # Redis trims with MAXLEN ~, a whole node (100 entries) at a time: publish well past that.
     ids = await publish_many(streams, 300)
-    assert await streams.history(EVENT, ids[0]) == History([], reset=True)
-    assert await streams.history(EVENT, "0-0") == History([], reset=True)
+    expired = History([], reset=True, reason="history_expired")
+    assert await streams.history(EVENT, ids[0]) == expired
+    assert await streams.history(EVENT, "0-0") == expired
     # An id inside the kept history (at least HISTORY long) still resumes exactly.
     inside = await streams.history(EVENT, ids[-HISTORY])
     assert not inside.reset and [m.id for m in inside.messages] == ids[-HISTORY + 1 :]

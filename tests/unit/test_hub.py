@@ -201,16 +201,18 @@ async def test_last_event_id_replays_what_was_missed_then_goes_live(
     assert await peer.frames(4) == [frame(m) for m in [*missed, live]]  # no gap, no duplicate
 
 
-@pytest.mark.parametrize("last_event_id", ["not-an-id", "expired"])
+@pytest.mark.parametrize(
+    ("last_event_id", "reason"), [("not-an-id", "invalid_id"), ("expired", "history_expired")]
+)
 async def test_an_unusable_last_event_id_gets_a_reset(
-    make_hub: MakeHub, spectators: Spectators, last_event_id: str
+    make_hub: MakeHub, spectators: Spectators, last_event_id: str, reason: str
 ) -> None:
     hub = await make_hub(history=3)
     published = [await publish(hub, data=f'{{"n":{n}}}') for n in range(6)]
     if last_event_id == "expired":
         last_event_id = published[0].id  # trimmed from the 3 kept
     _client, peer = await spectators.join(hub, last_event_id=last_event_id)
-    assert await peer.frames(1) == [control_frame("reset", '{"reason":"history_expired"}')]
+    assert await peer.frames(1) == [control_frame("reset", f'{{"reason":"{reason}"}}')]
     live = await publish(hub)
     assert await peer.frames(1) == [frame(live)]  # and live from there
 
