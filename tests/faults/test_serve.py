@@ -56,9 +56,14 @@ async def test_whole_server_sigterm_then_started_again(
 
 @pytest.mark.faults_long
 @pytest.mark.timeout(200)
-@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("signum", "committed_unanswered"),
+    [(signal.SIGKILL, False), (signal.SIGTERM, False), (signal.SIGKILL, True)],
+    ids=["SIGKILL", "SIGTERM", "SIGKILL-committed-unanswered"],
+)
 async def test_serve_children_killed_under_load(
     signum: signal.Signals,
+    committed_unanswered: bool,
     request: pytest.FixtureRequest,
     schema_url: str,  # before make_stack: the servers stop before their schema is dropped
     make_stack: MakeStack,
@@ -67,7 +72,12 @@ async def test_serve_children_killed_under_load(
     """`--processes 2`: each original child in turn gets the signal. Its clients reconnect to
     the other child (or the replacement); a request it had in flight is retried with the same
     Idempotency-Key; what it committed but had not published or queued is published by the
-    other child's relay and finished by the sweep."""
+    other child's relay and finished by the sweep.
+
+    `committed_unanswered`: the broker stalls (SIGSTOP) just before the kill, so the child
+    dies holding writes that have committed but wait, after the commit, on the broker (their
+    audit task) before they answer: their retries must be answered from the stored reply, not
+    applied again, and their audit entries still written (by the sweep)."""
     stack = await _start(make_stack, schema_url, processes=2)
     run: LoadRun = load(stack, clients=30, rate=10, duration=24, seed=22)
     await run.setup()
@@ -78,9 +88,17 @@ async def test_serve_children_killed_under_load(
         for number, (fraction, victim) in enumerate(zip((0.25, 0.6), originals, strict=True)):
             await run.at(fraction)
             serving = stack.serving_lines()
+            redis = stack.redis.proc
+            if committed_unanswered:
+                assert redis is not None
+                redis.send_signal(signal.SIGSTOP)
+                await asyncio.sleep(0.8)  # writes commit, then wait on the broker
             started = now()
             os.kill(victim, signum)
-            run.fault(f"serve child {number + 1} {signum.name}", started, started)
+            if committed_unanswered:
+                await asyncio.sleep(0.2)
+                redis.send_signal(signal.SIGCONT)
+            run.fault(f"serve child {number + 1} {signum.name}", started, now())
             deadline = time.monotonic() + 40
             while not (
                 stack.serving_lines() > serving
@@ -91,7 +109,10 @@ async def test_serve_children_killed_under_load(
                 await asyncio.sleep(0.1)
             run.note(f"child {number + 1} replaced and serving after", round(now() - started, 2))
 
-    report = await run.run(f"serve child {signum.name} (--processes 2)", faults, stack.alive)
+    name = f"serve child {signum.name}{' committed-unanswered' * committed_unanswered}"
+    report = await run.run(f"{name} (--processes 2)", faults, stack.alive)
     record(request, report)
     assert "restarting it" in stack.log("serve")
     assert not report.problems, report.problems
+    if committed_unanswered:  # the case was there: retries of committed writes were replayed
+        assert report.figures["replayed_acks"] > 0, report.figures
