@@ -44,6 +44,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from tornado.httpclient import HTTPRequest
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
@@ -375,9 +376,7 @@ class Spectator:
             stream = None
             try:
                 headers = {"Last-Event-ID": self.last_id} if self.last_id else {}
-                stream = await asyncio.wait_for(
-                    SseStream.open(self.http.base_url, self.path, headers), CONNECT_TIMEOUT
-                )
+                stream = await asyncio.wait_for(self._open(headers), CONNECT_TIMEOUT)
                 if stream.status != 200:
                     self.refused += 1
                 else:
@@ -393,6 +392,26 @@ class Spectator:
                 if stream is not None:
                     await stream.close()
             await asyncio.sleep(self.retry * rng.uniform(0.8, 1.2))
+
+    async def _open(self, headers: dict[str, str]) -> SseStream:
+        """tests/sse_client.py's request, closing the connection whatever goes wrong (the
+        server may close it, or die, before the status line)."""
+        url = urlsplit(self.http.base_url)
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        try:
+            lines = [f"GET {self.path} HTTP/1.0", f"Host: {url.netloc}"]
+            lines += ["Accept: text/event-stream", *(f"{k}: {v}" for k, v in headers.items())]
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            await writer.drain()
+            status = int((await reader.readline()).split()[1])
+            parsed = {}
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                parsed[name.strip().lower()] = value.strip()
+            return SseStream(reader, writer, status, parsed)
+        except BaseException:
+            writer.close()
+            raise
 
     async def _read(self, stream: SseStream) -> None:
         while True:
