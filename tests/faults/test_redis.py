@@ -59,7 +59,7 @@ async def test_redis_restarts_twice_under_load(
     request: pytest.FixtureRequest, schema_url: str, make_stack: MakeStack, load: object
 ) -> None:
     """The short one, in `make test`."""
-    await _restarts(request, make_stack, load, schema_url, restarts=2, clients=20, duration=10)
+    await _restarts(request, make_stack, load, schema_url, restarts=2, clients=20, duration=8)
 
 
 @pytest.mark.faults_long

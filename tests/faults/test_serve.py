@@ -34,7 +34,7 @@ async def test_whole_server_sigterm_then_started_again(
     told to reconnect, requests in flight answered), exits 0, and a new one starts on the
     same port; writes are retried meanwhile, clients resume by Last-Event-ID."""
     stack = await _start(make_stack, schema_url, processes=1)
-    run: LoadRun = load(stack, clients=20, rate=10, duration=12, seed=21)
+    run: LoadRun = load(stack, clients=20, rate=10, duration=10, seed=21)
     await run.setup()
 
     async def faults(run: LoadRun) -> None:
