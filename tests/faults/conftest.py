@@ -16,6 +16,22 @@ from tests.faults.stack import Database, OwnRedis, Stack
 from tests.support import create_pg_schema, drop_pg_schema, pg_schema_url
 
 SUMMARY = "fault_summary"
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The whole suite (`make test`) runs the short scenarios only: `faults_long` ones run
+    when asked for, by a marker expression (`make test-faults` uses `-m faults`) or by naming
+    tests/faults or a file or test in it."""
+    if config.option.markexpr:
+        return
+    named = [Path(str(arg).split("::", 1)[0]).resolve() for arg in config.args]
+    if any(path == HERE or HERE in path.parents for path in named):
+        return
+    long = [item for item in items if item.get_closest_marker("faults_long")]
+    if long:
+        config.hook.pytest_deselected(items=long)
+        items[:] = [item for item in items if not item.get_closest_marker("faults_long")]
 
 
 @pytest.fixture
