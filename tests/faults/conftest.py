@@ -112,6 +112,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"{figures['order_violations']}, resets {figures['resets']}, audit rows "
             f"{figures['audit_rows']}/committed {figures['committed']}, recovery writes "
             f"{recovery['writes_max']}s events {recovery['events_max']}s"
+            + "".join(f", {name} {value}s" for name, value in figures["notes"].items())
         )
     for _nodeid, _outcome, figures in lines:
         terminalreporter.write_line(json.dumps(figures, sort_keys=True))

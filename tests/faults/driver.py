@@ -3,7 +3,10 @@
 - **Spectators**: N SSE clients on one league event. Each reconnects whenever its stream ends
   or fails (or stays silent past three heartbeats), with `Last-Event-ID` set to the last id it
   received, after the server's `retry:` delay. On `event: reset` it does what a real client
-  does: refetches the game list and the standings, and keeps reading.
+  does: refetches the game list and the standings, and keeps reading. Clients also drop their
+  stream now and then on their own (churn: every `churn` seconds on average, anywhere in the
+  stream, as phones do) and resume the same way, so resumes happen before, during and after
+  each fault.
 - **Scorekeeper**: score updates at a fixed rate (live scores, then every game's final in the
   second part of the run), at most one update in flight per game. An update that gets no
   answer, a connection error, a 5xx or a 429 is sent again with the same `Idempotency-Key`
@@ -343,7 +346,9 @@ class Spectator:
     reconnect_messages: int = 0
     connects: int = 0
     refused: int = 0  # connection attempts that got no stream (refused, 503, reset)
-    ended: int = 0  # streams that ended (server closed, reset by peer, silence)
+    ended: int = 0  # streams that ended (server closed, reset by peer, silence, dropped)
+    churn: float = 0.0  # mean seconds a client holds a stream before dropping it (0: never)
+    dropped: int = 0  # streams the client dropped itself (churn), to resume by Last-Event-ID
     last_id: str | None = None
     retry: float = 0.5
     refetched: dict[int, int] = field(default_factory=dict)  # game -> highest version refetched
@@ -381,7 +386,7 @@ class Spectator:
                     self.refused += 1
                 else:
                     self.connects += 1
-                    await self._read(stream)
+                    await self._read(stream, rng)
                     self.ended += 1
             except (OSError, TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError):
                 if stream is None or stream.status != 200:
@@ -413,11 +418,23 @@ class Spectator:
             writer.close()
             raise
 
-    async def _read(self, stream: SseStream) -> None:
+    async def _read(self, stream: SseStream, rng: random.Random) -> None:
+        # Churn: a spectator on a phone loses its connection now and then, anywhere in the
+        # stream, and comes back with Last-Event-ID.
+        until = now() + rng.expovariate(1 / self.churn) if self.churn else float("inf")
         while True:
             # Silence past three heartbeats: the connection is dead; reconnect.
-            message = await stream.next(timeout=6.0)
+            try:
+                message = await stream.next(timeout=min(6.0, max(0.01, until - now())))
+            except TimeoutError:
+                if now() < until:
+                    raise
+                self.dropped += 1
+                return
             if message is None:
+                return
+            if now() >= until:  # gone mid-stream: what this message said is resent on resume
+                self.dropped += 1
                 return
             if message.retry is not None:
                 self.retry = message.retry / 1000
@@ -517,6 +534,7 @@ class Report:
             f"audit rows {f['audit_rows']} / committed {f['committed']}, "
             f"recovery writes {recovery['writes_max']}s events {recovery['events_max']}s "
             f"(max of {len(f['faults'])} fault(s)), {f['elapsed_seconds']}s"
+            + "".join(f", {name} {value}s" for name, value in f["notes"].items())
         )
 
     def json(self) -> str:
@@ -539,11 +557,12 @@ class LoadRun:
         teams: int = 8,
         finals_from: float = 0.5,
         seed: int = 1,
+        churn: float = 8.0,
     ) -> None:
         self.http = Http(base_url)
         self.database = database
         self.clients_wanted, self.rate, self.duration = clients, rate, duration
-        self.teams, self.finals_from = teams, finals_from
+        self.teams, self.finals_from, self.churn = teams, finals_from, churn
         self.rng = random.Random(seed)
         self.faults: list[Fault] = []
         self.notes: dict[str, Any] = {}  # what a scenario measured besides (in the figures)
@@ -597,7 +616,10 @@ class LoadRun:
         client must be told to refetch (a reset); otherwise no client may be."""
         assert self.league is not None, "setup() first"
         began = now()
-        self.spectators = [Spectator(i, self.http, self.league) for i in range(self.clients_wanted)]
+        self.spectators = [
+            Spectator(i, self.http, self.league, churn=self.churn)
+            for i in range(self.clients_wanted)
+        ]
         self._spectator_tasks = [asyncio.create_task(s.run()) for s in self.spectators]
         await asyncio.wait_for(
             asyncio.gather(*(s.connected.wait() for s in self.spectators)), timeout=30
@@ -762,6 +784,7 @@ class LoadRun:
             "clients_reset": sum(bool(s.resets) for s in self.spectators),
             "stream_connects": sum(s.connects for s in self.spectators),
             "stream_refused": sum(s.refused for s in self.spectators),
+            "streams_dropped_by_clients": sum(s.dropped for s in self.spectators),
             "reconnect_messages": sum(s.reconnect_messages for s in self.spectators),
             "standings_ok": status == 200 and table["rows"] == expected,
             "clients_with_final_standings": sum(
