@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -224,6 +225,18 @@ class Stack:
             celery = self.celery_worker()
             status["celery worker"] = celery is not None and alive(celery)
         return status
+
+    def worker_connected_after(self, wall: float) -> float | None:
+        """Seconds from `wall` (Unix time) to the worker's first `Connected to` broker line
+        at or after it, or None."""
+        for line in self.log("worker").splitlines():
+            if "celery.worker.consumer.connection Connected to" not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                if at >= wall:
+                    return at - wall
+        return None
 
     def log(self, name: str) -> str:
         path = self.tmp_path / f"{name}.log"

@@ -49,6 +49,13 @@ async def _restarts(
             run.fault(f"redis restart {index + 1} ({signum.name})", started, now())
             await asyncio.sleep(rng.uniform(1.0, 1.8))
 
+    def worker_back() -> float | None:
+        """The slowest reconnection of the Celery worker after Redis was back: kombu retries
+        the broker 2, 6, 12, 20, 30 s… after the loss, whatever the outage's length."""
+        lags = [stack.worker_connected_after(fault.ended_wall) for fault in run.faults]
+        return None if None in lags else max(lag for lag in lags if lag is not None)
+
+    run.note("worker reconnected after redis was back (max)", worker_back)
     report = await run.run(f"redis restart x{restarts} (AOF)", faults, stack.alive)
     record(request, report)
     assert not report.problems, report.problems
