@@ -74,3 +74,11 @@ bench-standings: install
 
 bench-sse: install
 	$(VENV)/bin/python tests/perf/sse_fanout.py --connections 10000
+
+# The fault suite (tests/faults; docs/operations.md, "Fault suite"): every scenario, the long
+# ones (marker faults_long) included, one after another, each on processes of its own; the
+# figures are summed up at the end. `make test` runs its short subset (not faults_long).
+.PHONY: test-faults
+
+test-faults: install
+	$(VENV)/bin/pytest tests/faults -m faults -p no:cacheprovider
