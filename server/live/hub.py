@@ -188,12 +188,18 @@ class StreamHub:
                 self.positions[event_id] = last
                 self._restart(event_id, parse_id(last))
 
-    def _restart(self, event_id: int, since: tuple[int, int]) -> None:
+    def _restart(
+        self, event_id: int, since: tuple[int, int], first: tuple[int, int] | None = None
+    ) -> None:
         """The event's stream began anew: what its clients were sent may miss messages lost
-        with the old one, and the new stream's ids may be lower than theirs."""
+        with the old one, and the new stream's ids may be lower than theirs. `first`, the new
+        stream's first id when known: a client already sent it or later (it subscribed while
+        this reader was still backing off, and replayed the new stream's history) is fine."""
         log.warning("stream of event %s restarted: resetting its clients", event_id)
         data = _reason(STREAM_RESTARTED)
         for client in list(self.clients.get(event_id, ())):
+            if first is not None and client.pending is None and client.last_sent >= first:
+                continue
             if client.pending is not None:  # mid-replay, from either stream: resume by id
                 client.write(control_frame("reconnect", data, retry_ms=self.retry_ms))
                 client.close(STREAM_RESTARTED)
@@ -206,7 +212,8 @@ class StreamHub:
         if position_before is not None:
             self.positions[message.event_id] = message.id
         if message.created and position_before not in (None, "0-0"):
-            self._restart(message.event_id, (0, 0))  # we followed an earlier stream
+            # We followed an earlier stream.
+            self._restart(message.event_id, (0, 0), first=parse_id(message.id))
         if message.kind == "standings":
             self.cache.apply(message)
         data = frame(message)
