@@ -270,3 +270,40 @@ async def test_drain_tells_every_spectator_to_reconnect_and_waits_for_them_to_le
         hub.unsubscribe(client, "drain")
     await asyncio.wait_for(emptied, 5)
     assert hub.count == 0
+
+
+# --- a stream begun anew -----------------------------------------------------------------------
+
+
+async def test_a_stream_begun_anew_resets_only_the_spectators_who_followed_the_old_one(
+    spectators: Spectators,
+) -> None:
+    """Redis lost its data and the relay began the stream again while this process's reader
+    was still backing off. A spectator who resumed from the new stream's history meanwhile
+    has everything: the reader's late news of the new stream must not reset it and send it
+    all again. The one who watched the old stream is reset once, then gets the new one."""
+    streams = MemoryStreams(100)
+    hub = StreamHub(
+        streams,
+        StandingsCache(visibility_ttl=60),
+        heartbeat_seconds=60.0,
+        retry_ms=RETRY_MS,
+        max_connections=100,
+        max_per_ip=100,
+    )  # not started: the test plays the reader's part, late, by hand
+    old = await publish(hub)
+    _watcher, watched_old = await spectators.join(hub)
+    del streams._streams[EVENT]  # the wipe
+    new = [await publish(hub, data=f'{{"n":{n}}}') for n in range(2)]
+    _resumer, resumed = await spectators.join(hub, last_event_id="0-0")
+    assert await resumed.frames(2) == [frame(m) for m in new]
+
+    for message in await streams.read({EVENT: old.id}, 0):  # the reader, back from its backoff
+        hub._dispatch(message)
+    latest = await publish(hub, data='{"n":2}')
+    for message in await streams.read({EVENT: new[-1].id}, 0):
+        hub._dispatch(message)
+
+    restarted = control_frame("reset", '{"reason":"stream_restarted"}')
+    assert await watched_old.frames(4) == [restarted, *(frame(m) for m in [*new, latest])]
+    assert await resumed.frames(1) == [frame(latest)]  # no reset, no second copy
