@@ -57,6 +57,7 @@ from tests.faults.stack import Database
 from tests.sse_client import SseStream
 from tests.support import STRONG_PASSWORD
 
+GAMES_KEPT_OPEN = 3  # games the scorekeeper keeps live until the faults are over
 RETRIABLE = {0, 429, 502, 503, 504, 599}  # 0: no HTTP answer at all (refused, reset)
 REQUEST_TIMEOUT = 10.0
 UPDATE_DEADLINE = 90.0  # an update still unacknowledged after this long is given up (a failure)
@@ -234,6 +235,10 @@ class Writer:
         first = int(self.ticks * finals_from)
         span = max(1, self.ticks - first)
         self.final_tick = {gid: first + (k * span) // len(ids) for k, gid in enumerate(ids)}
+        # Set once the scenario's faults are all injected. Until then the last few games stay
+        # open, so a fault that comes late (after a slow replacement on a loaded machine)
+        # still has writes after it, to measure its recovery by and to check.
+        self.faults_done = False
 
     @property
     def progress(self) -> float:
@@ -245,8 +250,10 @@ class Writer:
         ]
         if not open_games:
             return None
-        due = [gid for gid in open_games if self.final_tick[gid] <= self.tick]
-        if due or self.tick >= self.ticks:
+        unfinished = len(self.score) - len(self.final_sent)
+        may_finish = self.faults_done or unfinished > GAMES_KEPT_OPEN
+        due = [gid for gid in open_games if self.final_tick[gid] <= self.tick and may_finish]
+        if due or (self.tick >= self.ticks and may_finish):
             gid = (due or open_games)[0]
             home, away = self.score[gid]
             self.final_sent.add(gid)
@@ -386,6 +393,11 @@ class Spectator:
                     self.refused += 1
                 else:
                     self.connects += 1
+                    if not headers and self.connects > 1:
+                        # Dropped before any event carried an id: no Last-Event-ID to resume
+                        # from, so this stream starts at the newest event. A page reloads its
+                        # state then, as after a reset; so does this client.
+                        self._start_refetch()
                     await self._read(stream, rng)
                     self.ended += 1
             except (OSError, TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError):
@@ -637,6 +649,7 @@ class LoadRun:
         breaking = asyncio.create_task(faults(self))
         try:
             await breaking  # a failing fault injection fails the run at once
+            self.writer.faults_done = True
             await writing
         finally:
             for task in (writing, breaking):
