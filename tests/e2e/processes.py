@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tornado.httpclient import HTTPClientError
 from tornado.testing import bind_unused_port
 
 from config.settings import SETTINGS
@@ -43,7 +44,7 @@ async def wait_ready(api: Api, timeout: float = 30) -> None:
     async def ready() -> bool:
         try:
             return (await api.get("/readyz")).status == 200
-        except OSError:
+        except (OSError, HTTPClientError):  # refused, or accepted but not yet answered
             return False
 
     await eventually(ready, timeout=timeout)
