@@ -245,3 +245,38 @@ def test_no_secret_in_the_manifests_and_every_key_in_the_templates(rendered: Ren
     for values in (K8S / "secrets").glob("*.example.yaml"):
         for doc in _docs(values):
             assert all("CHANGE-ME" in value for value in doc["stringData"].values())
+
+
+def test_the_canary_is_one_api_pod_that_the_ingress_weighs(tmp_path: Path) -> None:
+    done = run(_kubectl(), "kustomize", K8S / "overlays" / "prod-canary")
+    assert done.returncode == 0, done.stderr
+    path = tmp_path / "canary.yaml"
+    path.write_text(done.stdout)
+    valid = run(tool("kubernetes-validate"), "--strict", "--quiet", "-k", KUBERNETES, path)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    docs = _docs(path)
+    assert {(d["kind"], d["metadata"]["name"].split("-canary")[0]) for d in docs} == {
+        ("ServiceAccount", "matchday"),
+        ("ConfigMap", "matchday-config"),
+        ("Service", "matchday-api"),
+        ("Deployment", "matchday-api"),
+        ("Ingress", "matchday-api"),
+    }
+    assert all(d["metadata"]["namespace"] == "matchday" for d in docs)
+    api = _one(docs, "Deployment", "matchday-api-canary")
+    assert api["spec"]["replicas"] == 1
+    assert api["spec"]["selector"]["matchLabels"]["matchday.io/track"] == "canary"
+    service = _one(docs, "Service", "matchday-api-canary")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["selector"]["matchday.io/track"] == "canary"
+    notes = _one(docs, "Ingress", "matchday-api-canary")["metadata"]["annotations"]
+    assert notes["nginx.ingress.kubernetes.io/canary"] == "true"
+    assert notes["nginx.ingress.kubernetes.io/canary-weight"] == "0"  # raised by hand
+    assert notes["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+
+
+def test_the_stable_service_leaves_the_canary_out(rendered: Rendered) -> None:
+    service = _one(rendered.docs, "Service", "matchday-api")
+    api = _one(rendered.docs, "Deployment", "matchday-api")
+    assert service["spec"]["selector"]["matchday.io/track"] == "stable"
+    assert api["spec"]["template"]["metadata"]["labels"]["matchday.io/track"] == "stable"
