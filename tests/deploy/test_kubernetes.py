@@ -36,13 +36,23 @@ class Rendered:
     docs: list[dict[str, Any]]
 
 
-@pytest.fixture(scope="module", params=OVERLAYS)
-def rendered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Rendered:
-    done = run(_kubectl(), "kustomize", K8S / "overlays" / request.param)
-    assert done.returncode == 0, done.stderr
-    path = tmp_path_factory.mktemp("k8s") / f"{request.param}.yaml"
-    path.write_text(done.stdout)
-    return Rendered(request.param, path, _docs(path))
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
+    """Every overlay, the canary's included, rendered once for the module."""
+    directory = tmp_path_factory.mktemp("k8s")
+    found = {}
+    for overlay in (*OVERLAYS, "prod-canary"):
+        done = run(_kubectl(), "kustomize", K8S / "overlays" / overlay)
+        assert done.returncode == 0, f"{overlay}: {done.stderr}"
+        path = directory / f"{overlay}.yaml"
+        path.write_text(done.stdout)
+        found[overlay] = Rendered(overlay, path, _docs(path))
+    return found
+
+
+@pytest.fixture(params=OVERLAYS)
+def rendered(request: pytest.FixtureRequest, renders: dict[str, Rendered]) -> Rendered:
+    return renders[request.param]
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
@@ -73,17 +83,16 @@ def _config(docs: list[dict[str, Any]]) -> dict[str, str]:
     return dict(maps[0]["data"])
 
 
-def test_overlays_validate_against_the_kubernetes_schemas(rendered: Rendered) -> None:
-    done = run(tool("kubernetes-validate"), "--strict", "--quiet", "-k", KUBERNETES, rendered.path)
+def test_overlays_and_secret_templates_validate_against_the_kubernetes_schemas(
+    renders: dict[str, Rendered],
+) -> None:
+    """One run for all of them: loading the schemas is most of kubernetes-validate's time."""
+    templates = sorted((K8S / "secrets").glob("*.example.yaml"))
+    files = [r.path for r in renders.values()] + templates
+    done = run(tool("kubernetes-validate"), "--strict", "--quiet", "-k", KUBERNETES, *files)
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_manifests_and_secret_templates_are_clean_yaml() -> None:
     lint = yamllint(K8S)
     assert lint.returncode == 0, lint.stdout
-    templates = sorted((K8S / "secrets").glob("*.example.yaml"))
-    done = run(tool("kubernetes-validate"), "--strict", "--quiet", "-k", KUBERNETES, *templates)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_api_deployment(rendered: Rendered) -> None:
@@ -247,14 +256,8 @@ def test_no_secret_in_the_manifests_and_every_key_in_the_templates(rendered: Ren
             assert all("CHANGE-ME" in value for value in doc["stringData"].values())
 
 
-def test_the_canary_is_one_api_pod_that_the_ingress_weighs(tmp_path: Path) -> None:
-    done = run(_kubectl(), "kustomize", K8S / "overlays" / "prod-canary")
-    assert done.returncode == 0, done.stderr
-    path = tmp_path / "canary.yaml"
-    path.write_text(done.stdout)
-    valid = run(tool("kubernetes-validate"), "--strict", "--quiet", "-k", KUBERNETES, path)
-    assert valid.returncode == 0, valid.stdout + valid.stderr
-    docs = _docs(path)
+def test_the_canary_is_one_api_pod_that_the_ingress_weighs(renders: dict[str, Rendered]) -> None:
+    docs = renders["prod-canary"].docs
     assert {(d["kind"], d["metadata"]["name"].split("-canary")[0]) for d in docs} == {
         ("ServiceAccount", "matchday"),
         ("ConfigMap", "matchday-config"),
