@@ -109,6 +109,7 @@ def _get(url: str) -> int:
 
 
 @pytest.mark.image_build
+@pytest.mark.timeout(600)  # downloads and installs: 1 min here, several on a loaded machine
 def test_image_install_steps_and_default_command(scratch: Path) -> None:
     prefix = _as_user()
     system_path = f"{_python_for_user(prefix)}:{SYSTEM_PATH}"
