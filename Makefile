@@ -78,7 +78,12 @@ bench-sse: install
 # The fault suite (tests/faults; docs/operations.md, "Fault suite"): every scenario, the long
 # ones (marker faults_long) included, one after another, each on processes of its own; the
 # figures are summed up at the end. `make test` runs its short subset (not faults_long).
-.PHONY: test-faults
+.PHONY: test-faults test-image
+
+# The image's install steps as an unprivileged user, then its default command (tests/deploy,
+# marker image_build): about a minute of PyPI downloads, so not part of `make test`.
+test-image: install
+	$(VENV)/bin/pytest -n 0 -m image_build tests/deploy -p no:cacheprovider
 
 test-faults: install
 	$(VENV)/bin/pytest tests/faults -m faults -p no:cacheprovider

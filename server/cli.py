@@ -1,4 +1,4 @@
-"""`matchday` command: serve, migrate, create-admin, demo, settings."""
+"""`matchday` command: serve, migrate, create-admin, demo, settings, smoke."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -63,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--display-name", default="Admin")
     commands.add_parser("demo", help="load a demo league (skipped if already loaded)")
     commands.add_parser("settings", help="print the configuration table (Markdown)")
+    smoke = commands.add_parser("smoke", help="check a running deployment (server/smoke.py)")
+    smoke.add_argument("url", help="the deployment's base URL, e.g. https://matchday.example.com")
+    smoke.add_argument("--timeout", type=float, default=10.0, help="seconds per check")
+    smoke.add_argument("--event-id", type=int, help="stream this event (default: a public one)")
+    smoke.add_argument("--email", help="a test account: also check a write and its live events")
+    smoke.add_argument(
+        "--password",
+        default=os.environ.get("MATCHDAY_SMOKE_PASSWORD"),
+        help="the test account's password (default: MATCHDAY_SMOKE_PASSWORD)",
+    )
     return parser
 
 
@@ -71,6 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "settings":
         print(settings_table())
         return 0
+    if args.command == "smoke":  # a client of a deployment: none of this process' settings
+        from server.smoke import Options, run_smoke
+
+        options = Options(args.url, args.timeout, args.event_id, args.email, args.password)
+        try:
+            return run_smoke(options)
+        except ValueError as exc:  # not an http(s) URL
+            print(f"matchday smoke: {exc}", file=sys.stderr)
+            return 2
     try:
         settings = load_settings()
         if args.command in NEEDS_DATA_DIR and settings.embedded:
