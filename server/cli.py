@@ -56,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     flower = commands.add_parser("flower", help="Flower, the Celery dashboard (+ /metrics)")
     flower.add_argument("--port", type=int, default=5555)
     flower.add_argument("--address", default="127.0.0.1")
-    commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    migrate = commands.add_parser(
+        "migrate", help="apply database migrations (one at a time: an advisory lock)"
+    )
+    migrate.add_argument(
+        "--rollback-to", metavar="REV", help="roll back to migration REV (e.g. 0004) instead"
+    )
     admin = commands.add_parser("create-admin", help="create or promote an admin")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
@@ -79,7 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"matchday: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    return COMMANDS[args.command](settings, args)
+    from models.migrate import MigrationRefused
+
+    try:
+        return COMMANDS[args.command](settings, args)
+    except MigrationRefused as exc:  # also on the embedded start-up's own migration
+        print(f"matchday: migration refused: {exc}", file=sys.stderr)
+        return 3
 
 
 def _celery_main(settings: Settings, argv: list[str]) -> int:
@@ -124,11 +135,15 @@ def _flower(settings: Settings, args: argparse.Namespace) -> int:
     return _celery_main(settings, ["flower", f"--port={args.port}", f"--address={args.address}"])
 
 
-def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from models.migrate import upgrade
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from models.migrate import current_revision, downgrade, upgrade
 
+    if args.rollback_to:
+        downgrade(settings.database_url, args.rollback_to)
+        print(f"database rolled back to migration {current_revision(settings.database_url)}")
+        return 0
     upgrade(settings.database_url)
-    print("database is at the newest migration")
+    print(f"database is at the newest migration ({current_revision(settings.database_url)})")
     return 0
 
 
