@@ -100,7 +100,7 @@ def test_a_database_ahead_of_the_code_is_refused(tmp_path: Path, empty_schema: s
     with engine.begin() as conn:  # as a newer release would leave it
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
     engine.dispose()
-    out, err = _migrate(tmp_path, empty_schema).communicate(timeout=60)
+    _out, err = _migrate(tmp_path, empty_schema).communicate(timeout=60)
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err  # one clear line, no traceback
     assert "migration refused" in lines[0] and "0099_from_the_future" in lines[0]
