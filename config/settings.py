@@ -255,7 +255,15 @@ class Settings:
     )
     reconcile_seconds: float = setting(60.0, "Period of the beat reconcile task.", positive=True)
     database_replica_url: str = setting(
-        "", "Read replica (PostgreSQL) that analytics questions query; unset: DATABASE_URL."
+        "",
+        "Read replica (PostgreSQL) for lag-tolerant reads: analytics questions and the public "
+        "event lists. Unset: DATABASE_URL.",
+    )
+    database_pgbouncer: bool = setting(
+        False,
+        "DATABASE_URL (and the replica) go through PgBouncer in transaction mode: no prepared "
+        "statements, no startup `options`; the statement timeout comes from PgBouncer's "
+        "`connect_query` (deploy/pgbouncer).",
     )
     analytics_statement_timeout_ms: int = setting(
         2_000, "Longest an analytics query may run before it is cancelled.", positive=True
