@@ -12,6 +12,7 @@ import ssl
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tornado.httpserver import HTTPServer
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("matchday")
 # Commands that open the embedded SQLite database under DATA_DIR.
-NEEDS_DATA_DIR = frozenset({"serve", "migrate", "demo", "create-admin"})
+NEEDS_DATA_DIR = frozenset({"serve", "migrate", "demo", "create-admin", "restore"})
 # While draining, how often to look for streams that subscribed after the goodbye.
 STREAM_RECHECK_SECONDS = 0.25
 
@@ -62,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--rollback-to", metavar="REV", help="roll back to migration REV (e.g. 0004) instead"
     )
+    backup = commands.add_parser("backup", help="dump the database (pg_dump custom format)")
+    backup.add_argument("--dir", required=True, type=Path, help="where dumps are kept")
+    backup.add_argument("--keep", type=int, default=14, help="newest dumps kept (default 14)")
+    restore = commands.add_parser("restore", help="restore a dump into an empty DATABASE_URL")
+    restore.add_argument("dump", type=Path, help="a file `matchday backup` wrote")
+    db = commands.add_parser("db", help="database inspection")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    top = db_commands.add_parser("top-queries", help="costliest statements (pg_stat_statements)")
+    top.add_argument("--limit", type=int, default=10)
+    top.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     admin = commands.add_parser("create-admin", help="create or promote an admin")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
@@ -144,6 +155,52 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     upgrade(settings.database_url)
     print(f"database is at the newest migration ({current_revision(settings.database_url)})")
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from models.backup import BackupError, backup
+
+    if args.keep < 1:
+        print("matchday: --keep must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        path = backup(settings.database_url, args.dir, keep=args.keep)
+    except BackupError as exc:
+        print(f"matchday: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from models.backup import BackupError, restore
+
+    try:
+        restore(args.dump, settings.database_url)
+    except BackupError as exc:
+        print(f"matchday: restore failed (nothing was restored): {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.dump}")
+    return 0
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from models.top_queries import StatementsUnavailable, as_table, top_queries
+
+    try:
+        stats = top_queries(settings.database_url, args.limit)
+    except StatementsUnavailable as exc:
+        print(f"matchday: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        for each in stats:
+            print(json.dumps(dataclasses.asdict(each)))
+    else:
+        print(as_table(stats))
     return 0
 
 
@@ -298,6 +355,9 @@ COMMANDS = {
     "beat": _beat,
     "flower": _flower,
     "migrate": _migrate,
+    "backup": _backup,
+    "restore": _restore,
+    "db": _db,
     "create-admin": _create_admin,
     "demo": _demo,
 }

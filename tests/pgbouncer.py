@@ -36,8 +36,10 @@ class PgBouncer:
     def show(self, what: str) -> list[dict[str, str]]:
         """A `SHOW ...` of the admin console (simple query protocol only: psql speaks it)."""
         out = subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "pgbouncer"]
-            + ["-A", "-F", "\t", "-P", "footer=off", "-c", f"SHOW {what}"],
+            [
+                *("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"),
+                *("-d", "pgbouncer", "-A", "-F", "\t", "-P", "footer=off", "-c", f"SHOW {what}"),
+            ],
             check=True,
             capture_output=True,
             text=True,

@@ -46,7 +46,7 @@ def _waiting_for_lock(schema: str) -> int:
     engine = sa.create_engine(pg_schema_url(schema))
     try:
         with engine.connect() as conn:
-            key = conn.execute(sa.text(f"SELECT {LOCK_KEY_SQL}")).scalar()
+            key = conn.execute(sa.text(f"SELECT {LOCK_KEY_SQL}")).scalar_one()
             return int(
                 conn.execute(
                     sa.text(

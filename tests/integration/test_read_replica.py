@@ -60,11 +60,8 @@ def _replicate(primary: str, replica: str) -> None:
     engine = sa.create_engine(PG_ADMIN_URL)
     with engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
-            conn.execute(
-                sa.text(
-                    f'INSERT INTO "{replica}"."{table.name}" SELECT * FROM "{primary}"."{table.name}"'
-                )
-            )
+            source, target = f'"{primary}"."{table.name}"', f'"{replica}"."{table.name}"'
+            conn.execute(sa.text(f"INSERT INTO {target} SELECT * FROM {source}"))
     engine.dispose()
 
 
