@@ -12,6 +12,7 @@ import redis
 import tornado.web
 from tornado import httputil
 
+from config.redis_target import redis_from_url
 from config.settings import Settings
 from models.db import (
     async_session_factory,
@@ -167,9 +168,7 @@ class MatchdayApp(tornado.web.Application):
     def _analytics_cache_redis(self) -> redis.Redis | None:
         if not self.config.uses_redis:
             return None
-        return redis.Redis.from_url(
-            self.config.redis_url, socket_timeout=2, socket_connect_timeout=2
-        )
+        return redis_from_url(self.config.redis_url, socket_timeout=2, socket_connect_timeout=2)
 
     def _nudge_from_thread(self, _event_id: int) -> None:
         """In-process tasks run in the blocking runner's threads: kick the relay on the loop."""
