@@ -13,17 +13,22 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from tornado.httpserver import HTTPServer
+from tornado.testing import bind_unused_port
 
 from server.app import MatchdayApp, make_app
-from tests.e2e.processes import free_port
+from tests.e2e.processes import MATCHDAY, free_port, matchday_env
+from tests.e2e.test_workers import Worker
 from tests.sse_client import SseStream
 from tests.support import (
+    TEST_SECRET,
     Api,
     create_pg_schema,
     drop_pg_schema,
@@ -31,6 +36,7 @@ from tests.support import (
     pg_schema_url,
     settings_for,
 )
+from workers.celery_app import RECOMPUTE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 MASTER = "matchday"
@@ -51,8 +57,8 @@ class RedisSet:
         return redis.Redis(port=port, socket_timeout=2, decode_responses=True)
 
     def current_primary(self) -> int:
-        _host, port = self.client(self.sentinel).sentinel_get_master_addr_by_name(MASTER)
-        return int(port)
+        address: Any = self.client(self.sentinel).sentinel_get_master_addr_by_name(MASTER)
+        return int(address[1])
 
     def kill(self, port: int) -> None:
         proc = self.processes.pop(port)
@@ -70,11 +76,11 @@ def _start(root: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait(check: object, timeout: float = 15) -> None:
+def _wait(check: Callable[[], bool], timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while True:
         with contextlib.suppress(redis.RedisError, OSError, ValueError):
-            if check():  # type: ignore[operator]
+            if check():
                 return
         assert time.monotonic() < deadline, "Redis set-up did not come up in time"
         time.sleep(0.05)
@@ -143,20 +149,19 @@ async def app(redis_set: RedisSet, tmp_path: Path) -> AsyncIterator[MatchdayApp]
         drop_pg_schema(schema)
 
 
-async def _serve(app: MatchdayApp) -> tuple[Api, object]:
-    from tornado.httpserver import HTTPServer
-    from tornado.testing import bind_unused_port
-
+@pytest.fixture
+async def api(app: MatchdayApp) -> AsyncIterator[Api]:
     sock, port = bind_unused_port()
     server = HTTPServer(app)
     server.add_sockets([sock])
-    return Api(f"http://127.0.0.1:{port}"), server
+    yield Api(f"http://127.0.0.1:{port}")
+    server.stop()
+    await server.close_all_connections()
 
 
 async def test_a_primary_failover_loses_no_live_event(
-    app: MatchdayApp, redis_set: RedisSet
+    app: MatchdayApp, api: Api, redis_set: RedisSet
 ) -> None:
-    api, server = await _serve(app)
     token = await api.user("keeper@example.org")
     event_id = (await api.post("/api/v1/events", {"name": "Sentinel Cup"}, token=token)).json["id"]
     teams = [
@@ -207,9 +212,73 @@ async def test_a_primary_failover_loses_no_live_event(
     await asyncio.wait_for(spectator, 60)
     await stream.close()
     assert seen == list(range(1, SCORES + 1))  # every score, once, in order
-    server.stop()  # type: ignore[attr-defined]
-    await server.close_all_connections()  # type: ignore[attr-defined]
 
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_celery_tasks_go_through_the_sentinel_broker(
+    redis_set: RedisSet, tmp_path: Path
+) -> None:
+    """The server queues a recompute on the `sentinel://` broker; a `matchday worker` that
+    found the same primary through Sentinel runs it."""
+    schema = create_pg_schema()
+    through_sentinel = {
+        "DATABASE_URL": pg_schema_url(schema),
+        "REDIS_URL": "redis:///0",
+        "REDIS_SENTINELS": f"127.0.0.1:{redis_set.sentinel}",
+        "REDIS_SENTINEL_MASTER": MASTER,
+        "REDIS_KEY_PREFIX": f"test:{uuid.uuid4().hex[:10]}:",
+        "TASK_RUNNER": "celery",
+    }
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [MATCHDAY, "worker", "--pool", "solo", "--queues", "standings,audit"],
+            env=matchday_env(tmp_path, JWT_SECRET=TEST_SECRET, **through_sentinel),
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    worker = Worker(proc, log_path)
+    app = await make_app(settings_for(pg_schema_url(schema), tmp_path, **through_sentinel))
+    sock, port = bind_unused_port()
+    server = HTTPServer(app)
+    server.add_sockets([sock])
+    api = Api(f"http://127.0.0.1:{port}")
+    try:
+        await worker.ready()
+        assert "sentinel://" in worker.log()  # Celery's banner names the broker it uses
+        token = await api.user("keeper@example.org")
+        event_id = (await api.post("/api/v1/events", {"name": "Cup"}, token=token)).json["id"]
+        teams = [
+            (await api.post(f"/api/v1/events/{event_id}/teams", {"name": n}, token=token)).json[
+                "id"
+            ]
+            for n in ("Lions", "Tigers")
+        ]
+        game = await api.post(
+            f"/api/v1/events/{event_id}/games",
+            {"home_team_id": teams[0], "away_team_id": teams[1]},
+            token=token,
+        )
+        final = await api.put(
+            f"/api/v1/games/{game.json['id']}/score",
+            {"home_score": 2, "away_score": 0, "status": "final"},
+            token=token,
+        )
+        assert final.status == 200, final.body
+
+        async def recomputed() -> bool:
+            table = (await api.get(f"/api/v1/events/{event_id}/standings")).json
+            return bool(table["rows"]) and table["rows"][0]["points"] == 3
+
+        await eventually(recomputed, timeout=30)
+        assert worker.succeeded(RECOMPUTE), worker.log()
+    finally:
+        server.stop()
+        await server.close_all_connections()
+        await app.close()
+        worker.kill()
+        drop_pg_schema(schema)
