@@ -4,7 +4,9 @@ port. `MATCHDAY_TEST_PGBOUNCER=1` sends the suite's PostgreSQL fixtures through 
 
 from __future__ import annotations
 
+import configparser
 import contextlib
+import io
 import os
 import shutil
 import socket
@@ -19,6 +21,7 @@ from tornado.testing import bind_unused_port
 
 ENV_FLAG = "MATCHDAY_TEST_PGBOUNCER"
 ALIAS = "matchday"  # the database name clients ask PgBouncer for
+DEPLOYED = Path(__file__).resolve().parent.parent / "deploy" / "pgbouncer" / "pgbouncer.ini"
 
 
 def through_pgbouncer() -> bool:
@@ -55,27 +58,31 @@ class PgBouncer:
 
 
 def _config(root: Path, port: int, schema: str, statement_timeout_ms: int) -> str:
-    # What deploy/pgbouncer/pgbouncer.ini says, with the test's port, paths and schema.
+    """deploy/pgbouncer/pgbouncer.ini with the test's port, paths, trust auth and schema."""
+    config = configparser.ConfigParser(
+        interpolation=None, delimiters=("=",), comment_prefixes=(";", "#"), strict=True
+    )
+    config.read_string(DEPLOYED.read_text())
     connect_query = f"SET search_path TO {schema}; SET statement_timeout = {statement_timeout_ms}"
-    return f"""\
-[databases]
-{ALIAS} = host=127.0.0.1 port=5432 dbname=test user=postgres connect_query='{connect_query}'
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir = {root}
-pidfile = {root}/pgbouncer.pid
-logfile = {root}/pgbouncer.log
-auth_type = trust
-auth_file = {root}/userlist.txt
-admin_users = postgres
-pool_mode = transaction
-max_client_conn = 1000
-default_pool_size = 20
-server_reset_query =
-server_check_query = select 1
-"""
+    config["databases"] = {
+        ALIAS: f"host=127.0.0.1 port=5432 dbname=test user=postgres connect_query='{connect_query}'"
+    }
+    config["pgbouncer"].update(
+        {
+            "listen_addr": "127.0.0.1",
+            "listen_port": str(port),
+            "unix_socket_dir": str(root),
+            "pidfile": str(root / "pgbouncer.pid"),
+            "logfile": str(root / "pgbouncer.log"),
+            "auth_type": "trust",
+            "auth_file": str(root / "userlist.txt"),
+            "admin_users": "postgres",
+            "stats_users": "postgres",
+        }
+    )
+    out = io.StringIO()
+    config.write(out)
+    return out.getvalue()
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:

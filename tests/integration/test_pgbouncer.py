@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
+from models.db import make_sync_engine, sync_url
 from server.admin_cli import create_admin
 from server.app import MatchdayApp, make_app
 from tests.pgbouncer import PgBouncer, own_pgbouncer
@@ -120,3 +121,37 @@ async def test_pgbouncer_sets_the_statement_timeout(app: MatchdayApp) -> None:
         assert (await conn.execute(sa.text("SHOW statement_timeout"))).scalar() == "4s"
         with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
             await conn.execute(sa.text("SELECT pg_sleep(5)"))
+
+
+def _lend_its_server_connection_away(engine: sa.Engine) -> None:
+    """`a` runs one statement often enough for psycopg to prepare it (threshold 5), on the
+    server connection PgBouncer lends it; `b` is then lent that same connection (PgBouncer
+    reuses the most recently used one) and keeps it, so `a` runs the statement on another."""
+    statement = sa.text("SELECT count(*) FROM users WHERE id > :floor")
+    with engine.connect() as a:
+        for _ in range(8):
+            a.execute(statement, {"floor": 0})
+            a.commit()
+        with engine.connect() as b:
+            b.execute(sa.text("SELECT 1"))  # b's transaction stays open: it holds the server
+            a.execute(statement, {"floor": 0})
+            a.commit()
+            b.rollback()
+
+
+def test_no_statement_is_prepared_for_another_server_connection(
+    bouncer: PgBouncer, tmp_path: Path
+) -> None:
+    settings = settings_for(bouncer.url, tmp_path, DATABASE_PGBOUNCER="true")
+    engine = make_sync_engine(settings)
+    try:
+        _lend_its_server_connection_away(engine)  # no error
+    finally:
+        engine.dispose()
+    # The same through psycopg's default: the scenario does break prepared statements.
+    default = sa.create_engine(sync_url(bouncer.url))
+    try:
+        with pytest.raises(sa.exc.ProgrammingError, match="prepared statement .* does not exist"):
+            _lend_its_server_connection_away(default)
+    finally:
+        default.dispose()
