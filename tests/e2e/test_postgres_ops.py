@@ -131,7 +131,7 @@ def _archived(url: str) -> None:
     """Close the current WAL segment and wait until the archiver has copied it."""
     segment = _scalar(url, "SELECT pg_walfile_name(pg_switch_wal())")
     deadline = time.monotonic() + 30
-    while (_scalar(url, "SELECT last_archived_wal FROM pg_stat_archiver") or "") < str(segment):
+    while str(_scalar(url, "SELECT last_archived_wal FROM pg_stat_archiver") or "") < str(segment):
         assert time.monotonic() < deadline, "WAL was not archived"
         time.sleep(0.1)
 

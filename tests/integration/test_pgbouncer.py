@@ -151,7 +151,7 @@ def test_no_statement_is_prepared_for_another_server_connection(
     # The same through psycopg's default: the scenario does break prepared statements.
     default = sa.create_engine(sync_url(bouncer.url))
     try:
-        with pytest.raises(sa.exc.ProgrammingError, match="prepared statement .* does not exist"):
+        with pytest.raises(sa.exc.ProgrammingError, match=r"prepared statement .* does not exist"):
             _lend_its_server_connection_away(default)
     finally:
         default.dispose()
