@@ -16,6 +16,7 @@ from tornado.testing import bind_unused_port
 
 from models import Base
 from models.backup import BackupError, backup, restore
+from models.migrate import upgrade
 from server.app import make_app
 from tests.e2e.processes import MATCHDAY, matchday_env
 from tests.support import (
@@ -28,7 +29,6 @@ from tests.support import (
     settings_for,
 )
 
-pytestmark = pytest.mark.postgres
 SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 
@@ -111,6 +111,7 @@ def _matchday(tmp_path: Path, database_url: str, *args: str) -> subprocess.Compl
     )
 
 
+@pytest.mark.postgres
 async def test_backup_restores_into_a_fresh_database_with_identical_contents(
     tmp_path: Path, schema: str, fresh_database: str
 ) -> None:
@@ -135,13 +136,39 @@ async def test_backup_restores_into_a_fresh_database_with_identical_contents(
     assert _contents(restored_url, schema) == original
 
 
+@pytest.mark.postgres
 def test_backup_keeps_the_newest_dumps(tmp_path: Path, schema: str) -> None:
     dumps = tmp_path / "dumps"
     written = [backup(pg_schema_url(schema), dumps, keep=2) for _ in range(3)]
     assert sorted(dumps.iterdir()) == written[1:]  # the oldest is gone, no partial file left
 
 
+@pytest.mark.postgres
 def test_backup_of_an_unreachable_database_fails_with_a_message(tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="cannot reach the database"):
         backup("postgresql+psycopg://postgres@127.0.0.1:1/test", tmp_path)
     assert list(tmp_path.glob("matchday-*")) == []
+
+
+def test_the_embedded_default_is_backed_up_and_restored(tmp_path: Path) -> None:
+    source = tmp_path / "matchday.sqlite3"
+    upgrade(f"sqlite+aiosqlite:///{source}")
+    engine = sa.create_engine(f"sqlite:///{source}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (email, display_name, password_hash, role, created_at) "
+                "VALUES ('fan@example.org', 'Fan', 'x', 'user', '2026-12-03 08:00:00')"
+            )
+        )
+    engine.dispose()
+    dump = backup(f"sqlite+aiosqlite:///{source}", tmp_path / "dumps")
+    assert dump.suffix == ".sqlite3"
+    target = tmp_path / "restored.sqlite3"
+    restore(dump, f"sqlite+aiosqlite:///{target}")
+    restored = sa.create_engine(f"sqlite:///{target}")
+    with restored.connect() as conn:
+        assert conn.execute(sa.text("SELECT email FROM users")).all() == [("fan@example.org",)]
+    restored.dispose()
+    with pytest.raises(BackupError, match="restore into a new file"):
+        restore(dump, f"sqlite+aiosqlite:///{target}")
