@@ -12,7 +12,7 @@ import redis
 import tornado.web
 from tornado import httputil
 
-from config.redis_target import redis_from_url
+from config.redis_clients import redis_from_url
 from config.settings import Settings
 from models.db import (
     async_session_factory,

@@ -28,7 +28,7 @@ import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.redis_target import aioredis_from_url, redis_from_url
+from config.redis_clients import aioredis_from_url, redis_from_url
 from server.blocking import BlockingRunner
 from workers import tasks
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime

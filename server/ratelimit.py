@@ -30,7 +30,7 @@ from typing import Protocol, cast
 from redis.exceptions import RedisError
 
 from config.limits import Rate, RateLimits
-from config.redis_target import aioredis_from_url
+from config.redis_clients import aioredis_from_url
 from config.settings import Settings
 from server import metrics
 

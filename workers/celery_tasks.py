@@ -16,7 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.logging import log_context
-from config.redis_target import redis_from_url
+from config.redis_clients import redis_from_url
 from config.settings import Settings
 from models.audit_entries import AuditRecord, store_pending
 from models.db import make_sync_engine, sync_session_factory

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import redis
 
-from config.redis_target import redis_from_url
+from config.redis_clients import redis_from_url
 from models.stream_protocol import outbox_nudge_channel
 
 log = logging.getLogger("matchday.nudge")

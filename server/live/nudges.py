@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from config.redis_target import aioredis_from_url
+from config.redis_clients import aioredis_from_url
 from models.stream_protocol import outbox_nudge_channel
 
 log = logging.getLogger("matchday.outbox")

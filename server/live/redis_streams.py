@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from config.redis_target import aioredis_from_url
+from config.redis_clients import aioredis_from_url
 from server.live.streams import (
     CREATED_FIELD,
     DEDUPE_TTL_SECONDS,
