@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-# nosec: pg_dump and pg_restore, found on PATH, with arguments we build; never a shell.
 import subprocess  # nosec B404
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +51,7 @@ def _tool(name: str) -> str:
 
 
 def _run(command: list[str]) -> None:
-    # The command is ours: a tool found on PATH and arguments we built (no shell).
+    # The command is ours: pg_dump/pg_restore found on PATH, arguments we built, no shell.
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
