@@ -112,6 +112,7 @@ def _matchday(tmp_path: Path, database_url: str, *args: str) -> subprocess.Compl
 
 
 @pytest.mark.postgres
+@pytest.mark.e2e  # `matchday backup` and `matchday restore` processes
 async def test_backup_restores_into_a_fresh_database_with_identical_contents(
     tmp_path: Path, schema: str, fresh_database: str
 ) -> None:

@@ -16,7 +16,7 @@ from models.migrate import LOCK_KEY_SQL, code_head, current_revision, upgrade
 from tests.e2e.processes import MATCHDAY, matchday_env
 from tests.support import PG_ADMIN_URL, TEST_SECRET, drop_pg_schema, pg_schema_url
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]  # `matchday migrate` processes
 
 
 @pytest.fixture
@@ -74,18 +74,26 @@ def test_two_concurrent_migrations_one_waits_and_the_schema_is_migrated_once(
 ) -> None:
     # Hold the lock as a migration in progress would, so both processes are sure to meet it.
     holder = sa.create_engine(pg_schema_url(empty_schema))
-    with holder.connect() as conn:
-        conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({LOCK_KEY_SQL})"))
-        first, second = _migrate(tmp_path, empty_schema), _migrate(tmp_path, empty_schema)
-        deadline = time.monotonic() + 30
-        while _waiting_for_lock(empty_schema) < 2:
-            assert first.poll() is None and second.poll() is None, "a migration did not wait"
-            assert time.monotonic() < deadline, "the migrations never asked for the lock"
-            time.sleep(0.05)
-        conn.rollback()  # the "other migration" ends: the two go one after the other
-    holder.dispose()
-    outputs = [proc.communicate(timeout=60) for proc in (first, second)]
-    assert [first.returncode, second.returncode] == [0, 0], outputs
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        with holder.connect() as conn:
+            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({LOCK_KEY_SQL})"))
+            processes += [_migrate(tmp_path, empty_schema), _migrate(tmp_path, empty_schema)]
+            # Generous: two Python processes starting on a loaded 2-core machine.
+            deadline = time.monotonic() + 90
+            while _waiting_for_lock(empty_schema) < 2:
+                assert all(proc.poll() is None for proc in processes), "a migration did not wait"
+                assert time.monotonic() < deadline, "the migrations never asked for the lock"
+                time.sleep(0.05)
+            conn.rollback()  # the "other migration" ends: the two go one after the other
+        outputs = [proc.communicate(timeout=90) for proc in processes]
+    finally:
+        holder.dispose()
+        for proc in processes:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+    assert [proc.returncode for proc in processes] == [0, 0], outputs
     logs = [err for _out, err in outputs]
     assert all("waiting for it to finish" in err for err in logs), logs
     # Exactly one of them applied the migrations; the other found the schema at head.
@@ -100,14 +108,13 @@ def test_a_database_ahead_of_the_code_is_refused(tmp_path: Path, empty_schema: s
     with engine.begin() as conn:  # as a newer release would leave it
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
     engine.dispose()
-    _out, err = _migrate(tmp_path, empty_schema).communicate(timeout=60)
+    proc = _migrate(tmp_path, empty_schema)
+    _out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 3
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err  # one clear line, no traceback
     assert "migration refused" in lines[0] and "0099_from_the_future" in lines[0]
     assert "does not know" in lines[0]
-    proc = _migrate(tmp_path, empty_schema)
-    proc.communicate(timeout=60)
-    assert proc.returncode == 3
     assert current_revision(pg_schema_url(empty_schema)) == "0099_from_the_future"  # untouched
 
 
@@ -126,7 +133,7 @@ def test_rollback_to_0004_and_upgrade_again_keeps_the_data(
     engine.dispose()
 
     proc = _migrate(tmp_path, empty_schema, "--rollback-to", "0004")
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     assert "rolled back to migration 0004" in out
     assert current_revision(pg_schema_url(empty_schema)) == "0004"
@@ -137,10 +144,7 @@ def test_rollback_to_0004_and_upgrade_again_keeps_the_data(
     assert ("pending_recomputes",) not in tables  # 0005 is undone
     assert _rows(empty_schema, "SELECT email FROM users") == [("keeper@example.org",)]
 
-    proc = _migrate(tmp_path, empty_schema)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "database migrated: 0005" in err
+    assert [step.split()[0] for step in upgrade(pg_schema_url(empty_schema))] == ["0005"]
     assert current_revision(pg_schema_url(empty_schema)) == code_head()
     assert _rows(empty_schema, "SELECT email FROM users") == [("keeper@example.org",)]
 
@@ -148,7 +152,7 @@ def test_rollback_to_0004_and_upgrade_again_keeps_the_data(
 def test_rollback_to_an_unknown_revision_is_refused(tmp_path: Path, empty_schema: str) -> None:
     upgrade(pg_schema_url(empty_schema))
     proc = _migrate(tmp_path, empty_schema, "--rollback-to", "0042")
-    _out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=90)
     assert proc.returncode == 3
     assert "no migration '0042'" in err
     assert current_revision(pg_schema_url(empty_schema)) == code_head()
