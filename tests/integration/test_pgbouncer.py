@@ -16,7 +16,7 @@ from tornado.testing import bind_unused_port
 from models.db import make_sync_engine, sync_url
 from server.admin_cli import create_admin
 from server.app import MatchdayApp, make_app
-from tests.pgbouncer import PgBouncer, own_pgbouncer
+from tests.pgbouncer import PgBouncer, own_pgbouncer, through_pgbouncer
 from tests.support import STRONG_PASSWORD, Api, create_pg_schema, drop_pg_schema, settings_for
 
 pytestmark = pytest.mark.postgres
@@ -155,3 +155,16 @@ def test_no_statement_is_prepared_for_another_server_connection(
             _lend_its_server_connection_away(default)
     finally:
         default.dispose()
+
+
+@pytest.mark.parametrize("live_app", ["production"], indirect=True)
+async def test_the_suite_fixtures_go_through_pgbouncer_when_asked(live_app: MatchdayApp) -> None:
+    """With MATCHDAY_TEST_PGBOUNCER=1 (`MATCHDAY_TEST_PGBOUNCER=1 make test`), the app fixtures'
+    PostgreSQL is reached through the session's PgBouncer in transaction mode."""
+    if not through_pgbouncer():
+        pytest.skip("MATCHDAY_TEST_PGBOUNCER is not set: the fixtures go to PostgreSQL directly")
+    assert live_app.config.database_pgbouncer
+    async with live_app.engine.connect() as conn:
+        # PgBouncer's server connection, not ours: its port is 5432, the client's is not.
+        assert (await conn.execute(sa.text("SELECT inet_server_port()"))).scalar() == 5432
+        assert sa.make_url(live_app.config.database_url).port != 5432
