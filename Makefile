@@ -4,7 +4,7 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format clean readme-settings
+.PHONY: install run test test-pgbouncer lint format clean readme-settings
 
 # uv, bootstrapped from PyPI into the venv, installs in a fraction of pip's time; the venv is
 # made without pip (ensurepip alone takes seconds) and uv comes through the system's pip, or
@@ -34,6 +34,12 @@ TEST_WORKERS ?= auto
 
 test: install
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term
+
+# The PostgreSQL tests again, through a PgBouncer in transaction mode that each test process
+# starts from deploy/pgbouncer/pgbouncer.ini (docs/deployment.md, "PgBouncer").
+test-pgbouncer: install
+	MATCHDAY_TEST_PGBOUNCER=1 $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup \
+		-m "postgres and not e2e" tests/integration tests/security
 
 lint: install
 	$(VENV)/bin/ruff check .

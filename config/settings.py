@@ -32,6 +32,7 @@ from config.limits import (
     parse_networks,
     parse_rate_limits,
 )
+from config.redis_target import parse_sentinels, sentinel_url
 
 MIN_SECRET_BYTES = 32
 DEFAULT_KID = "default"  # the key id of JWT_SECRET (and of tokens issued without a `kid`)
@@ -167,6 +168,16 @@ def weak_secret_reason(value: str) -> str | None:
 class Settings:
     database_url: str = setting("", "PostgreSQL URL (production). Unset: SQLite under DATA_DIR.")
     redis_url: str = setting("", "Redis URL (production); /readyz checks it when set.")
+    redis_sentinels: tuple[tuple[str, int], ...] = setting(
+        (),
+        "Redis Sentinels, `host:port` (commas): Redis is the primary they name "
+        "REDIS_SENTINEL_MASTER, with REDIS_URL's password and database (deploy/redis).",
+        parse=parse_sentinels,
+        default_doc="(unset): REDIS_URL directly",
+    )
+    redis_sentinel_master: str = setting(
+        "matchday", "The name Sentinel monitors the Redis primary under."
+    )
     data_dir: Path = setting(
         "./var", "Where the embedded default keeps its SQLite file and secret."
     )  # the text `./var`: load_settings makes it a Path
@@ -255,7 +266,15 @@ class Settings:
     )
     reconcile_seconds: float = setting(60.0, "Period of the beat reconcile task.", positive=True)
     database_replica_url: str = setting(
-        "", "Read replica (PostgreSQL) that analytics questions query; unset: DATABASE_URL."
+        "",
+        "Read replica (PostgreSQL) for lag-tolerant reads: analytics questions and the public "
+        "event lists. Unset: DATABASE_URL.",
+    )
+    database_pgbouncer: bool = setting(
+        False,
+        "DATABASE_URL (and the replica) go through PgBouncer in transaction mode: no prepared "
+        "statements, no startup `options`; the statement timeout comes from PgBouncer's "
+        "`connect_query` (deploy/pgbouncer).",
     )
     analytics_statement_timeout_ms: int = setting(
         2_000, "Longest an analytics query may run before it is cancelled.", positive=True
@@ -464,6 +483,10 @@ def _check_pairs(values: dict[str, Any]) -> None:
 
 def _normalise_urls(values: dict[str, Any]) -> None:
     data_dir = values["data_dir"]
+    if values["redis_sentinels"]:  # one URL for every client (config/redis_target.py)
+        values["redis_url"] = sentinel_url(
+            values["redis_url"], values["redis_sentinels"], values["redis_sentinel_master"]
+        )
     values["database_url"] = normalise_database_url(values["database_url"], data_dir)
     if values["database_replica_url"]:
         try:

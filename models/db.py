@@ -36,17 +36,23 @@ def _sqlite_begin(connection: Any) -> None:
 def _engine_options(settings: Settings, url: str | None = None) -> dict[str, Any]:
     if settings.embedded:
         return {}
+    options = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_pre_ping": True,
+    }
+    if settings.database_pgbouncer:
+        # Transaction pooling hands each transaction to any server connection: a statement
+        # psycopg prepared on one is unknown on the next ("prepared statement _pg3_0 does not
+        # exist"), so psycopg never prepares; and PgBouncer refuses the `options` startup
+        # parameter, so the timeout is PgBouncer's connect_query (deploy/pgbouncer).
+        return {**options, "connect_args": {"prepare_threshold": None}}
     # Keep any libpq `options` from the URL (e.g. a search_path) and add the timeout to them.
     url_options = make_url(url or settings.database_url).query.get("options", "")
     if isinstance(url_options, tuple):
         url_options = " ".join(url_options)
     timeout = f"-c statement_timeout={settings.db_statement_timeout_ms}"
-    return {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_max_overflow,
-        "pool_pre_ping": True,
-        "connect_args": {"options": f"{url_options} {timeout}".strip()},
-    }
+    return {**options, "connect_args": {"options": f"{url_options} {timeout}".strip()}}
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -77,6 +83,20 @@ def make_sync_engine(settings: Settings) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def make_async_replica_engine(settings: Settings) -> AsyncEngine | None:
+    """The server's engine for lag-tolerant reads (anonymous public lists) when
+    DATABASE_REPLICA_URL is set; None: they read the primary."""
+    url = settings.database_replica_url
+    if not url:
+        return None
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_deferred)
+        return engine
+    return create_async_engine(url, **_engine_options(settings, url))
 
 
 def _sqlite_begin_deferred(connection: Any) -> None:

@@ -12,10 +12,12 @@ import redis
 import tornado.web
 from tornado import httputil
 
+from config.redis_clients import redis_from_url
 from config.settings import Settings
 from models.db import (
     async_session_factory,
     make_async_engine,
+    make_async_replica_engine,
     make_sync_engine,
     sync_session_factory,
 )
@@ -86,6 +88,11 @@ class MatchdayApp(tornado.web.Application):
         self.config = config
         self.engine = make_async_engine(config)
         self.sessions = async_session_factory(self.engine)
+        # Lag-tolerant reads (server/base.py `read_db`): the replica when one is configured.
+        self.replica_engine = make_async_replica_engine(config)
+        self.read_sessions = (
+            async_session_factory(self.replica_engine) if self.replica_engine else self.sessions
+        )
         self.sync_engine = make_sync_engine(config)
         self.sync_sessions = sync_session_factory(self.sync_engine)
         self.blocking = BlockingRunner(config.blocking_pool_size)
@@ -161,9 +168,7 @@ class MatchdayApp(tornado.web.Application):
     def _analytics_cache_redis(self) -> redis.Redis | None:
         if not self.config.uses_redis:
             return None
-        return redis.Redis.from_url(
-            self.config.redis_url, socket_timeout=2, socket_connect_timeout=2
-        )
+        return redis_from_url(self.config.redis_url, socket_timeout=2, socket_connect_timeout=2)
 
     def _nudge_from_thread(self, _event_id: int) -> None:
         """In-process tasks run in the blocking runner's threads: kick the relay on the loop."""
@@ -242,6 +247,8 @@ class MatchdayApp(tornado.web.Application):
         if self.analytics is not None:
             self.analytics.close()
         await self.engine.dispose()
+        if self.replica_engine is not None:
+            await self.replica_engine.dispose()
         self.sync_engine.dispose()
         self.blocking.shutdown()
         gc.unfreeze()  # a process that goes on (tests, a restart) can collect all of it again

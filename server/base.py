@@ -6,7 +6,8 @@ import json
 import logging
 import re
 import uuid
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError
@@ -292,6 +293,19 @@ class BaseHandler(RequestHandler):
         rolls back otherwise; what the change implies is carried out after the commit."""
         app = self.application
         return unit_of_work(app.sessions, app.follow_ups, self.audit_context())
+
+    @asynccontextmanager
+    async def read_db(self) -> AsyncIterator[AsyncSession]:
+        """A read for which a replica's lag (typically well under a second) does not matter:
+        anonymous callers' public lists. On DATABASE_REPLICA_URL when set; a signed-in caller
+        reads the primary, so what they just wrote is in their next list."""
+        app = self.application
+        if self.current_user is not None:
+            async with self.db() as session:
+                yield session
+            return
+        async with app.read_sessions() as session, session.begin():
+            yield session
 
     def json_body(self) -> dict[str, Any]:
         if not self.request.body:

@@ -13,6 +13,7 @@ import ssl
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tornado.httpserver import HTTPServer
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("matchday")
 # Commands that open the embedded SQLite database under DATA_DIR.
-NEEDS_DATA_DIR = frozenset({"serve", "migrate", "demo", "create-admin"})
+NEEDS_DATA_DIR = frozenset({"serve", "migrate", "demo", "create-admin", "restore"})
 # While draining, how often to look for streams that subscribed after the goodbye.
 STREAM_RECHECK_SECONDS = 0.25
 
@@ -57,7 +58,22 @@ def _parser() -> argparse.ArgumentParser:
     flower = commands.add_parser("flower", help="Flower, the Celery dashboard (+ /metrics)")
     flower.add_argument("--port", type=int, default=5555)
     flower.add_argument("--address", default="127.0.0.1")
-    commands.add_parser("migrate", help="apply database migrations (alembic upgrade head)")
+    migrate = commands.add_parser(
+        "migrate", help="apply database migrations (one at a time: an advisory lock)"
+    )
+    migrate.add_argument(
+        "--rollback-to", metavar="REV", help="roll back to migration REV (e.g. 0004) instead"
+    )
+    backup = commands.add_parser("backup", help="dump the database (pg_dump custom format)")
+    backup.add_argument("--dir", required=True, type=Path, help="where dumps are kept")
+    backup.add_argument("--keep", type=int, default=14, help="newest dumps kept (default 14)")
+    restore = commands.add_parser("restore", help="restore a dump into an empty DATABASE_URL")
+    restore.add_argument("dump", type=Path, help="a file `matchday backup` wrote")
+    db = commands.add_parser("db", help="database inspection")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    top = db_commands.add_parser("top-queries", help="costliest statements (pg_stat_statements)")
+    top.add_argument("--limit", type=int, default=10)
+    top.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     admin = commands.add_parser("create-admin", help="create or promote an admin")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
@@ -99,7 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"matchday: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    return COMMANDS[args.command](settings, args)
+    from models.migrate import MigrationRefused
+
+    try:
+        return COMMANDS[args.command](settings, args)
+    except MigrationRefused as exc:  # also on the embedded start-up's own migration
+        print(f"matchday: migration refused: {exc}", file=sys.stderr)
+        return 3
 
 
 def _celery_main(settings: Settings, argv: list[str]) -> int:
@@ -144,11 +166,61 @@ def _flower(settings: Settings, args: argparse.Namespace) -> int:
     return _celery_main(settings, ["flower", f"--port={args.port}", f"--address={args.address}"])
 
 
-def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from models.migrate import upgrade
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from models.migrate import current_revision, downgrade, upgrade
 
+    if args.rollback_to:
+        downgrade(settings.database_url, args.rollback_to)
+        print(f"database rolled back to migration {current_revision(settings.database_url)}")
+        return 0
     upgrade(settings.database_url)
-    print("database is at the newest migration")
+    print(f"database is at the newest migration ({current_revision(settings.database_url)})")
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from models.backup import BackupError, backup
+
+    if args.keep < 1:
+        print("matchday: --keep must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        path = backup(settings.database_url, args.dir, keep=args.keep)
+    except BackupError as exc:
+        print(f"matchday: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from models.backup import BackupError, restore
+
+    try:
+        restore(args.dump, settings.database_url)
+    except BackupError as exc:
+        print(f"matchday: restore failed (nothing was restored): {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.dump}")
+    return 0
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from models.top_queries import StatementsUnavailable, as_table, top_queries
+
+    try:
+        stats = top_queries(settings.database_url, args.limit)
+    except StatementsUnavailable as exc:
+        print(f"matchday: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        for each in stats:
+            print(json.dumps(dataclasses.asdict(each)))
+    else:
+        print(as_table(stats))
     return 0
 
 
@@ -308,6 +380,9 @@ COMMANDS = {
     "beat": _beat,
     "flower": _flower,
     "migrate": _migrate,
+    "backup": _backup,
+    "restore": _restore,
+    "db": _db,
     "create-admin": _create_admin,
     "demo": _demo,
 }

@@ -25,10 +25,10 @@ import uuid
 from typing import Any, Protocol
 
 import redis
-import redis.asyncio as aioredis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.redis_clients import aioredis_from_url, redis_from_url
 from server.blocking import BlockingRunner
 from workers import tasks
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime
@@ -153,9 +153,9 @@ class CeleryDispatcher:
         answer_timeout: float,
     ) -> None:
         self._celery = celery
-        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self._redis = redis_from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
         # BLPOP holds its connection for up to answer_timeout: the socket timeout must exceed it.
-        self._replies = aioredis.Redis.from_url(
+        self._replies = aioredis_from_url(
             redis_url, socket_timeout=answer_timeout + 5, socket_connect_timeout=2
         )
         self._answer_timeout = answer_timeout

@@ -27,10 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from config.limits import Rate, RateLimits
+from config.redis_clients import aioredis_from_url
 from config.settings import Settings
 from server import metrics
 
@@ -242,7 +242,7 @@ class RedisBackend:
         fallback: MemoryBackend | None = None,
         clock: Callable[[], float] | None = None,  # tests only; None: Redis's TIME
     ) -> None:
-        self._client = aioredis.from_url(
+        self._client = aioredis_from_url(
             url,
             decode_responses=True,
             socket_timeout=REDIS_TIMEOUT_SECONDS,

@@ -13,6 +13,7 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
 from server.app import MatchdayApp, make_app
+from tests.pgbouncer import own_pgbouncer, through_pgbouncer
 from tests.support import (
     REDIS_URL,
     Api,
@@ -66,6 +67,18 @@ def pg_schema() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def pg_app_url(pg_schema: str) -> Iterator[str]:
+    """The URL the app fixtures reach `pg_schema` by: directly, or with
+    MATCHDAY_TEST_PGBOUNCER=1 through a PgBouncer in transaction mode that this session starts
+    (settings_for then sets DATABASE_PGBOUNCER)."""
+    if not through_pgbouncer():
+        yield pg_schema_url(pg_schema)
+        return
+    with own_pgbouncer(pg_schema) as bouncer:
+        yield bouncer.url
+
+
+@pytest.fixture(scope="session")
 def sqlite_template_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
 
@@ -78,7 +91,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     schema = request.getfixturevalue("pg_schema")
     truncate_pg(schema)
-    yield pg_schema_url(schema)
+    yield request.getfixturevalue("pg_app_url")
 
 
 @pytest.fixture
@@ -111,7 +124,7 @@ async def live_app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         truncate_pg(schema)
         prefix = f"test:{uuid.uuid4().hex[:10]}:"
         settings = settings_for(
-            pg_schema_url(schema),
+            request.getfixturevalue("pg_app_url"),
             tmp_path,
             REDIS_URL=REDIS_URL,
             REDIS_KEY_PREFIX=prefix,

@@ -18,6 +18,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from config.settings import Settings, load_settings
 from models import Base
 from models.migrate import upgrade
+from tests.pgbouncer import through_pgbouncer
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -26,6 +27,9 @@ STRONG_PASSWORD = "correct-horse-battery-staple"
 
 
 def settings_for(database_url: str, data_dir: Path, **extra: str) -> Settings:
+    if through_pgbouncer() and database_url.startswith("postgresql"):
+        # Also right for a URL that goes to PostgreSQL directly (it then has no timeout).
+        extra = {"DATABASE_PGBOUNCER": "true", **extra}
     env = {
         "DATABASE_URL": database_url,
         "DATA_DIR": str(data_dir),

@@ -16,6 +16,7 @@ from celery import Celery, signals
 from kombu import Exchange, Queue
 from kombu.transport import redis as kombu_redis
 
+from config.redis_target import celery_urls
 from config.settings import Settings, load_settings
 
 log = logging.getLogger("matchday.worker")
@@ -37,7 +38,7 @@ def pending_recompute_key(prefix: str, event_id: int) -> str:
     return f"{prefix}recompute:pending:{event_id}"
 
 
-class _BrokerChannel(kombu_redis.Channel):
+class _ClosedConnectionGuard:
     """kombu's Redis channel, except that a channel whose connection was already torn down
     fails with a connection error, which Celery handles, instead of an AttributeError.
 
@@ -50,13 +51,23 @@ class _BrokerChannel(kombu_redis.Channel):
     is logged and ignored; the messages stay in the unacked hash and come back after the
     visibility timeout (docs/operations.md)."""
 
+    connection: Any  # the channel's transport (kombu's Channel sets it)
+
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         transport = self.connection
         if transport is None or transport.client is None:
             log.warning("broker channel used after its connection was closed: a lost connection")
             raise redis.ConnectionError("this broker channel's connection is already closed")
-        params: dict[str, Any] = super()._connparams(asynchronous=asynchronous)
+        params: dict[str, Any] = super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]
         return params
+
+
+class _BrokerChannel(_ClosedConnectionGuard, kombu_redis.Channel):
+    pass
+
+
+class _SentinelBrokerChannel(_ClosedConnectionGuard, kombu_redis.SentinelChannel):
+    pass
 
 
 class BrokerTransport(kombu_redis.Transport):
@@ -65,7 +76,14 @@ class BrokerTransport(kombu_redis.Transport):
     Channel = _BrokerChannel
 
 
+class SentinelBrokerTransport(kombu_redis.SentinelTransport):
+    """The same, for a broker found through Redis Sentinel (REDIS_SENTINELS)."""
+
+    Channel = _SentinelBrokerChannel
+
+
 BROKER_TRANSPORT = f"{__name__}:BrokerTransport"
+SENTINEL_BROKER_TRANSPORT = f"{__name__}:SentinelBrokerTransport"
 
 
 @signals.celeryd_init.connect
@@ -74,7 +92,8 @@ def _worker_transport(conf: Any = None, **_: Any) -> None:
     unacked messages; the server, beat and Flower keep kombu's own transport, whose
     `redis://` URI Flower's broker page needs (ours shows as `workers.celery_app:...://`)."""
     if conf is not None and conf.get("matchday_settings") is not None:
-        conf.broker_transport = BROKER_TRANSPORT
+        sentinel = str(conf.broker_url).startswith("sentinel://")
+        conf.broker_transport = SENTINEL_BROKER_TRANSPORT if sentinel else BROKER_TRANSPORT
 
 
 def _restore_interval(settings: Settings) -> int:
@@ -87,7 +106,9 @@ def make_celery(settings: Settings) -> Celery:
         raise RuntimeError(
             "Celery needs REDIS_URL (the broker); the embedded default runs tasks in-process"
         )
-    app = Celery("matchday", broker=settings.redis_url, backend=settings.redis_url)
+    # Through Sentinel (REDIS_SENTINELS): kombu's `sentinel://` URLs and the primary's name.
+    url, sentinel_options = celery_urls(settings.redis_url)
+    app = Celery("matchday", broker=url, backend=url)
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -124,8 +145,12 @@ def make_celery(settings: Settings) -> Celery:
             # connect() to an unreachable host while reconnecting.
             "socket_keepalive": True,
             "socket_connect_timeout": 5,
+            **sentinel_options,
         },
-        result_backend_transport_options={"global_keyprefix": settings.redis_key_prefix},
+        result_backend_transport_options={
+            "global_keyprefix": settings.redis_key_prefix,
+            **sentinel_options,
+        },
         worker_send_task_events=True,  # Flower
         # Keep our structured logging (task_id and request_id on every line).
         worker_hijack_root_logger=False,

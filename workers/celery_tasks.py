@@ -16,6 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.logging import log_context
+from config.redis_clients import redis_from_url
 from config.settings import Settings
 from models.audit_entries import AuditRecord, store_pending
 from models.db import make_sync_engine, sync_session_factory
@@ -62,7 +63,7 @@ def _resources(settings: Settings) -> WorkerResources:
         settings=settings,
         sessions=sync_session_factory(engine),
         nudge=RedisNudge(settings.redis_url, prefix=settings.redis_key_prefix),
-        redis=redis.Redis.from_url(settings.redis_url, socket_timeout=5),
+        redis=redis_from_url(settings.redis_url, socket_timeout=5),
     )
 
 

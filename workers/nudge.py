@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import redis
 
+from config.redis_clients import redis_from_url
 from models.stream_protocol import outbox_nudge_channel
 
 log = logging.getLogger("matchday.nudge")
@@ -24,7 +25,7 @@ class RedisNudge:
     """Production: a PUBLISH on the nudge channel reaches every server process's relay."""
 
     def __init__(self, url: str, *, prefix: str) -> None:
-        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._client = redis_from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._channel = outbox_nudge_channel(prefix)
 
     def __call__(self, event_id: int) -> None:

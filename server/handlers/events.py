@@ -45,7 +45,7 @@ class EventsHandler(BaseHandler):
 
     async def get(self) -> None:
         query = self.load_query(PageQuerySchema())
-        async with self.db() as session:
+        async with self.read_db() as session:
             events, total = await event_service.list_events(
                 session, self.current_user, query["page"], query["per_page"]
             )
@@ -147,7 +147,7 @@ class TeamsHandler(BaseHandler):
 
     async def get(self, event_id: str) -> None:
         query = self.load_query(PageQuerySchema())
-        async with self.db() as session:
+        async with self.read_db() as session:
             event = await event_service.load_event(
                 session, self.path_id(event_id), self.current_user, Need.VIEW
             )

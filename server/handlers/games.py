@@ -54,7 +54,7 @@ class EventGamesHandler(BaseHandler):
 
     async def get(self, event_id: str) -> None:
         query = self.load_query(GameListQuerySchema())
-        async with self.db() as session:
+        async with self.read_db() as session:
             event = await event_service.load_event(
                 session, self.path_id(event_id), self.current_user, Need.VIEW
             )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
+from config.redis_clients import aioredis_from_url
 from models.stream_protocol import outbox_nudge_channel
 
 log = logging.getLogger("matchday.outbox")
@@ -22,7 +23,7 @@ RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 class NudgeListener:
     def __init__(self, url: str, *, prefix: str, on_nudge: Callable[[], None]) -> None:
         # The subscription waits for messages indefinitely; health checks find a dead socket.
-        self._client = aioredis.from_url(
+        self._client = aioredis_from_url(
             url, socket_timeout=None, socket_connect_timeout=2, health_check_interval=30
         )
         self._channel = outbox_nudge_channel(prefix)

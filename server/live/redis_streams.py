@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from config.redis_clients import aioredis_from_url
 from server.live.streams import (
     CREATED_FIELD,
     DEDUPE_TTL_SECONDS,
@@ -34,7 +35,7 @@ class RedisStreams:
         # After a Redis restart each pooled connection is stale and its next command fails with
         # "Connection closed by server" (a new stream then ends at once): retry once, at once, on
         # a fresh connection; an outage still fails fast. Publishes carry dedupe keys.
-        self._client = aioredis.from_url(
+        self._client = aioredis_from_url(
             url,
             decode_responses=True,
             socket_timeout=5,
@@ -42,7 +43,7 @@ class RedisStreams:
             retry_on_error=[aioredis.ConnectionError],
         )
         # XREAD BLOCK holds its connection: the reader gets its own, with no socket timeout.
-        self._reader = aioredis.from_url(
+        self._reader = aioredis_from_url(
             url, decode_responses=True, single_connection_client=True, socket_timeout=None
         )
         self._reader_id: int | None = None
