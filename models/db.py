@@ -7,8 +7,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
 from config.settings import Settings
+from models.pg_pool import PoolHolder, conninfo
+from models.query_metrics import QueryMetrics
 
 
 def sync_url(async_url: str) -> str:
@@ -33,20 +36,27 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _engine_options(settings: Settings, url: str | None = None) -> dict[str, Any]:
-    if settings.embedded:
-        return {}
+def _pg_pool(settings: Settings, role: str, asynchronous: bool, url: str) -> PoolHolder:
+    """The psycopg pool an engine takes its connections from (models/pg_pool.py)."""
+    parsed = make_url(url)
     # Keep any libpq `options` from the URL (e.g. a search_path) and add the timeout to them.
-    url_options = make_url(url or settings.database_url).query.get("options", "")
+    url_options = parsed.query.get("options", "")
     if isinstance(url_options, tuple):
         url_options = " ".join(url_options)
     timeout = f"-c statement_timeout={settings.db_statement_timeout_ms}"
-    return {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_max_overflow,
-        "pool_pre_ping": True,
-        "connect_args": {"options": f"{url_options} {timeout}".strip()},
-    }
+    return PoolHolder(
+        role,
+        asynchronous,
+        conninfo=conninfo(parsed),
+        kwargs={"options": f"{url_options} {timeout}".strip()},
+        min_size=min(settings.db_pool_min_size, settings.db_pool_size),
+        max_size=settings.db_pool_size + settings.db_max_overflow,
+        timeout=settings.db_pool_timeout_seconds,
+    )
+
+
+def _measured(settings: Settings, engine: Engine) -> None:
+    QueryMetrics(settings.slow_query_ms).attach(engine)
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -61,10 +71,14 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.embedded:
         _ensure_sqlite_dir(url)
-    engine = create_async_engine(url, **_engine_options(settings))
-    if settings.embedded:
+        engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    else:
+        pool = _pg_pool(settings, "async", True, url)
+        engine = create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
+        pool.attach(engine.sync_engine)
+    _measured(settings, engine.sync_engine)
     return engine
 
 
@@ -72,10 +86,19 @@ def make_sync_engine(settings: Settings) -> Engine:
     url = sync_url(settings.database_url)
     if settings.embedded:
         _ensure_sqlite_dir(url)
-    engine = create_engine(url, **_engine_options(settings))
-    if settings.embedded:
+        engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = _pooled_sync_engine(settings, "sync", url)
+    _measured(settings, engine)
+    return engine
+
+
+def _pooled_sync_engine(settings: Settings, role: str, url: str) -> Engine:
+    pool = _pg_pool(settings, role, False, url)
+    engine = create_engine(url, poolclass=NullPool, creator=pool.connect)
+    pool.attach(engine)
     return engine
 
 
@@ -93,8 +116,10 @@ def make_read_engine(settings: Settings) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_deferred)
-        return engine
-    return create_engine(url, **_engine_options(settings, url))
+    else:
+        engine = _pooled_sync_engine(settings, "read", url)
+    _measured(settings, engine)
+    return engine
 
 
 def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
