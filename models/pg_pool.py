@@ -15,11 +15,13 @@ engine closes it; the next use after a dispose opens a fresh one.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import threading
 import time
 from typing import Any
 
-from psycopg import AsyncConnection, Connection
+from psycopg import AsyncConnection, Connection, OperationalError
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL
@@ -40,52 +42,124 @@ class _Gauges:
     def __init__(self, role: str, max_size: int) -> None:
         self.role = role
         self._lost_seen = 0
+        # Counted here, not derived from the stats: pool_size also counts connections
+        # still being opened, which nobody uses yet.
+        self.lent = 0
+        self._lock = threading.Lock()  # the sync pool lends from many threads
         metrics.DB_POOL_MAX.labels(role).set(max_size)
 
     def publish(self, stats: dict[str, int]) -> None:
         size = stats.get("pool_size", 0)
         metrics.DB_POOL_SIZE.labels(self.role).set(size)
-        metrics.DB_POOL_IN_USE.labels(self.role).set(max(0, size - stats.get("pool_available", 0)))
+        metrics.DB_POOL_IN_USE.labels(self.role).set(self.lent)
         metrics.DB_POOL_WAITING.labels(self.role).set(stats.get("requests_waiting", 0))
         lost = stats.get("connections_lost", 0)
         if lost > self._lost_seen:
             metrics.DB_POOL_CONNECTIONS_LOST.labels(self.role).inc(lost - self._lost_seen)
         self._lost_seen = lost
 
-    def waited(self, started: float) -> None:
-        metrics.DB_POOL_WAIT.labels(self.role).observe(time.perf_counter() - started)
+    def returned(self) -> None:
+        with self._lock:
+            self.lent -= 1
 
-    def timed_out(self) -> None:
-        metrics.DB_POOL_TIMEOUTS.labels(self.role).inc()
+    def waited(self, started: float) -> None:
+        with self._lock:
+            self.lent += 1
+        metrics.DB_POOL_WAIT.labels(self.role).observe(time.perf_counter() - started)
 
     def closed(self) -> None:
         for gauge in (metrics.DB_POOL_SIZE, metrics.DB_POOL_IN_USE, metrics.DB_POOL_WAITING):
             gauge.labels(self.role).set(0)
 
 
+WAIT_SLICE_SECONDS = 0.25
+# While the last connection attempt failed (the database is away), a caller waits at most
+# this long for the pool's next attempt to succeed: a quick 503 rather than the whole
+# DB_POOL_TIMEOUT_SECONDS, and still a connection as soon as the database is back.
+DOWN_WAIT_SECONDS = 5.0
+
+
+class DatabaseUnreachable(OperationalError):
+    """The pool could not open a connection while this caller waited: PostgreSQL is down or
+    unreachable. Raised at once rather than after the whole pool timeout (a 503 now)."""
+
+
+def _errors(stats: dict[str, int]) -> int:
+    return stats.get("connections_errors", 0)
+
+
+class _Waits:
+    """How long a caller waits for a connection: in slices, so that a failed connection
+    attempt meanwhile ends the wait at once (the database is away: a 503 now, not after the
+    pool timeout); at most DOWN_WAIT_SECONDS while the last attempt had failed."""
+
+    def __init__(self, pool: Any, role: str) -> None:
+        self.pool, self.role = pool, role
+        self.errors_when_connected = 0
+
+    def connected(self, stats: dict[str, int]) -> None:
+        self.errors_when_connected = _errors(stats)
+
+    def start(self, timeout: float, stats: dict[str, int]) -> _Wait:
+        if _errors(stats) > self.errors_when_connected:
+            timeout = min(timeout, DOWN_WAIT_SECONDS)
+        return _Wait(self, time.monotonic() + timeout, _errors(stats))
+
+
+class _Wait:
+    def __init__(self, waits: _Waits, deadline: float, errors: int) -> None:
+        self.waits, self.deadline, self.errors = waits, deadline, errors
+
+    def slice(self) -> float:
+        return max(0.001, min(WAIT_SLICE_SECONDS, self.deadline - time.monotonic()))
+
+    def timed_out(self, stats: dict[str, int]) -> None:
+        """After a slice timed out: raise, or return to wait on."""
+        if _errors(stats) > self.errors:
+            name = self.waits.pool.name
+            raise DatabaseUnreachable(f"cannot connect to the database (pool {name!r})")
+        if time.monotonic() >= self.deadline:
+            metrics.DB_POOL_TIMEOUTS.labels(self.waits.role).inc()
+            raise PoolTimeout(f"no connection free in pool {self.waits.pool.name!r}")
+
+
 class MeasuredAsyncPool(AsyncConnectionPool[AsyncConnection[Any]]):
     def __init__(self, role: str, **options: Any) -> None:
+        self.waits = _Waits(self, role)
         super().__init__(
-            open=False, close_returns=True, check=AsyncConnectionPool.check_connection, **options
+            open=False,
+            close_returns=True,
+            check=AsyncConnectionPool.check_connection,
+            configure=self._connected,
+            **options,
         )
         self.gauges = _Gauges(role, self.max_size)
 
+    async def _connected(self, _conn: AsyncConnection[Any]) -> None:
+        self.waits.connected(self.get_stats())
+
     async def getconn(self, timeout: float | None = None) -> AsyncConnection[Any]:  # noqa: ASYNC109 (psycopg_pool's signature)
         if not self._opened:
-            await self.open()  # idempotent; on the loop that uses the pool
+            # Opened in an empty context: the pool's worker tasks must not inherit the
+            # request that happened to come first (its request id, its query timings).
+            await asyncio.create_task(self.open(), context=contextvars.Context())
         started = time.perf_counter()
+        wait = self.waits.start(self.timeout if timeout is None else timeout, self.get_stats())
         try:
-            connection = await super().getconn(timeout)
-        except PoolTimeout:
-            self.gauges.timed_out()
-            raise
+            while True:
+                try:
+                    connection = await super().getconn(wait.slice())
+                    self.gauges.waited(started)
+                    break
+                except PoolTimeout:
+                    wait.timed_out(self.get_stats())
         finally:
             self.gauges.publish(self.get_stats())
-        self.gauges.waited(started)
         return connection
 
     async def putconn(self, conn: AsyncConnection[Any]) -> None:
         await super().putconn(conn)
+        self.gauges.returned()
         self.gauges.publish(self.get_stats())
 
     async def close(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (psycopg_pool's signature)
@@ -95,27 +169,39 @@ class MeasuredAsyncPool(AsyncConnectionPool[AsyncConnection[Any]]):
 
 class MeasuredPool(ConnectionPool[Connection[Any]]):
     def __init__(self, role: str, **options: Any) -> None:
+        self.waits = _Waits(self, role)
         super().__init__(
-            open=False, close_returns=True, check=ConnectionPool.check_connection, **options
+            open=False,
+            close_returns=True,
+            check=ConnectionPool.check_connection,
+            configure=self._connected,
+            **options,
         )
         self.gauges = _Gauges(role, self.max_size)
+
+    def _connected(self, _conn: Connection[Any]) -> None:
+        self.waits.connected(self.get_stats())
 
     def getconn(self, timeout: float | None = None) -> Connection[Any]:
         if not self._opened:
             self.open()
         started = time.perf_counter()
+        wait = self.waits.start(self.timeout if timeout is None else timeout, self.get_stats())
         try:
-            connection = super().getconn(timeout)
-        except PoolTimeout:
-            self.gauges.timed_out()
-            raise
+            while True:  # as MeasuredAsyncPool.getconn
+                try:
+                    connection = super().getconn(wait.slice())
+                    self.gauges.waited(started)
+                    break
+                except PoolTimeout:
+                    wait.timed_out(self.get_stats())
         finally:
             self.gauges.publish(self.get_stats())
-        self.gauges.waited(started)
         return connection
 
     def putconn(self, conn: Connection[Any]) -> None:
         super().putconn(conn)
+        self.gauges.returned()
         self.gauges.publish(self.get_stats())
 
     def close(self, timeout: float = 5.0) -> None:
