@@ -213,5 +213,7 @@ def scrape_samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], fl
     }
 
 
-def sample(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+def sample(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
