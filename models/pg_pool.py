@@ -24,6 +24,7 @@ from typing import Any
 from psycopg import AsyncConnection, Connection, OperationalError
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from sqlalchemy import Engine, event
+from sqlalchemy.dialects.postgresql import psycopg as sqlalchemy_psycopg
 from sqlalchemy.engine import URL
 from sqlalchemy.util import await_
 
@@ -70,6 +71,22 @@ class _Gauges:
     def closed(self) -> None:
         for gauge in (metrics.DB_POOL_SIZE, metrics.DB_POOL_IN_USE, metrics.DB_POOL_WAITING):
             gauge.labels(self.role).set(0)
+
+
+# SQLAlchemy's psycopg dialect adds this notice handler each time it meets a connection "for
+# the first time", which under NullPool is every checkout: taken off again as the connection
+# goes back, or each physical connection would collect one per transaction.
+SQLALCHEMY_NOTICE_HANDLER = getattr(sqlalchemy_psycopg, "_log_notices", None)
+
+
+def _forget_notice_handlers(conn: AsyncConnection[Any] | Connection[Any]) -> None:
+    if SQLALCHEMY_NOTICE_HANDLER is None:
+        return
+    while True:
+        try:
+            conn.remove_notice_handler(SQLALCHEMY_NOTICE_HANDLER)
+        except ValueError:  # none left
+            return
 
 
 WAIT_SLICE_SECONDS = 0.25
@@ -158,6 +175,7 @@ class MeasuredAsyncPool(AsyncConnectionPool[AsyncConnection[Any]]):
         return connection
 
     async def putconn(self, conn: AsyncConnection[Any]) -> None:
+        _forget_notice_handlers(conn)
         await super().putconn(conn)
         self.gauges.returned()
         self.gauges.publish(self.get_stats())
@@ -200,6 +218,7 @@ class MeasuredPool(ConnectionPool[Connection[Any]]):
         return connection
 
     def putconn(self, conn: Connection[Any]) -> None:
+        _forget_notice_handlers(conn)
         super().putconn(conn)
         self.gauges.returned()
         self.gauges.publish(self.get_stats())

@@ -37,7 +37,8 @@ HTTP_RESPONSE_SIZE = Histogram(
 )
 HTTP_IN_FLIGHT = Gauge(
     "matchday_http_requests_in_flight",
-    "Requests being served now (live streams excluded: see matchday_sse_connections)",
+    "Requests being served now, the scrape's own included (live streams excluded: see "
+    "matchday_sse_connections)",
     multiprocess_mode="livesum",
 )
 SLOW_REQUESTS = Counter(
@@ -53,8 +54,8 @@ SSE_CONNECTIONS = Gauge(
 )
 SSE_SPECTATORS = Gauge(
     "matchday_sse_spectators",
-    "Open SSE connections of each process's most watched league events (top "
-    "SPECTATOR_TOP_EVENTS per process, refreshed every second), by event id",
+    "Open SSE connections of each process's 10 most watched league events (refreshed "
+    "every second), by event id",
     ["event"],
     multiprocess_mode="livesum",
 )

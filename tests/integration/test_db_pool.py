@@ -77,6 +77,13 @@ def test_the_sync_pool_lends_and_takes_back(pg_schema: str, tmp_path: Path) -> N
             # And so does the schema of the URL's options.
             assert connection.execute(sa.text("SHOW search_path")).scalar() == pg_schema
         assert _value("matchday_db_pool_connections_in_use", pool="sync") == 0
+        # SQLAlchemy meets each checkout as a new connection and adds its notice handler: it
+        # must not pile up on the physical connection, checkout after checkout.
+        for _ in range(20):
+            with engine.connect() as connection:
+                raw = connection.connection.driver_connection
+                assert raw is not None
+                assert len(raw._notice_handlers) == 1
     finally:
         engine.dispose()
 
