@@ -206,10 +206,15 @@ class Settings:
     idempotency_ttl_seconds: int = setting(
         86_400, "How long Idempotency-Key replies live.", positive=True
     )
-    db_pool_size: int = setting(10, "Connections kept per process (PostgreSQL).", positive=True)
+    db_pool_size: int = setting(
+        10,
+        "Connections per pool (PostgreSQL); with DB_MAX_OVERFLOW, a pool opens at most "
+        "DB_POOL_SIZE + DB_MAX_OVERFLOW.",
+        positive=True,
+    )
     db_max_overflow: int = setting(10, "Extra connections allowed under load (PostgreSQL).")
     db_pool_min_size: int = setting(
-        2,
+        1,
         "Connections each pool opens ahead and keeps even when idle (PostgreSQL; at most "
         "DB_POOL_SIZE). Those above it close after 10 idle minutes.",
         between=(0, 1000),
