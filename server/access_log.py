@@ -24,6 +24,8 @@ from server import metrics
 
 log = logging.getLogger("matchday.http")
 UNMATCHED = "unmatched"  # the route label of paths no route serves (404s)
+# A client may send any method (answered 405): only these become label values.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(pattern: str) -> str:
@@ -87,7 +89,8 @@ def log_request(handler: RequestHandler) -> None:
 
 
 def _observe(handler: RequestHandler, fields: dict[str, Any]) -> None:
-    method, route = fields["method"], fields["route"]
+    method = fields["method"] if fields["method"] in METHODS else "other"
+    route = fields["route"]
     metrics.HTTP_REQUESTS.labels(method, route, str(fields["status"])).inc()
     if getattr(handler, "streaming", False):
         return  # a live stream lasts as long as its spectator: no latency to speak of

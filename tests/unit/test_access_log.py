@@ -19,6 +19,8 @@ from models.query_metrics import QueryTime
 from server.access_log import log_request, route_template
 from server.base import _first_line
 
+SCORE_ROUTE = "/api/v1/games/{id}/score"
+
 
 def _handler(
     status: int, failure: str | None = None, *, seconds: float = 0.012, slow_ms: float = 0
@@ -121,6 +123,17 @@ def test_requests_are_counted_and_timed_by_route_template() -> None:
     assert _sample("matchday_http_request_duration_seconds_bucket", **labels, le="0.025") == (
         fast + 1
     )
+
+
+def test_an_unknown_method_is_no_new_label() -> None:
+    handler = _handler(405)
+    handler.request.method = "BREW"
+    before = _sample(
+        "matchday_http_requests_total", method="other", route=SCORE_ROUTE, status="405"
+    )
+    log_request(handler)
+    after = _sample("matchday_http_requests_total", method="other", route=SCORE_ROUTE, status="405")
+    assert after == before + 1
 
 
 def test_a_slow_request_is_logged_with_its_timings(caplog: pytest.LogCaptureFixture) -> None:
