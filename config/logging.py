@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,25 @@ from typing import Any
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # Fields every log line of the current task or request carries (task_id, request_id…).
 log_context: ContextVar[dict[str, Any] | None] = ContextVar("log_context", default=None)
+
+FieldSource = Callable[[], Mapping[str, Any]]
+# Sources of fields for every line, registered once at start-up (add_field_source): tracing
+# adds the current `trace_id` this way. A source returns {} when it has nothing to add.
+_field_sources: list[FieldSource] = []
+
+
+def add_field_source(source: FieldSource) -> None:
+    """Every log line (and the access line, server/access_log.py) carries `source()`'s
+    fields from now on. Idempotent for the same source."""
+    if source not in _field_sources:
+        _field_sources.append(source)
+
+
+def extra_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for source in _field_sources:
+        fields.update(source())
+    return fields
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,6 +41,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(extra_fields())
         entry.update(log_context.get() or {})
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
@@ -36,7 +57,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        context = log_context.get() or {}
+        context = {**extra_fields(), **(log_context.get() or {})}
         return line + "".join(f" {k}={v}" for k, v in context.items() if v is not None)
 
 
@@ -50,3 +71,5 @@ def configure_logging(level: str, fmt: str) -> None:
     # DEBUG; otherwise models/migrate.py logs the one line an operator needs.
     quiet = logging.getLevelName(level) != logging.DEBUG
     logging.getLogger("alembic").setLevel(logging.WARNING if quiet else logging.NOTSET)
+    # psycopg_pool logs every connection lent and returned at INFO.
+    logging.getLogger("psycopg.pool").setLevel(logging.WARNING if quiet else logging.NOTSET)

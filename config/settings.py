@@ -217,8 +217,30 @@ class Settings:
     idempotency_ttl_seconds: int = setting(
         86_400, "How long Idempotency-Key replies live.", positive=True
     )
-    db_pool_size: int = setting(10, "Connections kept per process (PostgreSQL).", positive=True)
+    db_pool_size: int = setting(
+        10,
+        "Connections per pool (PostgreSQL); with DB_MAX_OVERFLOW, a pool opens at most "
+        "DB_POOL_SIZE + DB_MAX_OVERFLOW.",
+        positive=True,
+    )
     db_max_overflow: int = setting(10, "Extra connections allowed under load (PostgreSQL).")
+    db_pool_min_size: int = setting(
+        1,
+        "Connections each pool opens ahead and keeps even when idle (PostgreSQL; at most "
+        "DB_POOL_SIZE). Those above it close after 10 idle minutes.",
+        between=(0, 1000),
+    )
+    db_pool_timeout_seconds: float = setting(
+        30.0, "Longest wait for a free pooled connection before a 503 (PostgreSQL).", positive=True
+    )
+    slow_query_ms: float = setting(
+        250.0, "Statements slower than this are logged (WARNING) with their timing; 0: off."
+    )
+    slow_request_ms: float = setting(
+        1000.0,
+        "Requests slower than this are logged (WARNING) with their timings (database time "
+        "included); 0: off. Live streams are exempt.",
+    )
     db_statement_timeout_ms: int = setting(
         5_000, "Per-statement timeout (PostgreSQL).", positive=True
     )
@@ -247,6 +269,12 @@ class Settings:
         5.0, "How long cached visibility is trusted.", positive=True
     )
     drain_seconds: float = setting(10.0, "Longest graceful shutdown on SIGTERM.", positive=True)
+    metrics_port: int = setting(
+        0,
+        "Also serve /metrics on this port (on HOST), apart from the API; 0: only on the API "
+        "port. Same loopback/METRICS_TOKEN rule.",
+        between=(0, 65535),
+    )
     metrics_token: str = setting(
         "",
         "Bearer token for /metrics; unset: loopback only.",

@@ -7,8 +7,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
 from config.settings import Settings
+from models.pg_pool import PoolHolder, conninfo
+from models.query_metrics import QueryMetrics
 
 
 def sync_url(async_url: str) -> str:
@@ -33,26 +36,34 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _engine_options(settings: Settings, url: str | None = None) -> dict[str, Any]:
-    if settings.embedded:
-        return {}
-    options = {
-        "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_max_overflow,
-        "pool_pre_ping": True,
-    }
+def _pg_pool(settings: Settings, role: str, asynchronous: bool, url: str) -> PoolHolder:
+    """The psycopg pool an engine takes its connections from (models/pg_pool.py)."""
+    parsed = make_url(url)
+    # Keep any libpq `options` from the URL (e.g. a search_path) and add the timeout to them.
+    url_options = parsed.query.get("options", "")
+    if isinstance(url_options, tuple):
+        url_options = " ".join(url_options)
+    timeout = f"-c statement_timeout={settings.db_statement_timeout_ms}"
+    kwargs: dict[str, Any] = {"options": f"{url_options} {timeout}".strip()}
     if settings.database_pgbouncer:
         # Transaction pooling hands each transaction to any server connection: a statement
         # psycopg prepared on one is unknown on the next ("prepared statement _pg3_0 does not
         # exist"), so psycopg never prepares; and PgBouncer refuses the `options` startup
         # parameter, so the timeout is PgBouncer's connect_query (deploy/pgbouncer).
-        return {**options, "connect_args": {"prepare_threshold": None}}
-    # Keep any libpq `options` from the URL (e.g. a search_path) and add the timeout to them.
-    url_options = make_url(url or settings.database_url).query.get("options", "")
-    if isinstance(url_options, tuple):
-        url_options = " ".join(url_options)
-    timeout = f"-c statement_timeout={settings.db_statement_timeout_ms}"
-    return {**options, "connect_args": {"options": f"{url_options} {timeout}".strip()}}
+        kwargs = {"prepare_threshold": None}
+    return PoolHolder(
+        role,
+        asynchronous,
+        conninfo=conninfo(parsed),
+        kwargs=kwargs,
+        min_size=min(settings.db_pool_min_size, settings.db_pool_size),
+        max_size=settings.db_pool_size + settings.db_max_overflow,
+        timeout=settings.db_pool_timeout_seconds,
+    )
+
+
+def _measured(settings: Settings, engine: Engine) -> None:
+    QueryMetrics(settings.slow_query_ms).attach(engine)
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -67,10 +78,14 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.embedded:
         _ensure_sqlite_dir(url)
-    engine = create_async_engine(url, **_engine_options(settings))
-    if settings.embedded:
+        engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    else:
+        pool = _pg_pool(settings, "async", True, url)
+        engine = create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
+        pool.attach(engine.sync_engine)
+    _measured(settings, engine.sync_engine)
     return engine
 
 
@@ -78,10 +93,19 @@ def make_sync_engine(settings: Settings) -> Engine:
     url = sync_url(settings.database_url)
     if settings.embedded:
         _ensure_sqlite_dir(url)
-    engine = create_engine(url, **_engine_options(settings))
-    if settings.embedded:
+        engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = _pooled_sync_engine(settings, "sync", url)
+    _measured(settings, engine)
+    return engine
+
+
+def _pooled_sync_engine(settings: Settings, role: str, url: str) -> Engine:
+    pool = _pg_pool(settings, role, False, url)
+    engine = create_engine(url, poolclass=NullPool, creator=pool.connect)
+    pool.attach(engine)
     return engine
 
 
@@ -95,8 +119,12 @@ def make_async_replica_engine(settings: Settings) -> AsyncEngine | None:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_deferred)
-        return engine
-    return create_async_engine(url, **_engine_options(settings, url))
+    else:
+        pool = _pg_pool(settings, "replica", True, url)
+        engine = create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
+        pool.attach(engine.sync_engine)
+    _measured(settings, engine.sync_engine)
+    return engine
 
 
 def _sqlite_begin_deferred(connection: Any) -> None:
@@ -113,8 +141,10 @@ def make_read_engine(settings: Settings) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_deferred)
-        return engine
-    return create_engine(url, **_engine_options(settings, url))
+    else:
+        engine = _pooled_sync_engine(settings, "read", url)
+    _measured(settings, engine)
+    return engine
 
 
 def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -21,9 +21,10 @@ from models.db import (
     make_sync_engine,
     sync_session_factory,
 )
+from server.access_log import UNMATCHED, log_request, route_template
 from server.audit_sink import AuditSink, InlineAuditSink, QueuedAuditSink
 from server.auth.tokens import TokenService
-from server.base import NotFoundHandler, log_request
+from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
 from server.body_limit import BodyTooLargeHandler, body_limit, limit_body
 from server.dispatch import (
@@ -64,6 +65,14 @@ def all_routes() -> list[Any]:
         *docs.routes,
         *pages.routes,
     ]
+
+
+def route_templates(routes: list[Any]) -> dict[type[tornado.web.RequestHandler], str]:
+    """Each handler class's route template (its first route), the `route` metric label."""
+    templates: dict[type[tornado.web.RequestHandler], str] = {}
+    for route in routes:
+        templates.setdefault(route[1], route_template(route[0]))
+    return templates
 
 
 def _streams(config: Settings) -> EventStreams:
@@ -123,8 +132,10 @@ class MatchdayApp(tornado.web.Application):
         self._background: set[asyncio.Task[None]] = set()
         self.draining = False
         tornado_settings.setdefault("log_function", log_request)  # one line per request
+        routes = all_routes()
+        self.route_templates = route_templates(routes)
         super().__init__(
-            all_routes(),
+            routes,
             default_handler_class=NotFoundHandler,
             xsrf_cookies=False,  # bearer tokens, no cookies: CSRF does not apply
             **tornado_settings,
@@ -138,7 +149,9 @@ class MatchdayApp(tornado.web.Application):
         path_args: list[bytes] | None = None,
         path_kwargs: dict[str, bytes] | None = None,
     ) -> httputil.HTTPMessageDelegate:
-        """Every request meets its route's body limit first (server/body_limit.py)."""
+        """Every request meets its route's body limit first (server/body_limit.py), and
+        carries its route template for the access line and the metrics."""
+        request.route_template = self.route_templates.get(target_class, UNMATCHED)  # type: ignore[attr-defined]
         delegate = super().get_handler_delegate(
             request, target_class, target_kwargs, path_args, path_kwargs
         )

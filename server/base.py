@@ -14,11 +14,12 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
-from tornado.log import access_log
 from tornado.web import Finish, HTTPError, RequestHandler
 
 from config.logging import log_context
 from models import User
+from models.query_metrics import QueryTime, query_time
+from server import metrics
 from server.cors import answer_preflight, apply_cors_headers, is_preflight
 from server.dispatch import DispatchUnavailable
 from server.errors import DEFAULT_CODES, ApiError, error_body
@@ -69,21 +70,6 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(original).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def log_request(handler: RequestHandler) -> None:
-    """The access log (Tornado's `log_function`): one line per request. A 500 is a bug and
-    logs at ERROR; every other failure is an answer the API gives on purpose (a 503 while
-    PostgreSQL restarts, a 429…) and logs at WARNING, with its cause when it has one."""
-    status = handler.get_status()
-    request = handler.request
-    line = f"{status} {request.method} {request.uri} ({request.remote_ip})"
-    line += f" {1000.0 * request.request_time():.2f}ms"
-    cause: str | None = getattr(handler, "failure", None)
-    if cause:
-        line += f": {cause}"
-    level = logging.INFO if status < 400 else logging.ERROR if status == 500 else logging.WARNING
-    access_log.log(level, line)
-
-
 class BaseHandler(RequestHandler):
     """Subclasses list the methods anonymous callers may use in ``public_methods``."""
 
@@ -96,6 +82,9 @@ class BaseHandler(RequestHandler):
     # per-address limit (`auth`, `sse_connect`); without one, writes count against `write`.
     rate_limited: bool = True
     endpoint_limit: str | None = None
+    # A live stream: counted by status, but kept out of the latency, size and in-flight
+    # metrics (server/access_log.py) and the slow-request log.
+    streaming: bool = False
 
     application: MatchdayApp
     current_user: User | None
@@ -104,6 +93,14 @@ class BaseHandler(RequestHandler):
         self.request_id = self._incoming_request_id() or uuid.uuid4().hex
         # Every log line written while serving this request carries its id.
         log_context.set({"request_id": self.request_id})
+        # The statements this request runs add up here (models/query_metrics.py).
+        self.query_time = QueryTime()
+        query_time.set(self.query_time)
+        self.user_id: int | None = None
+        self.bytes_sent = 0
+        self._in_flight = not self.streaming
+        if self._in_flight:
+            metrics.HTTP_IN_FLIGHT.inc()
         self.token_claims: dict[str, Any] | None = None
         self.login_attempt: LoginAttempt | None = None
         self._rate: Decision | None = None
@@ -197,6 +194,7 @@ class BaseHandler(RequestHandler):
         self._check_body()
         user = await self._authenticate()
         self.current_user = user
+        self.user_id = user.id if user is not None else None
         if user is None and self.request.method not in self.public_methods:
             raise ApiError(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
         await self._limit_caller(user)
@@ -254,7 +252,22 @@ class BaseHandler(RequestHandler):
             raise self._too_many(limited) from None
         return self.login_attempt
 
+    def flush(self, include_footers: bool = False) -> Any:
+        # What goes out, for the access line (Tornado keeps the pending chunks here).
+        self.bytes_sent += sum(len(chunk) for chunk in self._write_buffer)
+        return super().flush(include_footers)
+
+    def _left_flight(self) -> None:
+        if self._in_flight:
+            self._in_flight = False
+            metrics.HTTP_IN_FLIGHT.dec()
+
+    def on_connection_close(self) -> None:
+        self._left_flight()  # the client left: its request will never finish
+        super().on_connection_close()
+
     def on_finish(self) -> None:
+        self._left_flight()
         attempt = self.login_attempt
         if attempt is not None and not attempt.settled:  # ended neither in success nor a 401
             self.application.background(attempt.abandon())

@@ -21,6 +21,7 @@ from tornado.netutil import bind_sockets
 
 from config.data_dir import DataDirUnusable, ensure_data_dir
 from config.logging import configure_logging
+from config.prometheus import prepare_multiprocess, process_exited
 from config.settings import ConfigError, Settings, load_settings, settings_table
 from server.graceful import DrainingHTTPServer
 from server.supervisor import run_workers
@@ -54,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=None, help="processes (default: cores)")
     worker.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
     worker.add_argument("--hostname", default=None, help="node name (default: matchday@host)")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve the worker's Prometheus metrics on this port (0: not served)",
+    )
+    worker.add_argument("--metrics-host", default=None, help="its address (default: HOST)")
     commands.add_parser("beat", help="the Celery beat scheduler (periodic reconcile)")
     flower = commands.add_parser("flower", help="Flower, the Celery dashboard (+ /metrics)")
     flower.add_argument("--port", type=int, default=5555)
@@ -148,9 +156,23 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         argv += ["--concurrency", str(args.concurrency)]
     if args.hostname:
         argv += ["--hostname", args.hostname]
-    from server.dispatch import run_worker  # Celery in a child, restarted if it dies
+    if args.metrics_port:
+        # Before prometheus_client is imported: the Celery processes forked from here on
+        # write their metrics to this run's directory, summed by one scrape.
+        metrics_dir = prepare_multiprocess("matchday-worker-metrics-")
+        try:
+            return _run_worker(settings, argv, args)
+        finally:
+            metrics_dir.remove()  # in the parent only
+    return _run_worker(settings, argv, args)
 
-    return run_worker(settings, argv)
+
+def _run_worker(settings: Settings, argv: list[str], args: argparse.Namespace) -> int:
+    from server.dispatch import run_worker, start_worker_metrics
+
+    if args.metrics_port and settings.uses_redis:
+        start_worker_metrics(settings, args.metrics_host or settings.host, args.metrics_port)
+    return run_worker(settings, argv)  # Celery in a child, restarted if it dies
 
 
 def _beat(settings: Settings, _args: argparse.Namespace) -> int:
@@ -257,15 +279,37 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     except (ConfigError, OSError) as exc:  # ssl.SSLError is an OSError
         print(f"matchday: TLS: {exc}", file=sys.stderr)
         return 2
+    if args.processes != 1:
+        # Before anything imports prometheus_client: every process then writes its metrics
+        # to this run's directory, and a scrape of any one serves their sum.
+        metrics_dir = prepare_multiprocess("matchday-metrics-")
+        try:
+            return _bind_and_serve(settings, args, host, port, tls, redirect_port)
+        finally:
+            metrics_dir.remove()  # in the parent only
+    return _bind_and_serve(settings, args, host, port, tls, redirect_port)
+
+
+def _bind_and_serve(
+    settings: Settings,
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    tls: ssl.SSLContext | None,
+    redirect_port: int,
+) -> int:
     if settings.embedded:
         from models.migrate import upgrade
 
         upgrade(settings.database_url)
     sockets = bind_sockets(port, host)
     redirect_sockets = bind_sockets(redirect_port, host) if redirect_port else []
+    metrics_sockets = bind_sockets(settings.metrics_port, host) if settings.metrics_port else []
 
     def child() -> None:
-        asyncio.run(_run_server(settings, sockets, host, port, tls, redirect_sockets))
+        asyncio.run(
+            _run_server(settings, sockets, host, port, tls, redirect_sockets, metrics_sockets)
+        )
 
     if args.processes == 1:
         child()
@@ -277,7 +321,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     # The parent never returns from here; it closes its copy of the sockets when stopping, so
     # new connections are refused rather than queued while the workers drain.
-    run_workers(args.processes, child, listeners=[*sockets, *redirect_sockets])
+    run_workers(
+        args.processes,
+        child,
+        listeners=[*sockets, *redirect_sockets, *metrics_sockets],
+        on_child_exit=process_exited,
+    )
     return 0
 
 
@@ -310,8 +359,10 @@ async def _run_server(
     port: int,
     tls: ssl.SSLContext | None = None,
     redirect_sockets: list[socket.socket] | None = None,
+    metrics_sockets: list[socket.socket] | None = None,
 ) -> None:
     from server.app import make_app
+    from server.metrics_port import MetricsApp
     from server.tls import redirect_app
 
     app = await make_app(settings)  # its access log: a deliberate 503 is a WARNING (base.py)
@@ -325,6 +376,10 @@ async def _run_server(
     if redirect_sockets:
         redirector = HTTPServer(redirect_app(port), xheaders=False)
         redirector.add_sockets(redirect_sockets)
+    metrics_server: HTTPServer | None = None
+    if metrics_sockets:
+        metrics_server = HTTPServer(MetricsApp(app), xheaders=False)
+        metrics_server.add_sockets(metrics_sockets)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -335,6 +390,8 @@ async def _run_server(
     if redirector is not None:
         redirector.stop()
     await _drain(app, server)
+    if metrics_server is not None:  # scrapes go on while the API drains
+        metrics_server.stop()
 
 
 async def _drain(app: MatchdayApp, server: DrainingHTTPServer) -> None:

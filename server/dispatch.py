@@ -39,6 +39,7 @@ from workers.celery_app import (
     make_celery,
     pending_recompute_key,
 )
+from workers.metrics_endpoint import start_metrics_server as start_worker_metrics
 from workers.nudge import Nudge, no_nudge
 from workers.supervise import run_worker
 
@@ -48,6 +49,7 @@ __all__ = [  # what the rest of the server may use of the workers, through this 
     "make_runtime",
     "recompute_now",
     "run_worker",
+    "start_worker_metrics",
 ]
 
 log = logging.getLogger("matchday.dispatch")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.intents import owe_recomputes
 from server.audit_sink import AuditSink
+from server.business_metrics import count_committed
 from server.dispatch import Dispatcher, DispatchUnavailable
 from server.live.outbox import OutboxRelay
 from server.live.standings_cache import StandingsCache
@@ -45,6 +46,7 @@ class AppFollowUps:
         # Spectators first: the relay publishes the committed events while the rest runs.
         if work.live_events:
             self._relay.kick()
+        count_committed(work.audit)
         for event_id in work.forget_standings:
             self._cache.forget(event_id)
         request_id = work.context.request_id

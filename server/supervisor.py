@@ -22,13 +22,17 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def run_workers(
-    count: int, child_main: Callable[[], None], listeners: Sequence[socket.socket] = ()
+    count: int,
+    child_main: Callable[[], None],
+    listeners: Sequence[socket.socket] = (),
+    on_child_exit: Callable[[int], None] = lambda _pid: None,
 ) -> None:
     """Fork `count` children running `child_main`; return only in children (never in parent).
     The parent closes `listeners` when it starts stopping: the children still draining keep
-    their own copies, and once they close theirs new connections are refused, not queued."""
+    their own copies, and once they close theirs new connections are refused, not queued.
+    `on_child_exit(pid)` runs in the parent as each child is reaped (its live metrics go)."""
     count = count or os.cpu_count() or 1
-    supervisor = _Supervisor(child_main, listeners)
+    supervisor = _Supervisor(child_main, listeners, on_child_exit)
     for index in range(count):
         if supervisor.spawn(index):
             return
@@ -36,9 +40,15 @@ def run_workers(
 
 
 class _Supervisor:
-    def __init__(self, child_main: Callable[[], None], listeners: Sequence[socket.socket]):
+    def __init__(
+        self,
+        child_main: Callable[[], None],
+        listeners: Sequence[socket.socket],
+        on_child_exit: Callable[[int], None],
+    ):
         self.child_main = child_main
         self.listeners = listeners
+        self.on_child_exit = on_child_exit
         self.children: dict[int, int] = {}  # pid -> worker index
         self.stopping = False
         self.gave_up = False
@@ -78,6 +88,7 @@ class _Supervisor:
             except ChildProcessError:
                 break
             index = self.children.pop(pid, None)
+            self.on_child_exit(pid)
             if index is None or self.stopping:
                 continue
             # Any exit is replaced, status 0 too: a worker sent SIGTERM on its own drains and

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from celery import Task, shared_task
+from celery import Task, shared_task, signals
+from celery.exceptions import Retry
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.logging import log_context
+from config.prometheus import process_exited
 from config.redis_clients import redis_from_url
 from config.settings import Settings
 from models.audit_entries import AuditRecord, store_pending
@@ -98,10 +100,19 @@ class MatchdayTask(Task):
             result = super().__call__(*args, **kwargs)
             outcome = "ok"
             return result
+        except Retry:  # autoretry_for: a transient error, sent again with backoff
+            outcome = "retry"
+            raise
         finally:
             TASKS.labels(self.name, outcome).inc()
             TASK_SECONDS.labels(self.name).observe(time.perf_counter() - started)
             log_context.reset(token)
+
+
+@signals.worker_process_shutdown.connect
+def _pool_process_exits(**_: Any) -> None:
+    """A pool process's live gauges (its database pool) stop counting in the worker's sum."""
+    process_exited(os.getpid())
 
 
 def _request_id(task: Task) -> str | None:

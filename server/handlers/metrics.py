@@ -1,12 +1,10 @@
-"""GET /metrics for Prometheus: loopback only, unless METRICS_TOKEN is set."""
+"""GET /metrics for Prometheus: loopback only, unless METRICS_TOKEN is set. Served on the API
+port and, with METRICS_PORT, on a port of its own (server/metrics_port.py). With
+`--processes N` one scrape is the sum of every process (config/prometheus.py)."""
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
-
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
+from config.prometheus import exposition, scrape_allowed
 from server.base import BaseHandler
 from server.errors import ApiError
 
@@ -15,26 +13,23 @@ class MetricsHandler(BaseHandler):
     public_methods = frozenset({"GET"})
 
     async def prepare(self) -> None:
-        token = self.application.config.metrics_token
-        if token:
-            presented = self.request.headers.get("Authorization", "").removeprefix("Bearer ")
-            if not hmac.compare_digest(presented.encode(), token.encode()):
-                raise ApiError(
-                    401, "a metrics token is required", headers={"WWW-Authenticate": "Bearer"}
-                )
-        elif not _is_loopback(self.client_ip):
+        allowed = scrape_allowed(
+            self.client_ip,
+            self.request.headers.get("Authorization", ""),
+            self.application.config.metrics_token,
+        )
+        if allowed == 401:
+            raise ApiError(
+                401, "a metrics token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if allowed == 403:
             raise ApiError(403, "metrics are served to loopback clients only")
 
     async def get(self) -> None:
-        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.finish(generate_latest())
-
-
-def _is_loopback(ip: str) -> bool:
-    try:
-        return ipaddress.ip_address(ip).is_loopback
-    except ValueError:
-        return False
+        # Reading every process's files takes a few milliseconds: off the loop.
+        body, content_type = await self.application.blocking.run(exposition)
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
 
 
 routes = [

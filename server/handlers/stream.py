@@ -61,6 +61,7 @@ class EventStreamHandler(BaseHandler):
         )
     }
     endpoint_limit = "sse_connect"  # connects per address; open streams: hub.admit
+    streaming = True
 
     def initialize(self) -> None:
         super().initialize()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import heapq
 import json
 import logging
 import time
@@ -69,6 +70,7 @@ class StreamHub:
         self._empty = asyncio.Event()
         self._empty.set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._watched: set[int] = set()  # events now in the spectators gauge
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -242,6 +244,22 @@ class StreamHub:
                 self._frozen_at = self.count
             for event_id in list(self.positions):
                 self._maybe_unfollow(event_id)
+            self.publish_spectators()
+
+    def publish_spectators(self) -> None:
+        """The gauge of spectators per event, for this process's most watched events only
+        (a bounded label set). An event that drops out is set to 0 before its label goes:
+        in multiprocess mode the last value written would otherwise stay in the sum."""
+        top = heapq.nlargest(
+            metrics.SPECTATOR_TOP_EVENTS, self.clients.items(), key=lambda item: len(item[1])
+        )
+        watched = {event_id for event_id, _ in top}
+        for event_id in self._watched - watched:
+            metrics.SSE_SPECTATORS.labels(str(event_id)).set(0)
+            metrics.SSE_SPECTATORS.remove(str(event_id))
+        for event_id, subscribers in top:
+            metrics.SSE_SPECTATORS.labels(str(event_id)).set(len(subscribers))
+        self._watched = watched
 
     # --- shutdown ------------------------------------------------------------------------
 

@@ -1,0 +1,100 @@
+"""The psycopg pool under SQLAlchemy (models/pg_pool.py) on the real PostgreSQL: its gauges
+follow the load, a caller waits when it is exhausted, and the query metrics time each
+statement."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from prometheus_client import REGISTRY
+
+from models.db import make_async_engine, make_sync_engine
+from tests.support import pg_schema_url, settings_for
+
+pytestmark = pytest.mark.postgres
+
+
+def _value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_pool_gauges_follow_the_load_and_callers_wait_when_it_is_exhausted(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        pg_schema_url(pg_schema), tmp_path, DB_POOL_SIZE="2", DB_MAX_OVERFLOW="0"
+    )
+    engine = make_async_engine(settings)
+    waits_before = _value("matchday_db_pool_wait_seconds_count", pool="async")
+    sleeps_before = _value("matchday_db_query_duration_seconds_count", operation="select")
+    seen = {"in_use": 0.0, "waiting": 0.0}
+
+    async def hold() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(sa.text("SELECT pg_sleep(0.3)"))
+
+    async def watch() -> None:
+        while True:
+            seen["in_use"] = max(
+                seen["in_use"], _value("matchday_db_pool_connections_in_use", pool="async")
+            )
+            seen["waiting"] = max(
+                seen["waiting"], _value("matchday_db_pool_requests_waiting", pool="async")
+            )
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await asyncio.gather(*(hold() for _ in range(5)))
+    finally:
+        watcher.cancel()
+    assert _value("matchday_db_pool_max_connections", pool="async") == 2
+    assert seen["in_use"] == 2  # never more than the pool's size
+    assert seen["waiting"] >= 1  # five callers, two connections
+    assert _value("matchday_db_pool_connections_in_use", pool="async") == 0
+    assert _value("matchday_db_pool_wait_seconds_count", pool="async") == waits_before + 5
+    # The statements are timed (5 sleeps of 0.3 s, plus the pool's checks)
+    assert _value("matchday_db_query_duration_seconds_count", operation="select") >= (
+        sleeps_before + 5
+    )
+    await engine.dispose()
+    assert _value("matchday_db_pool_connections", pool="async") == 0
+
+
+def test_the_sync_pool_lends_and_takes_back(pg_schema: str, tmp_path: Path) -> None:
+    settings = settings_for(pg_schema_url(pg_schema), tmp_path)
+    engine = make_sync_engine(settings)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+            assert _value("matchday_db_pool_connections_in_use", pool="sync") == 1
+            # The statement timeout reaches the pooled connections.
+            timeout = connection.execute(sa.text("SHOW statement_timeout")).scalar()
+            assert timeout == "5s"  # DB_STATEMENT_TIMEOUT_MS=5000
+            # And so does the schema of the URL's options.
+            assert connection.execute(sa.text("SHOW search_path")).scalar() == pg_schema
+        assert _value("matchday_db_pool_connections_in_use", pool="sync") == 0
+        # SQLAlchemy meets each checkout as a new connection and adds its notice handler: it
+        # must not pile up on the physical connection, checkout after checkout.
+        for _ in range(20):
+            with engine.connect() as connection:
+                raw = connection.connection.driver_connection
+                assert raw is not None
+                assert len(raw._notice_handlers) == 1
+    finally:
+        engine.dispose()
+
+
+def test_query_errors_are_counted_by_operation(pg_schema: str, tmp_path: Path) -> None:
+    engine = make_sync_engine(settings_for(pg_schema_url(pg_schema), tmp_path))
+    before = _value("matchday_db_query_errors_total", operation="select", error="ProgrammingError")
+    try:
+        with pytest.raises(sa.exc.ProgrammingError), engine.connect() as connection:
+            connection.execute(sa.text("SELECT * FROM no_such_table"))
+    finally:
+        engine.dispose()
+    after = _value("matchday_db_query_errors_total", operation="select", error="ProgrammingError")
+    assert after == before + 1
