@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+import sqlalchemy
+import sqlalchemy.ext.asyncio
+from sqlalchemy import Engine, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import sessionmaker
 
 from config.settings import Settings
+
+# The engine factories are looked up when an engine is built, not bound at import: tracing
+# (config/telemetry.py) wraps them in their modules, and only then traces the engines made.
+
+
+def _create_engine(url: str, **options: Any) -> Engine:
+    return sqlalchemy.create_engine(url, **options)
 
 
 def sync_url(async_url: str) -> str:
@@ -61,7 +70,7 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.embedded:
         _ensure_sqlite_dir(url)
-    engine = create_async_engine(url, **_engine_options(settings))
+    engine = sqlalchemy.ext.asyncio.create_async_engine(url, **_engine_options(settings))
     if settings.embedded:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -72,7 +81,7 @@ def make_sync_engine(settings: Settings) -> Engine:
     url = sync_url(settings.database_url)
     if settings.embedded:
         _ensure_sqlite_dir(url)
-    engine = create_engine(url, **_engine_options(settings))
+    engine = _create_engine(url, **_engine_options(settings))
     if settings.embedded:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -90,11 +99,11 @@ def make_read_engine(settings: Settings) -> Engine:
     url = sync_url(settings.database_replica_url or settings.database_url)
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = create_engine(url)
+        engine = _create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_deferred)
         return engine
-    return create_engine(url, **_engine_options(settings, url))
+    return _create_engine(url, **_engine_options(settings, url))
 
 
 def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

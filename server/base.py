@@ -17,6 +17,7 @@ from tornado.log import access_log
 from tornado.web import Finish, HTTPError, RequestHandler
 
 from config.logging import log_context
+from config.tracing import annotate
 from models import User
 from server.cors import answer_preflight, apply_cors_headers, is_preflight
 from server.dispatch import DispatchUnavailable
@@ -186,6 +187,9 @@ class BaseHandler(RequestHandler):
     # --- request plumbing --------------------------------------------------------------
 
     async def prepare(self) -> None:
+        # The request's server span (tracing on) carries its id: a trace is found from the
+        # X-Request-ID a client reports (docs/operations.md, "Tracing and errors").
+        annotate(request_id=self.request_id)
         await self.limit_address()
         if is_preflight(self):  # CORS preflight: no body, no authentication
             if not answer_preflight(self, self.application.config.cors_origins):
@@ -373,5 +377,8 @@ class NotFoundHandler(BaseHandler):
     public_methods = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
     async def prepare(self) -> None:
+        # The request's server span (tracing on) carries its id: a trace is found from the
+        # X-Request-ID a client reports (docs/operations.md, "Tracing and errors").
+        annotate(request_id=self.request_id)
         await self.limit_address()  # probing for paths counts too
         raise ApiError(404, "no such resource")

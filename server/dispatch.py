@@ -40,10 +40,11 @@ from workers.celery_app import (
     pending_recompute_key,
 )
 from workers.nudge import Nudge, no_nudge
-from workers.supervise import run_worker
+from workers.supervise import celery_main, run_worker
 
 __all__ = [  # what the rest of the server may use of the workers, through this seam
     "AnalyticsRuntime",
+    "celery_main",
     "make_celery",
     "make_runtime",
     "recompute_now",
