@@ -160,6 +160,16 @@ def parse_basic_auth(raw: str) -> tuple[str, ...]:
     return tuple(entries)
 
 
+FLOWER_PROVIDERS = ("google", "github", "gitlab", "okta")
+
+
+def _flower_provider(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in FLOWER_PROVIDERS:
+        raise ValueError("one of " + ", ".join(FLOWER_PROVIDERS))
+    return value
+
+
 def _strong_token(raw: str) -> str:
     if reason := weak_secret_reason(raw):
         raise ValueError(f"the token {reason}")
@@ -387,9 +397,8 @@ class Settings:
     )
     flower_auth_provider: str = setting(
         "",
-        "Flower OAuth provider.",
-        choices=("google", "github", "gitlab", "okta"),
-        default_doc="(unset)",
+        "Flower OAuth provider: `google`, `github`, `gitlab` or `okta`.",
+        parse=_flower_provider,
     )
     flower_oauth2_key: str = setting("", "Flower OAuth client id.")
     flower_oauth2_secret: str = setting("", "Flower OAuth client secret.", secret=True)

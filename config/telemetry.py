@@ -45,7 +45,7 @@ def setup_tracing(
     provider = _provider(settings, role, exporter)
     trace.set_tracer_provider(provider)
     install_trace_ids()
-    _instrument(role)
+    instrument(role)
     log.info(
         "tracing on",
         extra={
@@ -115,7 +115,8 @@ def entry_sampler(ratio: float) -> Any:
     return EntrySampler()
 
 
-def _instrument(role: str) -> None:
+def instrument(role: str) -> None:
+    """Turn on the libraries' instrumentations this kind of process uses."""
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
@@ -133,6 +134,23 @@ def _instrument(role: str) -> None:
     SQLAlchemyInstrumentor().instrument(skip_dep_check=True)
     RedisInstrumentor().instrument()
     CeleryInstrumentor().instrument()
+
+
+def uninstrument() -> None:
+    """Turn every instrumentation off again (tests; the provider stays)."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    from opentelemetry.instrumentation.tornado import TornadoInstrumentor
+
+    for instrumentor in (
+        TornadoInstrumentor(),
+        SQLAlchemyInstrumentor(),
+        RedisInstrumentor(),
+        CeleryInstrumentor(),
+    ):
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
 
 
 def shutdown_tracing(provider: TracerProvider | None) -> None:

@@ -60,3 +60,13 @@ def outgoing_call(name: str, headers: dict[str, str], **attributes: Any) -> Iter
     with _tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT, attributes=attributes):
         _w3c.inject(headers)
         yield
+
+
+@contextmanager
+def work_span(name: str, **attributes: Any) -> Iterator[None]:
+    """A span around work run in this process for the current trace (an in-process task run,
+    named as Celery's instrumentation names a worker's: `run/<task>`)."""
+    with _tracer.start_as_current_span(
+        name, attributes={f"matchday.{key}": value for key, value in attributes.items()}
+    ):
+        yield

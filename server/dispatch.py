@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.tracing import work_span
 from server.blocking import BlockingRunner
 from workers import tasks
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime
@@ -124,7 +125,7 @@ class InProcessDispatcher:
     async def _run_once(self, event_id: int) -> None:
         self.runs += 1
         try:
-            await self._runner.run(tasks.recompute_standings, self._sessions, self._nudge, event_id)
+            await self._runner.run(_recompute_traced, self._sessions, self._nudge, event_id)
         except Exception:
             log.exception("standings recompute failed", extra={"event_id": event_id})
 
@@ -142,6 +143,12 @@ class InProcessDispatcher:
             await asyncio.gather(
                 *(task for _id, task in self._active.values()), return_exceptions=True
             )
+
+
+def _recompute_traced(sessions: sessionmaker[Session], nudge: Nudge, event_id: int) -> int | None:
+    # In the runner's thread, in the context of the request that asked (tracing on).
+    with work_span(f"run/{RECOMPUTE}", event_id=event_id):
+        return tasks.recompute_standings(sessions, nudge, event_id)
 
 
 class CeleryDispatcher:
