@@ -20,7 +20,7 @@ from workers.celery_app import RECOMPUTE, pending_recompute_key
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 
-async def test_a_score_post_and_the_workers_recompute_are_one_trace(stack: Stack) -> None:
+async def test_a_score_post_and_the_workers_recompute_are_one_trace(stack: Stack) -> None:  # noqa: F811
     with otlp_receiver() as (endpoint, spans):
         tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
         api = stack.serve(**tracing)
