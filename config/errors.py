@@ -55,13 +55,24 @@ def setup_sentry(settings: Settings, role: str) -> bool:
             SqlalchemyIntegration(),
             LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
         ],
-        before_send=_with_context,
+        before_send=_with_context if settings.sentry_send_default_pii else _without_addresses,
     )
     sentry_sdk.set_tag("process", role)
     for name in QUIET_LOGGERS:
         ignore_logger(name)
     log.info("error reporting on", extra={"environment": settings.sentry_environment})
     return True
+
+
+def tag_errors(**tags: str | None) -> None:
+    """Tags for the errors captured in the current scope (a task's: Sentry's Celery
+    integration captures outside the task's log context). Nothing when Sentry is off."""
+    import sentry_sdk
+
+    if sentry_sdk.get_client().is_active():
+        for key, value in tags.items():
+            if value is not None:
+                sentry_sdk.set_tag(key, value)
 
 
 def _with_context(event: Event, _hint: dict[str, Any]) -> Event:
@@ -74,6 +85,19 @@ def _with_context(event: Event, _hint: dict[str, Any]) -> Event:
     trace_id = _trace_id()
     if trace_id:
         tags.setdefault("trace_id", trace_id)
+    return event
+
+
+def _without_addresses(event: Event, hint: dict[str, Any]) -> Event:
+    """send_default_pii off: the Tornado integration still sends the client's address
+    (request.env.REMOTE_ADDR, sentry-sdk 2.75); drop it, and any user address."""
+    event = _with_context(event, hint)
+    env = (event.get("request") or {}).get("env")
+    if isinstance(env, dict):
+        env.pop("REMOTE_ADDR", None)
+    user = event.get("user")
+    if isinstance(user, dict):
+        user.pop("ip_address", None)
     return event
 
 

@@ -15,6 +15,7 @@ from celery import Task, shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.errors import tag_errors
 from config.logging import log_context
 from config.settings import Settings
 from models.audit_entries import AuditRecord, store_pending
@@ -88,9 +89,9 @@ class MatchdayTask(Task):
         return shared
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        token = log_context.set(
-            {"task_id": self.request.id, "task": self.name, "request_id": _request_id(self)}
-        )
+        context = {"task_id": self.request.id, "task": self.name, "request_id": _request_id(self)}
+        token = log_context.set(context)
+        tag_errors(**context)  # Sentry's event for a failure carries them too
         started = time.perf_counter()
         outcome = "error"
         try:
