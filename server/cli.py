@@ -97,7 +97,11 @@ def _celery_main(settings: Settings, argv: list[str]) -> int:
     if not settings.uses_redis:
         print("matchday: Celery needs REDIS_URL (the broker)", file=sys.stderr)
         return 2
-    return celery_main(make_celery(settings), argv)
+    try:
+        return celery_main(make_celery(settings), argv)
+    except OSError as exc:  # a port in use, a schedule file that cannot be written
+        print(f"matchday: {argv[0]}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -121,7 +125,11 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 def _beat(settings: Settings, _args: argparse.Namespace) -> int:
     schedule = settings.data_dir / "celerybeat-schedule"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        ensure_data_dir(settings.data_dir)  # the schedule file goes there
+    except DataDirUnusable as exc:
+        print(f"matchday: configuration error: {exc}", file=sys.stderr)
+        return 2
     setup_sentry(settings, "beat")
     provider = setup_tracing(settings, "beat")
     try:
