@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from config.logging import log_context
 from config.settings import Settings
+from config.tracing import current_trace_id
 
 if TYPE_CHECKING:
     from sentry_sdk.types import Event
@@ -80,9 +81,9 @@ def _with_context(event: Event, _hint: dict[str, Any]) -> Event:
     the trace id (the same fields the log lines carry)."""
     tags = event.setdefault("tags", {})
     for key, value in (log_context.get() or {}).items():
-        if value is not None and key in ("request_id", "task_id", "task"):
+        if value is not None and key in ("request_id", "task_id", "task", "trace_id"):
             tags.setdefault(key, str(value))
-    trace_id = _trace_id()
+    trace_id = current_trace_id()
     if trace_id:
         tags.setdefault("trace_id", trace_id)
     return event
@@ -99,10 +100,3 @@ def _without_addresses(event: Event, hint: dict[str, Any]) -> Event:
     if isinstance(user, dict):
         user.pop("ip_address", None)
     return event
-
-
-def _trace_id() -> str | None:
-    from opentelemetry import trace
-
-    context = trace.get_current_span().get_span_context()
-    return f"{context.trace_id:032x}" if context.is_valid and context.trace_flags.sampled else None

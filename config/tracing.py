@@ -28,6 +28,12 @@ def current_traceparent() -> str | None:
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
 
 
+def current_trace_id() -> str | None:
+    """The current sampled trace's id (hex, as backends show it), or None."""
+    context = trace.get_current_span().get_span_context()
+    return f"{context.trace_id:032x}" if context.is_valid and context.trace_flags.sampled else None
+
+
 def annotate(**attributes: Any) -> None:
     """Attributes on the current span (the request's id on its server span, for example)."""
     span = trace.get_current_span()

@@ -17,7 +17,7 @@ from tornado.log import access_log
 from tornado.web import Finish, HTTPError, RequestHandler
 
 from config.logging import log_context
-from config.tracing import annotate
+from config.tracing import annotate, current_trace_id
 from models import User
 from server.cors import answer_preflight, apply_cors_headers, is_preflight
 from server.dispatch import DispatchUnavailable
@@ -190,6 +190,9 @@ class BaseHandler(RequestHandler):
         # The request's server span (tracing on) carries its id: a trace is found from the
         # X-Request-ID a client reports (docs/operations.md, "Tracing and errors").
         annotate(request_id=self.request_id)
+        if trace_id := current_trace_id():
+            # Lines logged after the span has ended (an unhandled error's) still name it.
+            log_context.set({"request_id": self.request_id, "trace_id": trace_id})
         await self.limit_address()
         if is_preflight(self):  # CORS preflight: no body, no authentication
             if not answer_preflight(self, self.application.config.cors_origins):
@@ -380,5 +383,8 @@ class NotFoundHandler(BaseHandler):
         # The request's server span (tracing on) carries its id: a trace is found from the
         # X-Request-ID a client reports (docs/operations.md, "Tracing and errors").
         annotate(request_id=self.request_id)
+        if trace_id := current_trace_id():
+            # Lines logged after the span has ended (an unhandled error's) still name it.
+            log_context.set({"request_id": self.request_id, "trace_id": trace_id})
         await self.limit_address()  # probing for paths counts too
         raise ApiError(404, "no such resource")

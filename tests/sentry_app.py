@@ -1,6 +1,6 @@
-"""Test-only: `python -m tests.sentry_app PORT` serves Matchday (the settings from the
-environment, Sentry set up as `matchday serve` sets it up) plus one route that fails with an
-unhandled error, which no production route does on purpose."""
+"""Test-only: `python -m tests.sentry_app PORT` serves Matchday as `matchday serve` does (the
+settings from the environment, Sentry and tracing set up when configured) plus one route that
+fails with an unhandled error, which no production route does on purpose."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tornado.httpserver import HTTPServer
 from config.errors import setup_sentry
 from config.logging import configure_logging
 from config.settings import load_settings
+from config.telemetry import setup_tracing
 from models.migrate import upgrade
 from server.app import make_app
 from server.base import BaseHandler
@@ -28,7 +29,9 @@ async def main(port: int) -> None:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     setup_sentry(settings, "api")
-    upgrade(settings.database_url)
+    setup_tracing(settings, "api")
+    if settings.embedded:
+        upgrade(settings.database_url)
     app = await make_app(settings)
     app.add_handlers(r".*", [(r"/test/broken", BrokenHandler)])
     HTTPServer(app).listen(port, "127.0.0.1")
