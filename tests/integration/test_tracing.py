@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import subprocess
+import sys
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator
@@ -24,12 +27,14 @@ from config.telemetry import setup_tracing
 from server.app import MatchdayApp, make_app
 from tests.support import (
     REDIS_URL,
+    TEST_SECRET,
     Api,
     delete_redis_keys,
     eventually,
     pg_schema_url,
     settings_for,
     sqlite_copy,
+    sqlite_template,
     truncate_pg,
 )
 from tests.tracing_support import trace_id, traced
@@ -178,3 +183,36 @@ async def test_background_loops_start_no_trace(
 def test_tracing_is_off_without_an_endpoint(tmp_path: Path) -> None:
     settings = load_settings({"DATA_DIR": str(tmp_path)})
     assert setup_tracing(settings, "api") is None
+
+
+def test_off_means_no_sdk_and_no_instrumentation_in_a_serving_process(tmp_path: Path) -> None:
+    """A process that built and started the whole app, tracing unset, has no tracer provider
+    and has not even imported the tracing SDK, an exporter, an instrumentation or Sentry:
+    nothing of them runs per request. (redis-py 8 imports the OpenTelemetry *metrics* SDK
+    module when it is installed; its own telemetry stays off unless configured.)"""
+    script = (
+        "import asyncio, sys\n"
+        "from config.errors import setup_sentry\n"
+        "from config.settings import load_settings\n"
+        "from config.telemetry import setup_tracing\n"
+        "from server.app import make_app\n"
+        "settings = load_settings()\n"
+        "assert setup_tracing(settings, 'api') is None and not setup_sentry(settings, 'api')\n"
+        "async def main():\n"
+        "    app = await make_app(settings)\n"
+        "    await app.close()\n"
+        "asyncio.run(main())\n"
+        "from opentelemetry import trace\n"
+        "assert type(trace.get_tracer_provider()).__name__ == 'ProxyTracerProvider'\n"
+        "loaded = [m for m in sys.modules if m.startswith(('opentelemetry.sdk.trace',\n"
+        "    'opentelemetry.instrumentation', 'opentelemetry.exporter', 'sentry_sdk'))]\n"
+        "print(loaded)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "SENTRY_"))}
+    env |= {"DATA_DIR": str(tmp_path), "JWT_SECRET": TEST_SECRET, "LOG_LEVEL": "WARNING"}
+    env["DATABASE_URL"] = sqlite_copy(sqlite_template(tmp_path), tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
