@@ -68,9 +68,13 @@ metrics-doc: install
 readme-settings: install
 	$(PY) -c "import re,pathlib; from config.settings import settings_table as t; p=pathlib.Path('README.md'); s=p.read_text(); p.write_text(re.sub(r'(<!-- settings:start[^>]*-->\n).*?(\n<!-- settings:end -->)', lambda m: m.group(1)+t()+m.group(2), s, flags=re.S))"
 
-.PHONY: bench bench-sse bench-standings bench-analytics eval-analytics
+.PHONY: bench bench-sse bench-standings bench-analytics bench-tracing eval-analytics
 
 bench: bench-sse bench-standings bench-analytics
+
+# Not in `bench`: what tracing costs a request (docs/operations.md, "Tracing and errors").
+bench-tracing: install
+	$(VENV)/bin/python tests/perf/tracing_overhead.py --requests 300
 
 bench-analytics: install
 	$(VENV)/bin/python tests/perf/analytics_latency.py --teams 64 --runs 20

@@ -1,4 +1,8 @@
-"""Structured logs: one JSON object per line (or plain text for local reading)."""
+"""Structured logs: one JSON object per line (or plain text for local reading).
+
+With tracing on, every record made while a sampled span is current carries `trace_id` and
+`span_id` (``install_trace_ids``: a record factory, so every handler and formatter sees them,
+whatever writes the line)."""
 
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(extra_fields())
         entry.update(log_context.get() or {})
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        entry.setdefault("trace_id", None)  # on every line: null when tracing is off
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -58,7 +63,31 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         context = {**extra_fields(), **(log_context.get() or {})}
+        trace_id = getattr(record, "trace_id", None)
+        if trace_id:
+            context["trace_id"] = trace_id
         return line + "".join(f" {k}={v}" for k, v in context.items() if v is not None)
+
+
+def install_trace_ids() -> None:
+    """Every log record made in a sampled span gets its `trace_id` and `span_id` (hex, as
+    trace backends show them). Idempotent; installed by config.telemetry when tracing is on."""
+    from opentelemetry import trace
+
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "adds_trace_ids", False):
+        return
+
+    def with_trace_ids(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid and context.trace_flags.sampled:
+            record.trace_id = f"{context.trace_id:032x}"
+            record.span_id = f"{context.span_id:016x}"
+        return record
+
+    with_trace_ids.adds_trace_ids = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(with_trace_ids)
 
 
 def configure_logging(level: str, fmt: str) -> None:

@@ -120,6 +120,57 @@ def _header_value(raw: str) -> str:
     return raw
 
 
+def _ratio(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("a fraction between 0 and 1")
+    return value
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("use an http:// or https:// URL with a host")
+    return raw.rstrip("/")
+
+
+def _dsn(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not parts.username:
+        raise ValueError("a Sentry DSN looks like https://<key>@<host>/<project>")
+    return raw
+
+
+def parse_basic_auth(raw: str) -> tuple[str, ...]:
+    """``user:password,user2:password2`` → the entries; every password must be strong."""
+    entries: list[str] = []
+    for position, entry in enumerate(raw.split(","), start=1):
+        entry = entry.strip()
+        if not entry:
+            continue
+        user, colon, password = entry.partition(":")
+        if not colon or not user or not password:
+            raise ValueError(f"entry {position} is not `user:password`")
+        if len(password) < 12:
+            raise ValueError(f"the password of {user!r} is shorter than 12 characters")
+        if reason := weak_secret_reason(password):
+            raise ValueError(f"the password of {user!r} {reason}")
+        entries.append(entry)
+    if not entries:
+        raise ValueError("lists no `user:password`")
+    return tuple(entries)
+
+
+FLOWER_PROVIDERS = ("google", "github", "gitlab", "okta")
+
+
+def _flower_provider(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in FLOWER_PROVIDERS:
+        raise ValueError("one of " + ", ".join(FLOWER_PROVIDERS))
+    return value
+
+
 def _strong_token(raw: str) -> str:
     if reason := weak_secret_reason(raw):
         raise ValueError(f"the token {reason}")
@@ -339,6 +390,68 @@ class Settings:
         "`json`: one object per line, for collectors; `text`: for people.",
         choices=("json", "text"),
     )
+    otel_exporter_otlp_endpoint: str = setting(
+        "",
+        "OpenTelemetry collector (OTLP over HTTP, e.g. `http://otel-collector:4318`): traces "
+        "of requests, SQL, Redis, tasks and publications are exported there. See "
+        'docs/operations.md, "Tracing and errors".',
+        parse=_http_url,
+        default_doc="(unset): tracing off (no SDK set up)",
+    )
+    otel_service_name: str = setting(
+        "matchday",
+        "Service name of the traces; `-api`, `-worker`, `-beat` is appended per process kind.",
+    )
+    trace_sample_ratio: float = setting(
+        1.0,
+        "Share of requests (and tasks started without one) traced; the rest of a trace "
+        "follows its first span's choice.",
+        parse=_ratio,
+    )
+    sentry_dsn: str = setting(
+        "",
+        "Sentry DSN: unhandled errors of the server, workers and beat are reported there.",
+        parse=_dsn,
+        secret=True,
+        default_doc="(unset): Sentry off",
+    )
+    sentry_environment: str = setting("production", "Sentry `environment` tag.")
+    sentry_release: str = setting(
+        "",
+        "Sentry `release` tag.",
+        default_doc="`matchday@<package version>`",
+    )
+    sentry_traces_sample_rate: float = setting(
+        0.0,
+        "Share of requests and tasks Sentry records as performance transactions.",
+        parse=_ratio,
+    )
+    sentry_send_default_pii: bool = setting(
+        False,
+        "Let Sentry attach personal data (client addresses, user ids, request bodies).",
+    )
+    flower_basic_auth: tuple[str, ...] = setting(
+        (),
+        "`user:password` entries (commas) that may open Flower; each password at least 12 "
+        "characters. `matchday flower` refuses to start with neither this nor FLOWER_AUTH.",
+        parse=parse_basic_auth,
+        secret=True,
+    )
+    flower_auth: str = setting(
+        "",
+        "Flower OAuth: regular expression of the e-mail addresses let in (with "
+        "FLOWER_AUTH_PROVIDER and FLOWER_OAUTH2_*).",
+    )
+    flower_auth_provider: str = setting(
+        "",
+        "Flower OAuth provider: `google`, `github`, `gitlab` or `okta`.",
+        parse=_flower_provider,
+    )
+    flower_oauth2_key: str = setting("", "Flower OAuth client id.")
+    flower_oauth2_secret: str = setting("", "Flower OAuth client secret.", secret=True)
+    flower_oauth2_redirect_uri: str = setting(
+        "", "Flower OAuth redirect URI (`https://flower.example.org/login`)."
+    )
     rate_limit_enabled: bool = setting(
         True, "Rate limiting and failed-login throttling on (`true`) or off (`false`)."
     )
@@ -507,6 +620,12 @@ def _check_pairs(values: dict[str, Any]) -> None:
         raise ConfigError("TLS_CERTFILE and TLS_KEYFILE go together: set both or neither")
     if values["task_runner"] == "celery" and not values["redis_url"]:
         raise ConfigError("TASK_RUNNER=celery needs REDIS_URL (the broker)")
+    oauth = ("flower_auth", "flower_auth_provider", "flower_oauth2_key", "flower_oauth2_secret")
+    if any(values[name] for name in oauth) and not all(values[name] for name in oauth):
+        raise ConfigError(
+            "Flower OAuth needs FLOWER_AUTH, FLOWER_AUTH_PROVIDER, FLOWER_OAUTH2_KEY and "
+            "FLOWER_OAUTH2_SECRET together"
+        )
 
 
 def _normalise_urls(values: dict[str, Any]) -> None:

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+import sqlalchemy
+import sqlalchemy.ext.asyncio
+from sqlalchemy import Engine, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
 from config.settings import Settings
 from models.pg_pool import PoolHolder, conninfo
 from models.query_metrics import QueryMetrics
+
+# The engine factories are looked up when an engine is built, not bound at import: tracing
+# (config/telemetry.py) wraps them in their modules, and only then traces the engines made.
+
+
+def _create_engine(url: str, **options: Any) -> Engine:
+    return sqlalchemy.create_engine(url, **options)
+
+
+def _create_async_engine(url: str, **options: Any) -> AsyncEngine:
+    return sqlalchemy.ext.asyncio.create_async_engine(url, **options)
 
 
 def sync_url(async_url: str) -> str:
@@ -78,12 +91,12 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.embedded:
         _ensure_sqlite_dir(url)
-        engine = create_async_engine(url)
+        engine = _create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         pool = _pg_pool(settings, "async", True, url)
-        engine = create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
+        engine = _create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
         pool.attach(engine.sync_engine)
     _measured(settings, engine.sync_engine)
     return engine
@@ -93,7 +106,7 @@ def make_sync_engine(settings: Settings) -> Engine:
     url = sync_url(settings.database_url)
     if settings.embedded:
         _ensure_sqlite_dir(url)
-        engine = create_engine(url)
+        engine = _create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
@@ -104,7 +117,7 @@ def make_sync_engine(settings: Settings) -> Engine:
 
 def _pooled_sync_engine(settings: Settings, role: str, url: str) -> Engine:
     pool = _pg_pool(settings, role, False, url)
-    engine = create_engine(url, poolclass=NullPool, creator=pool.connect)
+    engine = _create_engine(url, poolclass=NullPool, creator=pool.connect)
     pool.attach(engine)
     return engine
 
@@ -116,12 +129,12 @@ def make_async_replica_engine(settings: Settings) -> AsyncEngine | None:
     if not url:
         return None
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        engine = _create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_deferred)
     else:
         pool = _pg_pool(settings, "replica", True, url)
-        engine = create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
+        engine = _create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
         pool.attach(engine.sync_engine)
     _measured(settings, engine.sync_engine)
     return engine
@@ -138,7 +151,7 @@ def make_read_engine(settings: Settings) -> Engine:
     url = sync_url(settings.database_replica_url or settings.database_url)
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = create_engine(url)
+        engine = _create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_deferred)
     else:

@@ -21,6 +21,9 @@ class OutboxEntry(Base):
     data: Mapped[str] = mapped_column(Text)  # the event's JSON, serialised once
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # W3C traceparent of the change that wrote the entry (tracing on): the relay's publish
+    # span joins that trace (config/tracing.py). 55 = 00-<32 hex>-<16 hex>-<2 hex>.
+    traceparent: Mapped[str | None] = mapped_column(String(55), default=None)
 
 
 def outbox_dedupe_key(entry_id: int) -> str:

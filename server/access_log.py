@@ -66,13 +66,15 @@ def access_fields(handler: RequestHandler) -> dict[str, Any]:
         "client_ip": request.remote_ip,
         "db_queries": timing.count if timing else 0,
         "db_ms": round(timing.seconds * 1000.0, 2) if timing else 0.0,
-        "trace_id": None,  # filled by tracing's field source when it runs
     }
     fields.update(extra_fields())
     cause: str | None = getattr(handler, "failure", None)
     if cause:
         fields["cause"] = cause
     return fields
+
+
+TRACE_FIELDS = frozenset({"trace_id", "span_id"})
 
 
 def log_request(handler: RequestHandler) -> None:
@@ -84,7 +86,10 @@ def log_request(handler: RequestHandler) -> None:
     if "cause" in fields:
         line += f": {fields['cause']}"
     level = logging.INFO if status < 400 else logging.ERROR if status == 500 else logging.WARNING
-    access_log.log(level, line, extra=fields)
+    # The trace id comes with the record itself (config/logging.py: a record factory, or a
+    # field source); passing it again as `extra` would collide with the factory's.
+    extra = {k: v for k, v in fields.items() if k not in TRACE_FIELDS}
+    access_log.log(level, line, extra=extra)
     _observe(handler, fields)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from tornado.web import Finish, HTTPError, RequestHandler
 
 from config.logging import log_context
+from config.tracing import annotate, current_trace_id
 from models import User
 from models.query_metrics import QueryTime, query_time
 from server import metrics
@@ -184,6 +185,12 @@ class BaseHandler(RequestHandler):
     # --- request plumbing --------------------------------------------------------------
 
     async def prepare(self) -> None:
+        # The request's server span (tracing on) carries its id: a trace is found from the
+        # X-Request-ID a client reports (docs/operations.md, "Tracing and errors").
+        annotate(request_id=self.request_id)
+        if trace_id := current_trace_id():
+            # Lines logged after the span has ended (an unhandled error's) still name it.
+            log_context.set({"request_id": self.request_id, "trace_id": trace_id})
         await self.limit_address()
         if is_preflight(self):  # CORS preflight: no body, no authentication
             if not answer_preflight(self, self.application.config.cors_origins):
@@ -400,5 +407,11 @@ class NotFoundHandler(BaseHandler):
     public_methods = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
     async def prepare(self) -> None:
+        # The request's server span (tracing on) carries its id: a trace is found from the
+        # X-Request-ID a client reports (docs/operations.md, "Tracing and errors").
+        annotate(request_id=self.request_id)
+        if trace_id := current_trace_id():
+            # Lines logged after the span has ended (an unhandled error's) still name it.
+            log_context.set({"request_id": self.request_id, "trace_id": trace_id})
         await self.limit_address()  # probing for paths counts too
         raise ApiError(404, "no such resource")

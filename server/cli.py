@@ -20,9 +20,11 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from config.data_dir import DataDirUnusable, ensure_data_dir
+from config.errors import setup_sentry
 from config.logging import configure_logging
 from config.prometheus import prepare_multiprocess, process_exited
 from config.settings import ConfigError, Settings, load_settings, settings_table
+from config.telemetry import setup_tracing, shutdown_tracing
 from server.graceful import DrainingHTTPServer
 from server.supervisor import run_workers
 
@@ -66,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     flower = commands.add_parser("flower", help="Flower, the Celery dashboard (+ /metrics)")
     flower.add_argument("--port", type=int, default=5555)
     flower.add_argument("--address", default="127.0.0.1")
+    flower.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="development only: serve Flower without FLOWER_BASIC_AUTH or FLOWER_AUTH",
+    )
     migrate = commands.add_parser(
         "migrate", help="apply database migrations (one at a time: an advisory lock)"
     )
@@ -133,13 +140,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _celery_main(settings: Settings, argv: list[str]) -> int:
-    from server.dispatch import make_celery
+    """Celery's own command line for our app; its exit status (a beat or Flower that fails
+    to start exits non-zero)."""
+    from server.dispatch import celery_main, make_celery
 
     if not settings.uses_redis:
         print("matchday: Celery needs REDIS_URL (the broker)", file=sys.stderr)
         return 2
-    make_celery(settings).start(argv)  # Celery's own command line; exits when done
-    return 0
+    try:
+        return celery_main(make_celery(settings), argv)
+    except OSError as exc:  # a port in use, a schedule file that cannot be written
+        print(f"matchday: {argv[0]}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -177,15 +189,31 @@ def _run_worker(settings: Settings, argv: list[str], args: argparse.Namespace) -
 
 def _beat(settings: Settings, _args: argparse.Namespace) -> int:
     schedule = settings.data_dir / "celerybeat-schedule"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return _celery_main(
-        settings, ["beat", "--loglevel", settings.log_level, "--schedule", str(schedule)]
-    )
+    try:
+        ensure_data_dir(settings.data_dir)  # the schedule file goes there
+    except DataDirUnusable as exc:
+        print(f"matchday: configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_sentry(settings, "beat")
+    provider = setup_tracing(settings, "beat")
+    try:
+        return _celery_main(
+            settings, ["beat", "--loglevel", settings.log_level, "--schedule", str(schedule)]
+        )
+    finally:
+        shutdown_tracing(provider)
 
 
 def _flower(settings: Settings, args: argparse.Namespace) -> int:
-    # Flower serves its Prometheus metrics at /metrics on the same port.
-    return _celery_main(settings, ["flower", f"--port={args.port}", f"--address={args.address}"])
+    from server.flower import FlowerAuthMissing, flower_argv
+
+    try:
+        argv = flower_argv(settings, args.port, args.address, insecure=args.insecure_no_auth)
+    except FlowerAuthMissing as exc:
+        print(f"matchday: {exc}", file=sys.stderr)
+        return 2
+    # Flower serves its Prometheus metrics at /metrics on the same port (behind the same auth).
+    return _celery_main(settings, argv)
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -307,9 +335,15 @@ def _bind_and_serve(
     metrics_sockets = bind_sockets(settings.metrics_port, host) if settings.metrics_port else []
 
     def child() -> None:
-        asyncio.run(
-            _run_server(settings, sockets, host, port, tls, redirect_sockets, metrics_sockets)
-        )
+        # In each serving process (after the fork): exporter and Sentry threads are its own.
+        setup_sentry(settings, "api")
+        provider = setup_tracing(settings, "api")
+        try:
+            asyncio.run(
+                _run_server(settings, sockets, host, port, tls, redirect_sockets, metrics_sockets)
+            )
+        finally:
+            shutdown_tracing(provider)
 
     if args.processes == 1:
         child()

@@ -29,6 +29,7 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.redis_clients import aioredis_from_url, redis_from_url
+from config.tracing import work_span
 from server.blocking import BlockingRunner
 from workers import tasks
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime
@@ -41,10 +42,11 @@ from workers.celery_app import (
 )
 from workers.metrics_endpoint import start_metrics_server as start_worker_metrics
 from workers.nudge import Nudge, no_nudge
-from workers.supervise import run_worker
+from workers.supervise import celery_main, run_worker
 
 __all__ = [  # what the rest of the server may use of the workers, through this seam
     "AnalyticsRuntime",
+    "celery_main",
     "make_celery",
     "make_runtime",
     "recompute_now",
@@ -125,7 +127,7 @@ class InProcessDispatcher:
     async def _run_once(self, event_id: int) -> None:
         self.runs += 1
         try:
-            await self._runner.run(tasks.recompute_standings, self._sessions, self._nudge, event_id)
+            await self._runner.run(_recompute_traced, self._sessions, self._nudge, event_id)
         except Exception:
             log.exception("standings recompute failed", extra={"event_id": event_id})
 
@@ -143,6 +145,12 @@ class InProcessDispatcher:
             await asyncio.gather(
                 *(task for _id, task in self._active.values()), return_exceptions=True
             )
+
+
+def _recompute_traced(sessions: sessionmaker[Session], nudge: Nudge, event_id: int) -> int | None:
+    # In the runner's thread, in the context of the request that asked (tracing on).
+    with work_span(f"run/{RECOMPUTE}", event_id=event_id):
+        return tasks.recompute_standings(sessions, nudge, event_id)
 
 
 class CeleryDispatcher:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from config.tracing import current_traceparent
 from models import OutboxEntry
 from models.audit_entries import AuditRecord
 from models.bulk import insert_rows, table_of
@@ -66,7 +67,9 @@ def publish(session: AsyncSession, event_id: int, kind: str, payload: Any) -> No
     """A live event for the league event's stream: stored in the outbox with the change,
     published by the relay once the transaction commits."""
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    session.add(OutboxEntry(event_id=event_id, kind=kind, data=data))
+    session.add(
+        OutboxEntry(event_id=event_id, kind=kind, data=data, traceparent=current_traceparent())
+    )
     pending(session).live_events += 1
 
 
@@ -80,7 +83,11 @@ async def publish_many(
         return
     # Executing the INSERT flushes what `publish` added before it, so those entries get the
     # lower ids: the relay publishes in id order.
-    rows = [{"event_id": event_id, "kind": kind, "data": data} for data in datas]
+    traceparent = current_traceparent()
+    rows = [
+        {"event_id": event_id, "kind": kind, "data": data, "traceparent": traceparent}
+        for data in datas
+    ]
     await insert_rows(session, table_of(OutboxEntry), rows)
     pending(session).live_events += len(datas)
 

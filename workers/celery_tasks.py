@@ -16,6 +16,7 @@ from celery.exceptions import Retry
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.errors import tag_errors
 from config.logging import log_context
 from config.prometheus import process_exited
 from config.redis_clients import redis_from_url
@@ -91,9 +92,9 @@ class MatchdayTask(Task):
         return shared
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        token = log_context.set(
-            {"task_id": self.request.id, "task": self.name, "request_id": _request_id(self)}
-        )
+        context = {"task_id": self.request.id, "task": self.name, "request_id": _request_id(self)}
+        token = log_context.set(context)
+        tag_errors(**context)  # Sentry's event for a failure carries them too
         started = time.perf_counter()
         outcome = "error"
         try:

@@ -20,7 +20,9 @@ from typing import Any
 
 from celery import Celery
 
+from config.errors import setup_sentry
 from config.settings import Settings
+from config.telemetry import setup_tracing, shutdown_tracing
 from workers.celery_app import make_celery
 
 log = logging.getLogger("matchday.worker.supervisor")
@@ -39,7 +41,19 @@ def run_worker(settings: Settings, argv: list[str]) -> int:
         print("matchday: Celery needs REDIS_URL (the broker)", file=sys.stderr)
         return 2
     # The app is built in the child: the parent never opens a broker connection to fork.
-    return supervise(lambda: celery_main(make_celery(settings), argv))
+    return supervise(lambda: _observed_worker(settings, argv))
+
+
+def _observed_worker(settings: Settings, argv: list[str]) -> int:
+    """The Celery worker with error reporting and tracing (when configured), set up in the
+    child before Celery starts: prefork pool processes inherit both (the SDKs start their
+    exporting threads again after a fork)."""
+    setup_sentry(settings, "worker")
+    provider = setup_tracing(settings, "worker")
+    try:
+        return celery_main(make_celery(settings), argv)
+    finally:
+        shutdown_tracing(provider)
 
 
 def celery_main(app: Celery, argv: list[str]) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.tracing import current_traceparent
 from models import Event, Game, OutboxEntry, PendingRecompute, StandingsSnapshot, Team
 from models.base import utcnow
 from models.standings_source import standings_payload, table_for
@@ -43,7 +44,14 @@ def recompute_standings(
         rows = [row.as_dict() for row in table_for(event, teams, games)]
         snapshot = _store_snapshot(session, event_id, rows, games)
         payload = standings_payload(event_id, snapshot.version, snapshot.updated_at, None, rows)
-        session.add(OutboxEntry(event_id=event_id, kind="standings", data=_json(payload)))
+        # The task's span (with tracing on): the publication joins the request's trace.
+        entry = OutboxEntry(
+            event_id=event_id,
+            kind="standings",
+            data=_json(payload),
+            traceparent=current_traceparent(),
+        )
+        session.add(entry)
     nudge(event_id)
     log.info("standings recomputed", extra={"event_id": event_id, "version": payload["version"]})
     return int(payload["version"])

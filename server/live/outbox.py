@@ -16,11 +16,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from config.tracing import record_span
 from models import OutboxEntry, StandingsSnapshot
 from models.outbox import outbox_dedupe_key
 from server import metrics
@@ -43,6 +45,30 @@ def _record_standings_ids(session: Session, carried: list[tuple[OutboxEntry, str
             )
             .values(last_event_id=stream_id)
         )
+
+
+def _trace_publications(
+    batch: list[OutboxEntry], stream_ids: list[str | None], started_ns: int
+) -> None:
+    """One span per entry that carries a trace (tracing on): the batch's publication, in the
+    trace of the change that wrote the entry (a score's request, a recompute's task)."""
+    ended_ns = time.time_ns()
+    for entry, stream_id in zip(batch, stream_ids, strict=True):
+        if entry.traceparent:
+            record_span(
+                f"publish {entry.kind}",
+                entry.traceparent,
+                start_ns=started_ns,
+                end_ns=ended_ns,
+                attributes={
+                    "messaging.system": "redis_streams",
+                    "messaging.operation.type": "publish",
+                    "messaging.message.id": stream_id or "",
+                    "matchday.event_id": entry.event_id,
+                    "matchday.outbox_id": entry.id,
+                    "matchday.kind": entry.kind,
+                },
+            )
 
 
 class OutboxRelay:
@@ -111,9 +137,11 @@ class OutboxRelay:
     async def _publish(self, batch: list[OutboxEntry]) -> int:
         """The batch in one go (a pipeline on Redis). If it fails, every entry stays for the
         next sweep; those that made it are skipped then by their dedupe keys."""
+        started_ns = time.time_ns()
         stream_ids = await self._streams.publish_many(
             [Outgoing(e.event_id, e.kind, e.data, outbox_dedupe_key(e.id)) for e in batch]
         )
+        _trace_publications(batch, stream_ids, started_ns)
         # Standings tables and the ids of the messages that carried them.
         carried = [
             (entry, stream_id)

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.certs import self_signed
+from tests.tracing_support import traced
 from workers.analytics.language.context import EventContext, TeamRef
 from workers.analytics.llm import INSTRUCTIONS, MAX_QUESTION_CHARS, LlmPlanner
 from workers.analytics.plan import Plan
@@ -280,3 +283,22 @@ def test_an_overlong_question_is_never_sent(stub: Stub) -> None:
     long_question = "who scored the most " * (MAX_QUESTION_CHARS // 10)
     assert planner(stub).propose(long_question, EVENT) is None
     assert stub.requests == []
+
+
+def test_the_call_is_a_client_span_of_the_trace_and_sends_its_traceparent(stub: Stub) -> None:
+    with traced() as exporter:
+        tracer = trace.get_tracer("test")
+        with tracer.start_as_current_span("question", kind=SpanKind.SERVER) as parent:
+            assert ask(stub, Reply(completion(json.dumps(VALID)))) is not None
+            assert ask(stub, Reply(b"{}", status=500)) is None
+    calls = [s for s in exporter.get_finished_spans() if s.name == "POST chat completions"]
+    assert [s.kind for s in calls] == [SpanKind.CLIENT, SpanKind.CLIENT]
+    trace_id = f"{parent.get_span_context().trace_id:032x}"
+    for call, request in zip(calls, stub.requests, strict=True):
+        assert call.parent is not None and call.parent.span_id == parent.get_span_context().span_id
+        assert request.headers["traceparent"].split("-")[1:3] == [
+            trace_id,
+            f"{call.context.span_id:016x}",
+        ]
+    assert calls[0].status.status_code == StatusCode.UNSET
+    assert calls[1].status.status_code == StatusCode.ERROR  # HTTP 500: the plan was refused

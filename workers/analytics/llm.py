@@ -22,6 +22,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
+from config.tracing import outgoing_call
 from workers.analytics.language.context import EventContext
 from workers.analytics.plan import (
     GROUP_BY,
@@ -287,7 +288,17 @@ class LlmPlanner:
         return data
 
     def _exchange(self, connection: http.client.HTTPConnection, body: bytes) -> bytes:
-        connection.request("POST", self._target, body=body, headers=self._headers)
+        headers = dict(self._headers)
+        # http.client has no OpenTelemetry instrumentation: the span is ours (tracing on).
+        with outgoing_call(
+            "POST chat completions",
+            headers,
+            **{"http.request.method": "POST", "server.address": self._host},
+        ):
+            connection.request("POST", self._target, body=body, headers=headers)
+            return self._response(connection)
+
+    def _response(self, connection: http.client.HTTPConnection) -> bytes:
         with connection.getresponse() as response:
             if response.status != 200:
                 raise RejectedReply(f"the endpoint answered HTTP {response.status}")
