@@ -51,8 +51,10 @@ from tests.perf.harness import (
     cpu_seconds,
     die_with_parent,
     embedded_backend,
+    host_cpu,
     latency_stats,
     machine,
+    own_cpu_seconds,
     process_tree,
     production_backend,
     raise_fd_limit,
@@ -60,6 +62,7 @@ from tests.perf.harness import (
     server_env,
     tree_cpu_seconds,
     tree_rss_kib,
+    wait_for_quiet_host,
 )
 
 SCORE_TIMEOUT = 10.0  # each score PUT (a failed one is reported, and the run goes on)
@@ -76,36 +79,6 @@ def log(message: str) -> None:
 
 
 # --- small helpers --------------------------------------------------------------------------
-
-
-def host_cpu() -> tuple[float, float, float]:
-    """Host CPU seconds so far, from /proc/stat: (processes, interrupts, steal). Interrupts
-    include the softirq work of loopback TCP, which no process is charged for."""
-    user, nice, system, _idle, _wait, irq, softirq, steal = (
-        int(v) / os.sysconf("SC_CLK_TCK")
-        for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
-    )
-    return user + nice + system, irq + softirq, steal
-
-
-def own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-def wait_for_quiet_host(max_wait: float, ours: list[int]) -> float:
-    """Wait (bounded) until processes other than ours use under a fifth of a core; the load."""
-    deadline = time.monotonic() + max_wait
-    while True:
-        before = host_cpu()[0] - sum(cpu_seconds(pid) for pid in ours) - own_cpu_seconds()
-        time.sleep(2.0)
-        after = host_cpu()[0] - sum(cpu_seconds(pid) for pid in ours) - own_cpu_seconds()
-        load = (after - before) / 2.0
-        if load < 0.2 or time.monotonic() >= deadline:
-            if load >= 0.2:
-                log(f"warning: the host stays busy ({load:.2f} CPUs used by other processes)")
-            return load
-        log(f"waiting for a quiet host ({load:.2f} CPUs used by other processes)")
 
 
 # --- the client process ---------------------------------------------------------------------
