@@ -16,6 +16,7 @@ import math
 import os
 import resource
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -354,3 +355,27 @@ class Rest:
         if schedule:
             self.expect(201, "POST", f"{path}/schedule", {"format": schedule})
         return event["id"], ids
+
+
+# --- profiles -------------------------------------------------------------------------------
+
+
+def start_py_spy(pid: int, seconds: float, output: str, subprocesses: bool) -> subprocess.Popen:
+    """py-spy (`pip install py-spy`) sampling `pid` (and its workers) for `seconds`, in the
+    raw collapsed-stack format (`flamegraph.pl`, speedscope)."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    command = [py_spy, "record", "--pid", str(pid), "--duration", str(math.ceil(seconds))]
+    command += ["--rate", "250", "--format", "raw", "--output", output, "--nonblocking"]
+    if subprocesses:
+        command.append("--subprocesses")
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_py_spy(profiler: subprocess.Popen | None) -> None:
+    if profiler is None:
+        return
+    try:
+        profiler.wait(60)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+        profiler.wait(10)

@@ -490,7 +490,7 @@ def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[s
             others = host_processes - (cpu_end - cpu_start) - sum(client_cpu)
             others -= own_cpu_seconds() - own_start
             rss_after = tree_rss_kib(server.pid)
-            stop_profiler(profiler)
+            harness.stop_py_spy(profiler)
             tell(clients, "stop")
             wait_for(clients, "done", LATE_SECONDS + 120)
             results = [json.loads(c.result.read_text()) for c in clients]
@@ -543,38 +543,8 @@ def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen | Non
     """Optional: sample the server with py-spy while scores are posted."""
     if not args.py_spy:
         return None
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     duration = math.ceil(args.broadcasts * args.interval + 1)
-    return subprocess.Popen(
-        [
-            py_spy,
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(duration),
-            "--rate",
-            "250",
-            "--format",
-            "raw",
-            "--output",
-            args.py_spy,
-            "--nonblocking",
-            *(["--subprocesses"] if args.processes > 1 else []),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def stop_profiler(profiler: subprocess.Popen | None) -> None:
-    if profiler is None:
-        return
-    try:
-        profiler.wait(30)
-    except subprocess.TimeoutExpired:
-        profiler.kill()
-        profiler.wait(10)
+    return harness.start_py_spy(pid, duration, args.py_spy, args.processes > 1)
 
 
 def fmt(value: float | None) -> str:
