@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -19,6 +20,7 @@ from tornado.netutil import bind_sockets
 
 from config.data_dir import DataDirUnusable, ensure_data_dir
 from config.logging import configure_logging
+from config.pools import pool_share
 from config.settings import ConfigError, Settings, load_settings, settings_table
 from server.graceful import DrainingHTTPServer
 from server.supervisor import run_workers
@@ -169,6 +171,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         from models.migrate import upgrade
 
         upgrade(settings.database_url)
+    # Each process has its own pool: together they stay within the host's share of PostgreSQL.
+    processes = args.processes or os.cpu_count() or 1
+    settings = pool_share(settings, processes)
     sockets = bind_sockets(port, host)
     redirect_sockets = bind_sockets(redirect_port, host) if redirect_port else []
 
