@@ -34,6 +34,7 @@ from typing import Any
 
 from locust import HttpUser, between, events, task
 from locust.env import Environment
+from locust.exception import StopUser
 
 EVENTS = int(os.environ.get("LOAD_EVENTS", "4"))
 TEAMS = int(os.environ.get("LOAD_TEAMS", "16"))
@@ -59,13 +60,16 @@ LEAGUE = League()
 
 
 def register(client: Any, name: str) -> tuple[int, str]:
-    """A new user; (user id, access token)."""
+    """A new user; (user id, access token). A failed sign-up (already counted as a failure
+    by locust) stops this simulated user rather than raising a KeyError later."""
     email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
     body = {"email": email, "password": PASSWORD, "display_name": name}
-    user = client.post("/api/v1/auth/register", json=body, name="/auth/register").json()
+    user = client.post("/api/v1/auth/register", json=body, name="/auth/register")
     login = {"email": email, "password": PASSWORD}
-    token = client.post("/api/v1/auth/login", json=login, name="/auth/login").json()
-    return user["user"]["id"], token["access_token"]
+    token = client.post("/api/v1/auth/login", json=login, name="/auth/login")
+    if not (user.ok and token.ok):
+        raise StopUser()
+    return user.json()["user"]["id"], token.json()["access_token"]
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -144,7 +144,8 @@ def workload(port: int, admin: tuple[str, str]) -> int:
         200, "POST", f"/api/v1/admin/games/{games[0]['id']}/corrections", correction
     )
     administrator.expect(202, "POST", f"/api/v1/admin/events/{event_id}/recompute")
-    for query in ("", "?action=score.final", f"?actor_id={keeper_id}", "?since=2026-01-01T00:00:00Z"):
+    since = "?since=2026-01-01T00:00:00Z"
+    for query in ("", "?action=score.final", f"?actor_id={keeper_id}", since):
         get(administrator, f"/api/v1/admin/audit{query}")
     owner.expect(200, "PATCH", base, {"name": "Explain Cup (renamed)"})
     stream(port, event_id)
