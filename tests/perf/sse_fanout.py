@@ -439,7 +439,9 @@ def summarise(
 
 
 def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[str, Any]:
-    env = server_env(backend, args.connections)
+    # Follow-up work (the audit entries of live scores) in the server's own pool: no worker to
+    # start, and none left for the sweeper to redo during the broadcasts.
+    env = server_env(backend, args.connections, TASK_RUNNER="local")
     log_path = Path(args.server_log) if args.server_log else workdir / "serve.log"
     with running_server(env, log_path, args.processes) as (server, port):
         log(
