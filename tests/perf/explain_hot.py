@@ -1,20 +1,22 @@
 """Every statement a realistic workload runs, with its plan on a database of realistic size.
 
-    .venv/bin/python tests/perf/explain_hot.py [--events 1000] [--revision head]
+    .venv/bin/python tests/perf/explain_hot.py [--events 1000] [--drop-index NAME ...]
 
 The driver starts a PostgreSQL of its own (temporary directory, another port, with
-pg_stat_statements and auto_explain), migrates it to --revision (`0005_pending_work`: the
-plans before this branch's indexes), and fills it with SQL: 5,000 users, --events events (one
-in ten private) of 20 teams with a round robin each (190 games, about half final), 100 audit
-entries and a standings snapshot per event. Then auto_explain is switched on (every
-statement's plan, with its real parameters, goes to the server's JSON log) and one
-`matchday serve` (tasks in-process: the worker's statements run there) gets what a match day
-asks of it over the REST API: reads of every public path as spectator and owner, live and
-final scores, a correction, a recompute, scorekeepers, the audit list with its filters,
-token refresh and logout, a live stream. Printed per distinct statement: calls and mean time
-(pg_stat_statements) and the scans of its plan; a sequential scan of a table of more than
-1,000 rows is flagged. JSON (stdout), then one summary line. 127.0.0.1 only; bounded; the
-server and the database directory are removed at the end.
+pg_stat_statements and auto_explain), migrates it, drops each --drop-index (the plans without
+it: `--drop-index ix_users_email_lower` gives those before migration 0006_hot_query_indexes;
+the server refuses a database that is not at the head, so no older revision), and fills it
+with SQL: 5,000 users, --events events (one in ten private) of 20 teams with a round robin
+each (190 games, about half final), 100 audit entries and a standings snapshot per event.
+Then auto_explain is switched on (every statement's plan, with its real parameters, goes to
+the server's JSON log) and one `matchday serve` (tasks in-process: the worker's statements run
+there) gets what a match day asks of it over the REST API: sign-ups and sign-ins, reads of
+every public path as spectator and owner, live and final scores by an owner and a
+scorekeeper, a correction, a recompute, the audit list with its filters, an event update, a
+live stream. Printed per distinct statement: calls and mean time (pg_stat_statements) and the
+scans of its plan; a sequential scan of a table of more than 1,000 rows is flagged. JSON
+(stdout), then one summary line. 127.0.0.1 only; bounded; the server and the database
+directory are removed at the end.
 """
 
 from __future__ import annotations
@@ -223,9 +225,11 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         engine = sa.create_engine(postgres.url)
         backend = harness.production_backend(workdir, database_url=postgres.url)
         try:
-            upgrade(postgres.url, args.revision)
+            upgrade(postgres.url)
             with engine.begin() as conn:
                 conn.execute(sa.text("CREATE EXTENSION pg_stat_statements"))
+                for name in args.drop_index:
+                    conn.execute(sa.text(f'DROP INDEX "{name}"'))
             started = time.monotonic()
             sizes = seed(engine, args.events)
             log(f"seeded in {time.monotonic() - started:.1f}s: {sizes}")
@@ -273,7 +277,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     rows.sort(key=lambda r: (not r["seq_scan_of_large_table"], -(r["calls"] or 0)))
     return {
         "benchmark": "explain_hot",
-        "revision": args.revision,
+        "dropped_indexes": args.drop_index,
         "table_rows": sizes,
         "requests": requests,
         "statements": rows,
@@ -287,7 +291,8 @@ def summary_line(report: dict[str, Any]) -> str:
             flagged[table] += 1
     tables = ", ".join(f"{t} ({n})" for t, n in sorted(flagged.items())) or "none"
     return (
-        f"explain_hot (revision {report['revision']}): {len(report['statements'])} distinct "
+        f"explain_hot (indexes dropped: {', '.join(report['dropped_indexes']) or 'none'}): "
+        f"{len(report['statements'])} distinct "
         f"statements; sequential scans of tables over {LARGE_TABLE_ROWS} rows: {tables}"
     )
 
@@ -295,7 +300,9 @@ def summary_line(report: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000, help="events of 190 games each")
-    parser.add_argument("--revision", default="head", help="migrate to this revision")
+    parser.add_argument(
+        "--drop-index", action="append", default=[], help="drop this index after migrating"
+    )
     return parser.parse_args(argv)
 
 
