@@ -39,6 +39,7 @@ from tests.perf.harness import (
     running,
     running_server,
     server_env,
+    tree_cpu_seconds,
     tree_rss_kib,
 )
 
@@ -129,6 +130,8 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                             "t": round(time.monotonic() - started, 1),
                             "server_kib": tree_rss_kib(server.pid),
                             "worker_kib": tree_rss_kib(worker.pid),
+                            "server_cpu_s": round(tree_cpu_seconds(server.pid), 1),
+                            "host_load_1m": float(Path("/proc/loadavg").read_text().split()[0]),
                         }
                     )
                     time.sleep(args.sample)
@@ -154,6 +157,13 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "stream_holds": int(streamed[-1][1]) if streamed else None,
         "rss_samples": samples,
         "server_rss": growth(samples, "server_kib"),
+        # How much CPU the servers got: on a shared host, the rest went to other work.
+        "server_cpu_per_second": round(
+            (samples[-1]["server_cpu_s"] - samples[0]["server_cpu_s"])
+            / max(1e-9, samples[-1]["t"] - samples[0]["t"]),
+            2,
+        ),
+        "host_load_1m_median": statistics.median(s["host_load_1m"] for s in samples),
         "worker_rss": growth(samples, "worker_kib"),
     }
 
@@ -169,7 +179,8 @@ def summary_line(report: dict[str, Any]) -> str:
         f"failures, {total['rps']}/s, p95 {total['p95_ms']} ms, p99 {total['p99_ms']} ms; "
         f"{report['stream_events']} stream events over {report['stream_holds']} holds; "
         f"server RSS {rss['start_mib']} -> {rss['end_mib']} MiB "
-        f"({rss['mib_per_minute']:+.2f} MiB/min after the first minute)"
+        f"({rss['mib_per_minute']:+.2f} MiB/min after the first minute); servers used "
+        f"{report['server_cpu_per_second']} CPU, host load {report['host_load_1m_median']}"
     )
 
 
