@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import re
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -200,15 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(LOCUST).exists():
         print("locust not installed: uv pip install -e '.[load]'", file=sys.stderr)
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="matchday-load-"))
-    try:
-        report = measure(args, workdir)
-    finally:
-        if args.keep:
-            shutil.copytree(workdir, args.keep, dirs_exist_ok=True)
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(report, indent=2))
-    print(summary_line(report))
+    report = harness.report_run("load", args, measure, summary_line, keep=args.keep)
     failures = sum(r["failures"] for r in report["requests"] if r["name"] == "Aggregated")
     return 1 if failures else 0
 

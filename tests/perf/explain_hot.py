@@ -25,10 +25,8 @@ import argparse
 import contextlib
 import http.client
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -307,14 +305,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="matchday-explain-"))
-    try:
-        report = measure(args, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(report, indent=2))
-    print(summary_line(report))
+    harness.report_run("explain", parse_args(argv), measure, summary_line)
     return 0
 
 

@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -379,3 +380,27 @@ def stop_py_spy(profiler: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         profiler.kill()
         profiler.wait(10)
+
+
+# --- one run, one report --------------------------------------------------------------------
+
+
+def report_run(
+    name: str,
+    args: Any,
+    measure: Callable[[Any, Path], dict[str, Any]],
+    summary: Callable[[dict[str, Any]], str],
+    keep: str | None = None,
+) -> dict[str, Any]:
+    """`measure(args, workdir)` in a temporary directory (copied to `keep`, if given, then
+    removed); prints the report as JSON, then its summary line; returns it."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"matchday-{name}-"))
+    try:
+        report = measure(args, workdir)
+    finally:
+        if keep:
+            shutil.copytree(workdir, keep, dirs_exist_ok=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(report, indent=2))
+    print(summary(report))
+    return report

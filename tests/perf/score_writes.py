@@ -24,10 +24,8 @@ import argparse
 import asyncio
 import json
 import math
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -244,14 +242,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="matchday-writes-bench-"))
-    try:
-        report = measure(args, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(report, indent=2))
-    print(summary_line(report))
+    harness.report_run("writes-bench", parse_args(argv), measure, summary_line)
     return 0
 
 
