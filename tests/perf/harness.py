@@ -34,7 +34,7 @@ MATCHDAY = str(Path(sys.executable).with_name("matchday"))
 HOST = "127.0.0.1"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
-READY_TIMEOUT = 60.0  # server start (embedded mode runs migrations first)
+READY_TIMEOUT = 120.0  # server start (embedded mode runs migrations first; a busy host)
 REQUEST_TIMEOUT = 30.0  # each REST call
 STOP_TIMEOUT = 30.0  # SIGTERM to exit
 PR_SET_PDEATHSIG = 1
