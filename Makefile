@@ -68,9 +68,23 @@ metrics-doc: install
 readme-settings: install
 	$(PY) -c "import re,pathlib; from config.settings import settings_table as t; p=pathlib.Path('README.md'); s=p.read_text(); p.write_text(re.sub(r'(<!-- settings:start[^>]*-->\n).*?(\n<!-- settings:end -->)', lambda m: m.group(1)+t()+m.group(2), s, flags=re.S))"
 
-.PHONY: bench bench-sse bench-standings bench-analytics bench-tracing eval-analytics
+# Benchmarks (tests/perf, docs/performance.md): not part of `make test`. Each starts its own
+# servers on 127.0.0.1 and prints JSON, then one summary line; `make bench` runs them all.
+# bench-reads needs wrk (Debian: apt-get install -y wrk). The load test (locust, the `load`
+# extra) is separate: `make load`.
+.PHONY: bench bench-reads bench-writes bench-explain bench-sse bench-sse-2 bench-standings \
+	bench-analytics bench-tracing eval-analytics load
 
-bench: bench-sse bench-standings bench-analytics
+bench: bench-reads bench-writes bench-explain bench-sse bench-sse-2 bench-standings bench-analytics
+
+bench-reads: install
+	$(VENV)/bin/python tests/perf/http_reads.py --processes 2
+
+bench-writes: install
+	$(VENV)/bin/python tests/perf/score_writes.py --rates 500,1000 --processes 2
+
+bench-explain: install
+	$(VENV)/bin/python tests/perf/explain_hot.py --events 1000
 
 # Not in `bench`: what tracing costs a request (docs/operations.md, "Tracing and errors").
 bench-tracing: install
@@ -86,7 +100,14 @@ bench-standings: install
 	$(VENV)/bin/python tests/perf/standings_latency.py --teams 64 --scores 50
 
 bench-sse: install
-	$(VENV)/bin/python tests/perf/sse_fanout.py --connections 10000
+	$(VENV)/bin/python tests/perf/sse_fanout.py --connections 10000 --redis
+
+bench-sse-2: install
+	$(VENV)/bin/python tests/perf/sse_fanout.py --connections 20000 --redis --processes 2
+
+load: install
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test,dev,load]'
+	$(VENV)/bin/python tests/load/mixed_run.py --minutes 5 --users 200 --processes 2
 
 # The fault suite (tests/faults; docs/operations.md, "Fault suite"): every scenario, the long
 # ones (marker faults_long) included, one after another, each on processes of its own; the

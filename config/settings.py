@@ -292,6 +292,13 @@ class Settings:
         "Requests slower than this are logged (WARNING) with their timings (database time "
         "included); 0: off. Live streams are exempt.",
     )
+    db_connections_per_host: int = setting(
+        40,
+        "PostgreSQL connections the `serve` processes of one host share: with `--processes N` "
+        "each keeps a pool of at most this / 2N and as much overflow (at least 2 each; "
+        "DB_POOL_SIZE and DB_MAX_OVERFLOW stay upper bounds). See docs/performance.md.",
+        positive=True,
+    )
     db_statement_timeout_ms: int = setting(
         5_000, "Per-statement timeout (PostgreSQL).", positive=True
     )

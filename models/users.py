@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -24,6 +24,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Tokens issued (`iat`) before this second are refused: set when the password changes.
     tokens_valid_after: Mapped[datetime | None]
+
+
+# Sign-in and sign-up look users up by lower(email) (migration 0007_hot_query_indexes).
+Index("ix_users_email_lower", func.lower(User.__table__.c.email))
 
 
 class TokenFamily(Base):

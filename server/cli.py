@@ -22,6 +22,7 @@ from tornado.netutil import bind_sockets
 from config.data_dir import DataDirUnusable, ensure_data_dir
 from config.errors import setup_sentry
 from config.logging import configure_logging
+from config.pools import pool_share
 from config.prometheus import prepare_multiprocess, process_exited
 from config.settings import ConfigError, Settings, load_settings, settings_table
 from config.telemetry import setup_tracing, shutdown_tracing
@@ -330,6 +331,9 @@ def _bind_and_serve(
         from models.migrate import upgrade
 
         upgrade(settings.database_url)
+    # Each process has its own pool: together they stay within the host's share of PostgreSQL.
+    processes = args.processes or os.cpu_count() or 1
+    settings = pool_share(settings, processes)
     sockets = bind_sockets(port, host)
     redirect_sockets = bind_sockets(redirect_port, host) if redirect_port else []
     metrics_sockets = bind_sockets(settings.metrics_port, host) if settings.metrics_port else []

@@ -32,7 +32,12 @@ def recompute_standings(
     only tells the relays not to wait for their next sweep.
     """
     with session_factory.begin() as session:
-        event = session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+        # FOR NO KEY UPDATE: serialises recomputes as FOR UPDATE would, but does not wait for
+        # (nor hold up) the foreign-key share locks that every score's outbox and audit rows
+        # take on the event row: a recompute no longer stalls the event's score writes.
+        event = session.scalar(
+            select(Event).where(Event.id == event_id).with_for_update(key_share=True)
+        )
         if event is None:
             return None
         # This run reads every result committed so far: the recompute they owe is paid. (On

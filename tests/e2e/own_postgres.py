@@ -28,8 +28,9 @@ class OwnPostgres:
     """initdb into a temporary directory; start/stop with pg_ctl. As root (which initdb
     refuses), everything runs as the `postgres` system user."""
 
-    def __init__(self, bin_dir: Path, root: Path) -> None:
+    def __init__(self, bin_dir: Path, root: Path, settings: tuple[str, ...] = ()) -> None:
         self.bin_dir, self.root = bin_dir, root
+        self.settings = settings  # `name=value` server settings, kept across restarts
         self.data = root / "data"
         self.port = free_port()
 
@@ -48,6 +49,7 @@ class OwnPostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += "".join(f" -c {setting}" for setting in self.settings)
         log = str(self.root / "postgres.log")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
 
@@ -57,16 +59,16 @@ class OwnPostgres:
 
 
 @contextlib.contextmanager
-def own_postgres() -> Iterator[OwnPostgres]:
-    """A started server on a free port; stopped and removed afterwards. Skips the test where
-    no PostgreSQL binaries are installed."""
+def own_postgres(*settings: str) -> Iterator[OwnPostgres]:
+    """A started server on a free port (`settings`: `name=value` each); stopped and removed
+    afterwards. Skips the test where no PostgreSQL binaries are installed."""
     bin_dir = _bin_dir()
     if bin_dir is None:
         pytest.skip("no PostgreSQL binaries (pg_ctl, initdb) to run a server of our own")
     root = Path(tempfile.mkdtemp(prefix="matchday-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
-    server = OwnPostgres(bin_dir, root)
+    server = OwnPostgres(bin_dir, root, settings)
     try:
         server.init()
         server.start()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import errno
 import gc
 import http.client
@@ -30,146 +29,56 @@ import json
 import math
 import os
 import re
-import resource
-import secrets
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-MATCHDAY = str(Path(sys.executable).with_name("matchday"))
-HOST = "127.0.0.1"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-READY_TIMEOUT = 60.0  # server start (embedded mode runs migrations first)
-REQUEST_TIMEOUT = 30.0  # each REST call
+from tests.perf import harness
+from tests.perf.harness import (
+    HOST,
+    Backend,
+    Rest,
+    cpu_seconds,
+    die_with_parent,
+    embedded_backend,
+    host_cpu,
+    latency_stats,
+    machine,
+    own_cpu_seconds,
+    process_tree,
+    production_backend,
+    raise_fd_limit,
+    running_server,
+    server_env,
+    tree_cpu_seconds,
+    tree_rss_kib,
+    wait_for_quiet_host,
+)
+
 SCORE_TIMEOUT = 10.0  # each score PUT (a failed one is reported, and the run goes on)
 STREAM_TIMEOUT = 30.0  # each SSE connect: TCP + response headers
 SETTLE_SECONDS = 2.0  # after connecting, before measuring RSS and posting
 LATE_SECONDS = 15.0  # how long the client waits for stragglers after the last score
-STOP_TIMEOUT = 30.0  # SIGTERM to exit
 FD_RESERVE = 64  # descriptors a process needs besides its streams
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
-PR_SET_PDEATHSIG = 1
 HOME_SCORE = re.compile(rb'"home_score":(\d+)')
 
 
-# --- small helpers --------------------------------------------------------------------------
-
-
 def log(message: str) -> None:
-    print(f"[sse-bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    harness.log(message, "sse-bench")
 
 
-def raise_fd_limit() -> int:
-    """Soft RLIMIT_NOFILE up to the hard limit (raising the hard one needs CAP_SYS_RESOURCE)."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def die_with_parent() -> None:
-    """preexec_fn of the server and the clients: more descriptors, and no orphans."""
-    raise_fd_limit()
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def host_cpu() -> tuple[float, float, float]:
-    """Host CPU seconds so far, from /proc/stat: (processes, interrupts, steal). Interrupts
-    include the softirq work of loopback TCP, which no process is charged for."""
-    user, nice, system, _idle, _wait, irq, softirq, steal = (
-        int(v) / os.sysconf("SC_CLK_TCK")
-        for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
-    )
-    return user + nice + system, irq + softirq, steal
-
-
-def own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
-
-
-def wait_for_quiet_host(max_wait: float, ours: list[int]) -> float:
-    """Wait (bounded) until processes other than ours use under a fifth of a core; the load."""
-    deadline = time.monotonic() + max_wait
-    while True:
-        before = host_cpu()[0] - sum(cpu_seconds(pid) for pid in ours) - own_cpu_seconds()
-        time.sleep(2.0)
-        after = host_cpu()[0] - sum(cpu_seconds(pid) for pid in ours) - own_cpu_seconds()
-        load = (after - before) / 2.0
-        if load < 0.2 or time.monotonic() >= deadline:
-            if load >= 0.2:
-                log(f"warning: the host stays busy ({load:.2f} CPUs used by other processes)")
-            return load
-        log(f"waiting for a quiet host ({load:.2f} CPUs used by other processes)")
-
-
-def percentile(ordered: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not ordered:
-        return None
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def latency_stats(latencies_ms: list[float]) -> dict[str, float | None]:
-    ordered = sorted(latencies_ms)
-    return {
-        "min_ms": ordered[0] if ordered else None,
-        "p50_ms": percentile(ordered, 50),
-        "p95_ms": percentile(ordered, 95),
-        "p99_ms": percentile(ordered, 99),
-        "max_ms": ordered[-1] if ordered else None,
-    }
-
-
-def machine() -> dict[str, Any]:
-    mem_kib = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kib = int(line.split()[1])
-    return {
-        "cpus": os.cpu_count(),
-        "mem_total_gib": round(mem_kib / 1024 / 1024, 1),
-        "nofile_hard_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[1],
-        "ephemeral_ports": Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split(),
-        "python": sys.version.split()[0],
-    }
+# --- small helpers --------------------------------------------------------------------------
 
 
 # --- the client process ---------------------------------------------------------------------
@@ -386,168 +295,17 @@ def run_client(args: argparse.Namespace) -> int:
 # --- the server under test ------------------------------------------------------------------
 
 
-@dataclass
-class Backend:
-    """Where the server keeps its data, and how to remove it afterwards."""
-
-    env: dict[str, str]
-    cleanup: Callable[[], None]
-    name: str
-
-
-def embedded_backend(workdir: Path) -> Backend:
-    return Backend({"DATA_DIR": str(workdir / "var")}, lambda: None, "embedded (SQLite)")
-
-
-def production_backend(workdir: Path) -> Backend:
-    """PostgreSQL in a fresh schema (migrated) and Redis with a prefix no one else uses."""
-    if str(ROOT) not in sys.path:
-        sys.path.append(str(ROOT))  # after PYTHONPATH and the installed packages
-    from tests.support import (  # the test helpers own schema set-up
-        create_pg_schema,
-        delete_redis_keys,
-        drop_pg_schema,
-        pg_schema_url,
-    )
-
-    schema = create_pg_schema()
-    prefix = f"bench-{uuid.uuid4().hex[:12]}:"
-
-    def cleanup() -> None:
-        with contextlib.suppress(Exception):
-            asyncio.run(delete_redis_keys(prefix, REDIS_URL))
-        drop_pg_schema(schema)
-
-    env = {
-        "DATA_DIR": str(workdir / "var"),
-        "DATABASE_URL": pg_schema_url(schema),
-        "REDIS_URL": REDIS_URL,
-        "REDIS_KEY_PREFIX": prefix,
-        "JWT_SECRET": secrets.token_urlsafe(48),
-    }
-    return Backend(env, cleanup, f"production (PostgreSQL schema {schema}, Redis {prefix}*)")
-
-
-def server_env(backend: Backend, connections: int) -> dict[str, str]:
-    inherited = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "JWT_SECRET", "REDIS_KEY_PREFIX"}
-        and not k.startswith("SSE_")
-    }
-    high = str(max(1_000_000, connections * 2))
-    return {
-        **inherited,
-        "BCRYPT_ROUNDS": "4",
-        "LOG_LEVEL": "WARNING",
-        "LOG_FORMAT": "text",
-        "SSE_MAX_CONNECTIONS": high,
-        "SSE_MAX_CONNECTIONS_PER_IP": high,
-        # The benchmark measures fan-out, not the per-address connect rate limit.
-        "RATE_LIMIT_ENABLED": "false",
-        **backend.env,
-    }
-
-
-@contextlib.contextmanager
-def running_server(env: dict[str, str], log_path: Path) -> Iterator[tuple[subprocess.Popen, int]]:
-    port = free_port()
-    with open(log_path, "wb") as server_log:
-        proc = subprocess.Popen(
-            [MATCHDAY, "serve", "--host", HOST, "--port", str(port)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=server_log,
-            preexec_fn=die_with_parent,
-        )
-        try:
-            wait_ready(proc, port, log_path)
-            yield proc, port
-        finally:
-            stop_process(proc)
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
-            if tail:
-                log("server log (last lines):\n  " + "\n  ".join(tail))
-
-
-def wait_ready(proc: subprocess.Popen, port: int, log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"matchday serve exited ({proc.returncode}); see {log_path}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            if Rest(port).call("GET", "/readyz", timeout=2)[0] == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"matchday serve not ready after {READY_TIMEOUT:.0f}s")
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
-
-class Rest:
-    """Blocking JSON calls to the server (one connection each; the driver sends little)."""
-
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.port = port
-        self.token = token
-
-    def call(
-        self, method: str, path: str, body: Any = None, timeout: float = REQUEST_TIMEOUT
-    ) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
-        try:
-            payload = json.dumps(body) if body is not None else None
-            conn.request(method, path, body=payload, headers=headers)
-            reply = conn.getresponse()
-            data = reply.read()
-        finally:
-            conn.close()
-        return reply.status, (json.loads(data) if data else None)
-
-    def expect(self, status: int, method: str, path: str, body: Any = None) -> Any:
-        got, reply = self.call(method, path, body)
-        if got != status:
-            raise RuntimeError(f"{method} {path}: expected {status}, got {got}: {reply}")
-        return reply
-
-
 def create_league(port: int) -> tuple[Rest, int, int]:
     """A user, a public event with two teams and one game; (client, event id, game id)."""
-    rest = Rest(port)
-    email, password = f"bench-{uuid.uuid4().hex[:8]}@example.com", "benchmark passphrase 1"
-    rest.expect(
-        201,
-        "POST",
-        "/api/v1/auth/register",
-        {"email": email, "password": password, "display_name": "Bench"},
-    )
-    login = rest.expect(200, "POST", "/api/v1/auth/login", {"email": email, "password": password})
-    rest.token = login["access_token"]
-    event = rest.expect(201, "POST", "/api/v1/events", {"name": "SSE Fan-out Cup"})
-    teams = [
-        rest.expect(201, "POST", f"/api/v1/events/{event['id']}/teams", {"name": name})["id"]
-        for name in ("Home", "Away")
-    ]
+    rest = Rest(port).sign_in()
+    event_id, teams = rest.league("SSE Fan-out Cup", 2)
     game = rest.expect(
         201,
         "POST",
-        f"/api/v1/events/{event['id']}/games",
+        f"/api/v1/events/{event_id}/games",
         {"home_team_id": teams[0], "away_team_id": teams[1]},
     )
-    return rest, event["id"], game["id"]
+    return rest, event_id, game["id"]
 
 
 # --- the driver -----------------------------------------------------------------------------
@@ -681,14 +439,19 @@ def summarise(
 
 
 def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[str, Any]:
-    env = server_env(backend, args.connections)
+    # Follow-up work (the audit entries of live scores) in the server's own pool: no worker to
+    # start, and none left for the sweeper to redo during the broadcasts.
+    env = server_env(backend, args.connections, TASK_RUNNER="local")
     log_path = Path(args.server_log) if args.server_log else workdir / "serve.log"
-    with running_server(env, log_path) as (server, port):
-        log(f"server pid {server.pid} on {HOST}:{port}, {backend.name}")
+    with running_server(env, log_path, args.processes) as (server, port):
+        log(
+            f"server pid {server.pid} ({args.processes} process(es)) on {HOST}:{port}, "
+            f"{backend.name}"
+        )
         rest, event_id, game_id = create_league(port)
         time.sleep(1.0)
-        rss_before = rss_kib(server.pid)
-        cpu_before = cpu_seconds(server.pid)
+        rss_before = tree_rss_kib(server.pid)
+        cpu_before = tree_cpu_seconds(server.pid)
         log(f"opening {args.connections} streams from {args.client_processes} client process(es)")
         clients = start_clients(args, port, event_id, workdir)
         try:
@@ -699,18 +462,18 @@ def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[s
             for client in clients:
                 failures.update(client.ready["failures"])  # type: ignore[index]
             connect_seconds = max(c.ready["connect_seconds"] for c in clients)  # type: ignore[index]
-            cpu_connected = cpu_seconds(server.pid)
+            cpu_connected = tree_cpu_seconds(server.pid)
             log(f"{held} held, {sum(failures.values())} failed in {connect_seconds}s")
             time.sleep(SETTLE_SECONDS)
-            rss_connected = rss_kib(server.pid)
-            fds_connected = len(os.listdir(f"/proc/{server.pid}/fd"))
+            rss_connected = tree_rss_kib(server.pid)
+            fds_connected = sum(len(os.listdir(f"/proc/{p}/fd")) for p in process_tree(server.pid))
             quiet_load = wait_for_quiet_host(
-                args.wait_quiet, [server.pid, *(c.proc.pid for c in clients)]
+                args.wait_quiet, [*process_tree(server.pid), *(c.proc.pid for c in clients)]
             )
             profiler = start_profiler(args, server.pid)
             client_cpu = [cpu_seconds(c.proc.pid) for c in clients]
             cpu_start, host_start, own_start = (
-                cpu_seconds(server.pid),
+                tree_cpu_seconds(server.pid),
                 host_cpu(),
                 own_cpu_seconds(),
             )
@@ -718,7 +481,7 @@ def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[s
             log(f"posting {args.broadcasts} scores, one every {args.interval}s")
             sent = post_scores(rest, game_id, args)
             time.sleep(1.0)
-            cpu_end = cpu_seconds(server.pid)
+            cpu_end = tree_cpu_seconds(server.pid)
             client_cpu = [
                 cpu_seconds(c.proc.pid) - t for c, t in zip(clients, client_cpu, strict=True)
             ]
@@ -728,8 +491,8 @@ def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[s
             window = time.monotonic() - window_start
             others = host_processes - (cpu_end - cpu_start) - sum(client_cpu)
             others -= own_cpu_seconds() - own_start
-            rss_after = rss_kib(server.pid)
-            stop_profiler(profiler)
+            rss_after = tree_rss_kib(server.pid)
+            harness.stop_py_spy(profiler)
             tell(clients, "stop")
             wait_for(clients, "done", LATE_SECONDS + 120)
             results = [json.loads(c.result.read_text()) for c in clients]
@@ -742,6 +505,7 @@ def measure(args: argparse.Namespace, workdir: Path, backend: Backend) -> dict[s
     added = rss_connected - rss_before
     return {
         "mode": "redis" if args.redis else "embedded",
+        "server_processes": args.processes,
         "machine": machine(),
         "connections": {
             "requested": args.connections,
@@ -781,37 +545,8 @@ def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen | Non
     """Optional: sample the server with py-spy while scores are posted."""
     if not args.py_spy:
         return None
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     duration = math.ceil(args.broadcasts * args.interval + 1)
-    return subprocess.Popen(
-        [
-            py_spy,
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(duration),
-            "--rate",
-            "250",
-            "--format",
-            "raw",
-            "--output",
-            args.py_spy,
-            "--nonblocking",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def stop_profiler(profiler: subprocess.Popen | None) -> None:
-    if profiler is None:
-        return
-    try:
-        profiler.wait(30)
-    except subprocess.TimeoutExpired:
-        profiler.kill()
-        profiler.wait(10)
+    return harness.start_py_spy(pid, duration, args.py_spy, args.processes > 1)
 
 
 def fmt(value: float | None) -> str:
@@ -822,7 +557,8 @@ def print_report(report: dict[str, Any]) -> None:
     conn, server, overall = report["connections"], report["server"], report["overall"]
     m = report["machine"]
     print(
-        f"SSE fan-out ({report['mode']}) on {m['cpus']} CPUs, {m['mem_total_gib']} GiB RAM, "
+        f"SSE fan-out ({report['mode']}, {report['server_processes']} server process(es)) "
+        f"on {m['cpus']} CPUs, {m['mem_total_gib']} GiB RAM, "
         f"RLIMIT_NOFILE hard {m['nofile_hard_limit']}"
     )
     print(
@@ -901,6 +637,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--broadcasts", type=int, default=10, help="scores to post")
     parser.add_argument("--interval", type=float, default=0.75, help="seconds between scores")
     parser.add_argument("--redis", action="store_true", help="PostgreSQL + Redis (production)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="`matchday serve --processes N` (needs --redis)"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument(
         "--client-processes",
@@ -931,6 +670,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.connections < 1 or args.broadcasts < 1 or args.concurrency < 1:
         parser.error("--connections, --broadcasts and --concurrency must be positive")
+    if args.processes > 1 and not args.redis:
+        parser.error("--processes > 1 needs --redis: embedded streams live in one process")
     return args
 
 
