@@ -144,7 +144,8 @@ def test_rollback_to_0004_and_upgrade_again_keeps_the_data(
     assert ("pending_recomputes",) not in tables  # 0005 is undone
     assert _rows(empty_schema, "SELECT email FROM users") == [("keeper@example.org",)]
 
-    assert [step.split()[0] for step in upgrade(pg_schema_url(empty_schema))] == ["0005"]
+    applied = [step.split()[0] for step in upgrade(pg_schema_url(empty_schema))]
+    assert applied[0] == "0005" and applied[-1] == code_head()  # 0005 and all after it
     assert current_revision(pg_schema_url(empty_schema)) == code_head()
     assert _rows(empty_schema, "SELECT email FROM users") == [("keeper@example.org",)]
 
