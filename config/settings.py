@@ -235,6 +235,18 @@ class Settings:
     standings_cache_ttl_seconds: float = setting(
         5.0, "How long cached visibility is trusted.", positive=True
     )
+    read_cache_events: int = setting(
+        1000,
+        "How many league events each process keeps pre-serialised reads of (the event, its "
+        "teams and games pages), least recently read out first; 0 turns the cache off.",
+        between=(0, 1_000_000),
+    )
+    read_cache_max_age_seconds: float = setting(
+        30.0,
+        "Longest a cached read is served before it is read again from the database (bounds "
+        "staleness only if a change's version bump failed; changes otherwise show at once).",
+        positive=True,
+    )
     drain_seconds: float = setting(10.0, "Longest graceful shutdown on SIGTERM.", positive=True)
     metrics_token: str = setting(
         "",

@@ -30,6 +30,7 @@ from server.ratelimit import (
     rate_limit_headers,
     tighter,
 )
+from server.reads.cache import Body
 from server.security_headers import apply_security_headers
 from server.services import auth as auth_service
 from server.services.errors import DomainError
@@ -130,6 +131,17 @@ class BaseHandler(RequestHandler):
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+
+    def write_body(self, body: Body) -> None:
+        """A pre-serialised body with its ETag: 304 when the caller already has it. Clients
+        may keep it but must revalidate; a private event's body is for the caller only."""
+        self.set_header("ETag", body.etag)
+        self.set_header("Cache-Control", "no-cache" if body.public else "private, no-cache")
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+            return
+        self.finish(body.data)
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         # Services raise domain errors: give them their mapped status instead of a 500.

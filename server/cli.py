@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import socket
@@ -169,6 +170,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         from models.migrate import upgrade
 
         upgrade(settings.database_url)
+    if args.processes != 1 and not settings.uses_redis and settings.read_cache_events:
+        # Without Redis no process learns of another's changes: every read goes to the database.
+        print("matchday: several processes without REDIS_URL: read cache off", file=sys.stderr)
+        settings = dataclasses.replace(settings, read_cache_events=0)
     sockets = bind_sockets(port, host)
     redirect_sockets = bind_sockets(redirect_port, host) if redirect_port else []
 

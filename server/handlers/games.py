@@ -9,7 +9,14 @@ from models.domain.game_state import ScoreUpdate
 from server.base import BaseHandler
 from server.errors import ApiError
 from server.live.standings_cache import CachedStandings, uncached
-from server.openapi import IDEMPOTENT_REPLAYED, NOT_MODIFIED, GamePageSchema, Op, with_etag
+from server.openapi import (
+    IDEMPOTENT_REPLAYED,
+    NOT_MODIFIED,
+    GamePageSchema,
+    Op,
+    cached_read,
+    with_etag,
+)
 from server.policy import Need
 from server.schemas.games import (
     GameCreateSchema,
@@ -38,8 +45,9 @@ class EventGamesHandler(BaseHandler):
             operation_id="listGames",
             summary="List an event's games",
             tag="games",
-            responses={200: GamePageSchema},
+            responses=cached_read("A page of the event's games", GamePageSchema),
             query=GameListQuerySchema,
+            headers=("If-None-Match",),
             description="Filter by `status`, `team_id` (home or away) and `round`.",
         ),
         "post": Op(
@@ -54,15 +62,8 @@ class EventGamesHandler(BaseHandler):
 
     async def get(self, event_id: str) -> None:
         query = self.load_query(GameListQuerySchema())
-        async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.VIEW
-            )
-            games, total = await game_service.list_games(
-                session, event, query, query["page"], query["per_page"]
-            )
-            items = GAME.dump(games, many=True)
-        self.write_json(self.page_envelope(items, total, query))
+        body = await self.application.reads.games(self.path_id(event_id), self.current_user, query)
+        self.write_body(body)
 
     async def post(self, event_id: str) -> None:
         body = self.load_body(GameCreateSchema())

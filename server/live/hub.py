@@ -25,9 +25,12 @@ from server.live.streams import (
     is_valid_id,
     parse_id,
 )
+from server.reads.cache import ReadCache
 
 log = logging.getLogger("matchday.hub")
 READ_BLOCK_MS = 5_000
+# Live events that change what GET /events/{id}, its teams or games answer.
+READ_CHANGES = frozenset({"score", "game", "correction"})
 MAX_BACKOFF_SECONDS = 2.0
 
 
@@ -53,9 +56,11 @@ class StreamHub:
         retry_ms: int,
         max_connections: int,
         max_per_ip: int,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self.streams = streams
         self.cache = cache
+        self.read_cache = read_cache
         self.heartbeat_seconds = heartbeat_seconds
         self.retry_ms = retry_ms
         self.max_connections = max_connections
@@ -146,7 +151,8 @@ class StreamHub:
             await self.streams.interrupt()
 
     def _maybe_unfollow(self, event_id: int) -> None:
-        if event_id not in self.clients and not self.cache.wants(event_id):
+        reads = self.read_cache is not None and self.read_cache.wants(event_id)
+        if event_id not in self.clients and not self.cache.wants(event_id) and not reads:
             self.positions.pop(event_id, None)
 
     async def _read_loop(self) -> None:
@@ -209,6 +215,10 @@ class StreamHub:
             self._restart(message.event_id, (0, 0))  # we followed an earlier stream
         if message.kind == "standings":
             self.cache.apply(message)
+        elif message.kind in READ_CHANGES and self.read_cache is not None:
+            # Another process's change: its version bump already told us; this also covers
+            # a bump that failed.
+            self.read_cache.forget(message.event_id)
         data = frame(message)
         position = parse_id(message.id)
         subscribers = list(self.clients.get(message.event_id, ()))
