@@ -78,8 +78,9 @@ class ReadCache:
     long a change whose version bump failed could stay unseen). Loads that began before a
     `forget` of their event are not stored (`begin` / `store(..., began=...)`)."""
 
-    def __init__(self, max_events: int, max_age: float) -> None:
+    def __init__(self, max_events: int, max_age: float, *, max_marks: int | None = None) -> None:
         self.max_events = max_events
+        self._max_marks = max_marks or 4 * max(max_events, 256)
         self.max_age = max_age
         self._events: OrderedDict[int, EventEntry] = OrderedDict()
         self._list: ListEntry | None = None
@@ -149,7 +150,7 @@ class ReadCache:
 
     def _mark(self, key: int | None) -> None:
         self._forgotten[key] = self._clock
-        if len(self._forgotten) > 4 * max(self.max_events, 256):
+        if len(self._forgotten) > self._max_marks:
             # Bounded: forget the marks and refuse every load begun before now instead.
             self._forgotten.clear()
             self._floor = self._clock
