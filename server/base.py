@@ -120,7 +120,11 @@ class BaseHandler(RequestHandler):
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.set_header("X-Request-ID", getattr(self, "request_id", "") or uuid.uuid4().hex)
+        # On the first call (RequestHandler.__init__) the id is not known yet: initialize()
+        # sends it; an error clears the headers later and they come back here with the id.
+        request_id: str | None = getattr(self, "request_id", None)
+        if request_id is not None:
+            self.set_header("X-Request-ID", request_id)
         apply_security_headers(self)
         apply_cors_headers(self, self.application.config.cors_origins)
         rate: Decision | None = getattr(self, "_rate", None)

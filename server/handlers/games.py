@@ -30,6 +30,7 @@ from server.schemas.games import (
 from server.services import events as event_service
 from server.services import games as game_service
 from server.services import idempotency, scheduling, scores
+from server.services.errors import NotFound
 from server.services.standings import standings_for
 
 log = logging.getLogger("matchday.standings")
@@ -215,7 +216,14 @@ class StandingsHandler(BaseHandler):
 
     async def _load_table(self, event_id: int) -> CachedStandings:
         async with self.db() as session:
-            event = await event_service.load_event(session, event_id, self.current_user, Need.VIEW)
+            try:
+                event = await event_service.load_event(
+                    session, event_id, self.current_user, Need.VIEW
+                )
+            except NotFound:
+                # Gone, or private now (changed through another process): not served on.
+                self.application.standings_cache.forget(event_id)
+                raise
             following = await self._follow(event_id)  # before the read: no update can slip by
             payload = await standings_for(session, event)
         if not following:
