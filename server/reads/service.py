@@ -11,10 +11,11 @@ read from the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,6 +42,7 @@ class _Unknown:
 
 UNKNOWN = _Unknown()
 Token = str | None | _Unknown
+T = TypeVar("T")
 
 
 def envelope(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
@@ -60,6 +62,7 @@ class EventReads:
         self.versions = versions
         self._follow = follow  # the hub follows the event's stream: its live events drop it
         self._warned_at = 0.0
+        self._loads: dict[Hashable, asyncio.Future[Any]] = {}
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -71,21 +74,29 @@ class EventReads:
         entry, token = await self._entry(event_id, user)
         key = (page, per_page)
         body = entry.teams.get(key)
-        if body is None:
+        if body is not None:
+            return body
+
+        async def load() -> Body:
             began = self.cache.begin()
             async with self._sessions() as session:
                 teams, total = await event_service.list_teams(session, event_id, page, per_page)
                 items = TEAM.dump(teams, many=True)
-            body = encode(envelope(items, total, page, per_page), public=entry.event.public)
+            loaded = encode(envelope(items, total, page, per_page), public=entry.event.public)
             if token is not UNKNOWN and self.cache.holds(event_id, entry, began):
-                entry.teams.put(key, body)
-        return body
+                entry.teams.put(key, loaded)
+            return loaded
+
+        return await self._shared(("teams", event_id, key), token, load)
 
     async def games(self, event_id: int, user: User | None, query: dict[str, Any]) -> Body:
         entry, token = await self._entry(event_id, user)
         key = tuple(sorted(query.items()))
         body = entry.games.get(key)
-        if body is None:
+        if body is not None:
+            return body
+
+        async def load() -> Body:
             began = self.cache.begin()
             page, per_page = query["page"], query["per_page"]
             async with self._sessions() as session:
@@ -93,10 +104,12 @@ class EventReads:
                     session, event_id, query, page, per_page
                 )
                 items = GAME.dump(games, many=True)
-            body = encode(envelope(items, total, page, per_page), public=entry.event.public)
+            loaded = encode(envelope(items, total, page, per_page), public=entry.event.public)
             if token is not UNKNOWN and self.cache.holds(event_id, entry, began):
-                entry.games.put(key, body)
-        return body
+                entry.games.put(key, loaded)
+            return loaded
+
+        return await self._shared(("games", event_id, key), token, load)
 
     async def events(self, user: User | None, page: int, per_page: int) -> Body:
         """The events list: public events (cached), plus a signed-in caller's own private
@@ -108,12 +121,17 @@ class EventReads:
             return await self._load_events(None, page, per_page)
         entry = self.cache.public_list(token)
         body = entry.pages.get((page, per_page))
-        if body is None:
+        if body is not None:
+            return body
+
+        async def load() -> Body:
             began = self.cache.begin()
-            body = await self._load_events(None, page, per_page)
+            loaded = await self._load_events(None, page, per_page)
             if self.cache.list_holds(entry, began):
-                entry.pages.put((page, per_page), body)
-        return body
+                entry.pages.put((page, per_page), loaded)
+            return loaded
+
+        return await self._shared(("list", page, per_page), token, load)
 
     async def _load_events(self, user: User | None, page: int, per_page: int) -> Body:
         async with self._sessions() as session:
@@ -127,7 +145,9 @@ class EventReads:
         token = await self._token(event_key(event_id))
         entry = None if isinstance(token, _Unknown) else self.cache.event(event_id, token)
         if entry is None:
-            entry = await self._load_entry(event_id, token)
+            entry = await self._shared(
+                ("event", event_id), token, lambda: self._load_entry(event_id, token)
+            )
         keeper = user is not None and user.id in entry.scorekeepers
         if not may_view(entry.owner_id, entry.visibility, user, is_scorekeeper=keeper):
             raise NotFound("no such event")  # existence is not revealed
@@ -154,6 +174,28 @@ class EventReads:
         if storable:
             self.cache.store_event(event_id, entry, began)
         return entry
+
+    async def _shared(
+        self, what: tuple[Any, ...], token: Token, load: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Concurrent misses of the same thing under the same token share one load: when an
+        entry expires under load, one request reads the database, not every one in flight.
+        Keyed by the token, so a read that began after a change never joins a load that began
+        before it; without a token (versions unknown) nothing is shared."""
+        if isinstance(token, _Unknown):
+            return await load()
+        key = (*what, token)
+        running = self._loads.get(key)
+        if running is None:
+            running = asyncio.ensure_future(load())
+            self._loads[key] = running
+            running.add_done_callback(lambda done: self._loaded(key, done))
+        return await asyncio.shield(running)  # type: ignore[no-any-return]
+
+    def _loaded(self, key: Hashable, done: asyncio.Future[Any]) -> None:
+        self._loads.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved, even if every waiter was cancelled
 
     async def _follow_stream(self, event_id: int) -> None:
         if self.cache.wants(event_id):

@@ -172,7 +172,19 @@ def _ms(text: str) -> float:
     return float(number) * UNITS[unit]
 
 
-def wrk(url: str, connections: int, duration: float) -> dict[str, float]:
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (the serve workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in [root, *children(root)]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def wrk(url: str, connections: int, duration: float, server: int = 0) -> dict[str, float]:
+    """One wrk run; with `server` (a pid), also the server's CPU per request."""
+    cpu_before = cpu_seconds(server) if server else 0.0
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "5s", url],
         capture_output=True,
@@ -183,8 +195,12 @@ def wrk(url: str, connections: int, duration: float) -> dict[str, float]:
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"timeout (\d+)", out)
+    rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    cpu = cpu_seconds(server) - cpu_before if server else 0.0
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),  # type: ignore[union-attr]
+        "rps": rps,
+        "cpu_us_per_request": 1e6 * cpu / max(requests, 1),
         "p50_ms": _ms(latency["50"]),
         "p99_ms": _ms(latency["99"]),
         "errors": float(errors.group(1)) if errors else 0.0,
@@ -344,9 +360,40 @@ async def middleware_costs(url: str, prefix: str, ids: dict[str, int]) -> dict[s
     costs["read_cache_hit_cpu_us"], costs["read_cache_hit_wall_us"] = await waits(
         lambda: app.reads.event(ids["event"], None)
     )
+    costs |= await cached_event_memory(app, ids["event"])
     app.throttle.backend = limits
     await app.close()
     return {name: round(value, 1) for name, value in costs.items()}
+
+
+async def cached_event_memory(app: Any, event_id: int) -> dict[str, float]:
+    """Bytes the read cache holds for one event of 20 teams and 190 games, read as a page
+    opening it reads it (the event, its teams, its games 50 and 200 a page): the traced
+    allocations still alive after a second load (the first one warms SQLAlchemy's caches)."""
+    import gc
+    import tracemalloc
+
+    async def load() -> None:
+        await app.reads.event(event_id, None)
+        await app.reads.teams(event_id, None, 1, 50)
+        for per_page in (50, 200):
+            await app.reads.games(event_id, None, {"page": 1, "per_page": per_page})
+
+    await load()
+    app.read_cache.forget(event_id)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    await load()
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    held = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    entry = app.read_cache._events[event_id]
+    bodies = len(entry.event.data) + sum(
+        len(body.data) for parts in (entry.teams, entry.games) for body in parts._bodies.values()
+    )
+    return {"cached_event_kib": round(held / 1024, 1), "cached_event_bodies_kib": bodies / 1024}
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -389,10 +436,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name in [each for each in args.paths.split(",") if each]:
             pairs = []
             for _ in range(args.rounds):
-                baseline = wrk(bare_url, args.connections, args.duration)
-                measured = wrk(
-                    f"http://127.0.0.1:{port}{targets[name]}", args.connections, args.duration
-                )
+                baseline = wrk(bare_url, args.connections, args.duration, processes[1].pid)
+                path_url = f"http://127.0.0.1:{port}{targets[name]}"
+                measured = wrk(path_url, args.connections, args.duration, processes[0].pid)
                 pairs.append((baseline, measured))
             reads[name] = summarise(pairs)
             print(f"{name}: {json.dumps(reads[name])}", file=sys.stderr)
@@ -421,6 +467,8 @@ def summarise(pairs: list[tuple[dict[str, float], dict[str, float]]]) -> dict[st
         "rps": median(1, "rps"),
         "p50_ms": median(1, "p50_ms"),
         "p99_ms": median(1, "p99_ms"),
+        "cpu_us_per_request": median(1, "cpu_us_per_request"),
+        "bare_cpu_us_per_request": median(0, "cpu_us_per_request"),
         "bare_rps": median(0, "rps"),
         "bare_p99_ms": median(0, "p99_ms"),
         "rps_ratio": round(rps_ratio, 2),
