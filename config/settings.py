@@ -236,7 +236,7 @@ class Settings:
         5.0, "How long cached visibility is trusted.", positive=True
     )
     read_cache_events: int = setting(
-        1000,
+        500,
         "How many league events each process keeps pre-serialised reads of (the event, its "
         "teams and games pages), least recently read out first; 0 turns the cache off.",
         between=(0, 1_000_000),
