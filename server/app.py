@@ -118,9 +118,7 @@ class MatchdayApp(tornado.web.Application):
             max_connections=config.sse_max_connections,
             max_per_ip=config.sse_max_connections_per_ip,
         )
-        self.reads = EventReads(
-            self.sessions, self.read_cache, _read_versions(config), self.hub.follow
-        )
+        self.reads = EventReads(self.sessions, self.read_cache, _read_versions(config))
         self.relay = OutboxRelay(
             self.sessions, self.streams, sweep_seconds=config.outbox_sweep_seconds
         )

@@ -151,8 +151,7 @@ class StreamHub:
             await self.streams.interrupt()
 
     def _maybe_unfollow(self, event_id: int) -> None:
-        reads = self.read_cache is not None and self.read_cache.wants(event_id)
-        if event_id not in self.clients and not self.cache.wants(event_id) and not reads:
+        if event_id not in self.clients and not self.cache.wants(event_id):
             self.positions.pop(event_id, None)
 
     async def _read_loop(self) -> None:
@@ -216,8 +215,8 @@ class StreamHub:
         if message.kind == "standings":
             self.cache.apply(message)
         elif message.kind in READ_CHANGES and self.read_cache is not None:
-            # Another process's change: its version bump already told us; this also covers
-            # a bump that failed.
+            # Another process's change (on an event followed for its streams or standings):
+            # its version bump already told us; this also covers a bump that failed.
             self.read_cache.forget(message.event_id)
         data = frame(message)
         position = parse_id(message.id)

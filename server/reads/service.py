@@ -55,12 +55,10 @@ class EventReads:
         sessions: async_sessionmaker[AsyncSession],
         cache: ReadCache,
         versions: ReadVersions,
-        follow: Callable[[int], Awaitable[None]],
     ) -> None:
         self._sessions = sessions
         self.cache = cache
         self.versions = versions
-        self._follow = follow  # the hub follows the event's stream: its live events drop it
         self._warned_at = 0.0
         self._loads: dict[Hashable, asyncio.Future[Any]] = {}
 
@@ -155,8 +153,6 @@ class EventReads:
 
     async def _load_entry(self, event_id: int, token: Token) -> EventEntry:
         storable = not isinstance(token, _Unknown) and self.cache.enabled
-        if storable:
-            await self._follow_stream(event_id)  # before the read: no live event slips by
         began = self.cache.begin()
         async with self._sessions() as session:
             event = await session.get(Event, event_id)
@@ -196,14 +192,6 @@ class EventReads:
         self._loads.pop(key, None)
         if not done.cancelled():
             done.exception()  # retrieved, even if every waiter was cancelled
-
-    async def _follow_stream(self, event_id: int) -> None:
-        if self.cache.wants(event_id):
-            return
-        try:
-            await self._follow(event_id)
-        except Exception as exc:  # streams down: versions alone keep the cache right
-            log.warning("cannot follow event %s for the read cache: %s", event_id, exc)
 
     async def _token(self, key: str) -> Token:
         if not self.cache.enabled:
