@@ -326,6 +326,18 @@ class Settings:
     standings_cache_ttl_seconds: float = setting(
         5.0, "How long cached visibility is trusted.", positive=True
     )
+    read_cache_events: int = setting(
+        500,
+        "How many league events each process keeps pre-serialised reads of (the event, its "
+        "teams and games pages), least recently read out first; 0 turns the cache off.",
+        between=(0, 1_000_000),
+    )
+    read_cache_max_age_seconds: float = setting(
+        30.0,
+        "Longest a cached read is served before it is read again from the database (bounds "
+        "staleness only if a change's version bump failed; changes otherwise show at once).",
+        positive=True,
+    )
     drain_seconds: float = setting(10.0, "Longest graceful shutdown on SIGTERM.", positive=True)
     metrics_port: int = setting(
         0,
@@ -353,8 +365,9 @@ class Settings:
     reconcile_seconds: float = setting(60.0, "Period of the beat reconcile task.", positive=True)
     database_replica_url: str = setting(
         "",
-        "Read replica (PostgreSQL) for lag-tolerant reads: analytics questions and the public "
-        "event lists. Unset: DATABASE_URL.",
+        "Read replica (PostgreSQL) for lag-tolerant reads: analytics questions, and the "
+        "anonymous event lists when the read cache is off (READ_CACHE_EVENTS=0). Unset: "
+        "DATABASE_URL.",
     )
     database_pgbouncer: bool = setting(
         False,

@@ -46,6 +46,9 @@ from server.live.standings_cache import StandingsCache
 from server.live.streams import EventStreams
 from server.loop_lag import LoopLagMonitor
 from server.ratelimit import Throttle, make_throttle
+from server.reads.cache import ReadCache
+from server.reads.service import EventReads
+from server.reads.versions import MemoryVersions, ReadVersions, RedisVersions
 from server.sweeper import FollowUpSweeper
 
 
@@ -73,6 +76,12 @@ def route_templates(routes: list[Any]) -> dict[type[tornado.web.RequestHandler],
     for route in routes:
         templates.setdefault(route[1], route_template(route[0]))
     return templates
+
+
+def _read_versions(config: Settings) -> ReadVersions:
+    if config.uses_redis:
+        return RedisVersions(config.redis_url, config.redis_key_prefix)
+    return MemoryVersions()
 
 
 def _streams(config: Settings) -> EventStreams:
@@ -115,13 +124,21 @@ class MatchdayApp(tornado.web.Application):
         )
         self.streams = _streams(config)
         self.standings_cache = StandingsCache(config.standings_cache_ttl_seconds)
+        self.read_cache = ReadCache(config.read_cache_events, config.read_cache_max_age_seconds)
         self.hub = StreamHub(
             self.streams,
             self.standings_cache,
+            read_cache=self.read_cache,
             heartbeat_seconds=config.sse_heartbeat_seconds,
             retry_ms=config.sse_retry_ms,
             max_connections=config.sse_max_connections,
             max_per_ip=config.sse_max_connections_per_ip,
+        )
+        self.reads = EventReads(
+            self.sessions,
+            self.read_cache,
+            _read_versions(config),
+            replica_sessions=self.read_sessions,
         )
         self.relay = OutboxRelay(
             self.sessions, self.streams, sweep_seconds=config.outbox_sweep_seconds
@@ -224,6 +241,7 @@ class MatchdayApp(tornado.web.Application):
             relay=self.relay,
             dispatcher=self.dispatcher,
             standings_cache=self.standings_cache,
+            reads=self.reads,
             background=self.background,
         )
         self.sweeper = FollowUpSweeper(
@@ -252,6 +270,7 @@ class MatchdayApp(tornado.web.Application):
         await self.relay.close()
         await self.hub.close()
         await self.streams.close()
+        await self.reads.versions.close()
         await self.throttle.close()
         if isinstance(self.dispatcher, CeleryDispatcher):
             self.dispatcher.close()

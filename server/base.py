@@ -33,6 +33,7 @@ from server.ratelimit import (
     rate_limit_headers,
     tighter,
 )
+from server.reads.cache import Body
 from server.security_headers import apply_security_headers
 from server.services import auth as auth_service
 from server.services.errors import DomainError
@@ -118,7 +119,11 @@ class BaseHandler(RequestHandler):
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.set_header("X-Request-ID", getattr(self, "request_id", "") or uuid.uuid4().hex)
+        # On the first call (RequestHandler.__init__) the id is not known yet: initialize()
+        # sends it; an error clears the headers later and they come back here with the id.
+        request_id: str | None = getattr(self, "request_id", None)
+        if request_id is not None:
+            self.set_header("X-Request-ID", request_id)
         apply_security_headers(self)
         apply_cors_headers(self, self.application.config.cors_origins)
         rate: Decision | None = getattr(self, "_rate", None)
@@ -129,6 +134,17 @@ class BaseHandler(RequestHandler):
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
+
+    def write_body(self, body: Body) -> None:
+        """A pre-serialised body with its ETag: 304 when the caller already has it. Clients
+        may keep it but must revalidate; a private event's body is for the caller only."""
+        self.set_header("ETag", body.etag)
+        self.set_header("Cache-Control", "no-cache" if body.public else "private, no-cache")
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+            return
+        self.finish(body.data)
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         # Services raise domain errors: give them their mapped status instead of a 500.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -334,6 +335,10 @@ def _bind_and_serve(
     # Each process has its own pool: together they stay within the host's share of PostgreSQL.
     processes = args.processes or os.cpu_count() or 1
     settings = pool_share(settings, processes)
+    if args.processes != 1 and not settings.uses_redis and settings.read_cache_events:
+        # Without Redis no process learns of another's changes: every read goes to the database.
+        print("matchday: several processes without REDIS_URL: read cache off", file=sys.stderr)
+        settings = dataclasses.replace(settings, read_cache_events=0)
     sockets = bind_sockets(port, host)
     redirect_sockets = bind_sockets(redirect_port, host) if redirect_port else []
     metrics_sockets = bind_sockets(settings.metrics_port, host) if settings.metrics_port else []

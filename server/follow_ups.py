@@ -14,6 +14,7 @@ from server.business_metrics import count_committed
 from server.dispatch import Dispatcher, DispatchUnavailable
 from server.live.outbox import OutboxRelay
 from server.live.standings_cache import StandingsCache
+from server.reads.service import EventReads
 from server.unit_of_work import Pending
 
 log = logging.getLogger("matchday.follow_ups")
@@ -27,12 +28,14 @@ class AppFollowUps:
         relay: OutboxRelay,
         dispatcher: Dispatcher,
         standings_cache: StandingsCache,
+        reads: EventReads,
         background: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
         self._audit_sink = audit_sink
         self._relay = relay
         self._dispatcher = dispatcher
         self._cache = standings_cache
+        self._reads = reads
         self._background = background
 
     async def before_commit(self, session: AsyncSession, work: Pending) -> None:
@@ -49,6 +52,9 @@ class AppFollowUps:
         count_committed(work.audit)
         for event_id in work.forget_standings:
             self._cache.forget(event_id)
+        # Before the writer is answered: a read it sends next, to any process, sees its change.
+        if work.changed_events or work.listing_changed:
+            await self._reads.changed(work.changed_events, listing=work.listing_changed)
         request_id = work.context.request_id
         waited = [event_id for event_id, wait in work.recomputes.items() if wait]
         for event_id, wait in work.recomputes.items():

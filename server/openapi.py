@@ -221,6 +221,22 @@ def json_reply(
     return reply
 
 
+CACHE_CONTROL_HEADER = {
+    "description": "`no-cache` (may be kept, revalidate with `If-None-Match`); `private, "
+    "no-cache` for a private event's data",
+    "schema": {"type": "string"},
+}
+
+
+def cached_read(description: str, schema: Reply) -> dict[Any, Any]:
+    """The responses of a read served from pre-serialised bytes: 200 with ETag and
+    Cache-Control, 304 when the caller's ETag is current."""
+    return {
+        200: with_etag(description, schema, **{"Cache-Control": CACHE_CONTROL_HEADER}),
+        304: NOT_MODIFIED,
+    }
+
+
 def with_etag(description: str, schema: Reply, **headers: Mapping[str, Any]) -> dict[str, Any]:
     """A JSON response carrying the resource's ``ETag`` (and ``headers``)."""
     return json_reply(description, schema, {"ETag": ETAG_HEADER, **headers})

@@ -18,15 +18,21 @@ def is_admin(user: User | None) -> bool:
     return user is not None and user.role == "admin"
 
 
+def may_view(owner_id: int, visibility: str, user: User | None, *, is_scorekeeper: bool) -> bool:
+    """Whether `user` may see an event (cached reads decide from these fields alone)."""
+    if is_admin(user) or (user is not None and user.id == owner_id):
+        return True
+    return visibility == "public" or is_scorekeeper
+
+
 def _allowed(need: Need, event: Event, user: User | None, is_scorekeeper: bool) -> bool:
-    owner = user is not None and user.id == event.owner_id
-    if is_admin(user) or owner:
+    if need is Need.VIEW:
+        return may_view(event.owner_id, event.visibility, user, is_scorekeeper=is_scorekeeper)
+    if is_admin(user) or (user is not None and user.id == event.owner_id):
         return True
     if need is Need.MANAGE:
         return False
-    if need is Need.SCORE:
-        return is_scorekeeper
-    return event.visibility == "public" or is_scorekeeper
+    return is_scorekeeper  # Need.SCORE
 
 
 def authorize(need: Need, event: Event, user: User | None, *, is_scorekeeper: bool) -> None:

@@ -2,7 +2,9 @@
 
 A service records, on the session, everything its change implies while it makes it: audit
 entries (``services.audit.record``), live events (``publish``), standings recomputes
-(``recompute``) and cached tables gone stale (``forget_standings``). ``unit_of_work`` owns
+(``recompute``), cached tables gone stale (``forget_standings``) and the league events whose
+cached reads it makes old (noted by itself: every flushed event, team, game or scorekeeper row
+and every live event; ``touch_event`` for Core statements). ``unit_of_work`` owns
 the transaction: live events become outbox rows inside it, and only once it has committed
 are the follow-ups handed to the application's ``FollowUps`` (audit sink, outbox relay,
 dispatcher, standings cache). A rollback discards them all, so nothing is published,
@@ -15,16 +17,19 @@ the outbox, the relay or the dispatcher themselves.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from config.tracing import current_traceparent
-from models import OutboxEntry
+from models import Event, Game, OutboxEntry, Scorekeeper, Team
 from models.audit_entries import AuditRecord
 from models.bulk import insert_rows, table_of
 
@@ -53,6 +58,9 @@ class Pending:
     # event id -> whether the caller waits for the task to be queued (and learns its id)
     recomputes: dict[int, bool] = field(default_factory=dict)
     forget_standings: set[int] = field(default_factory=set)
+    # league events whose cached reads go stale; listing: an event's own row changed
+    changed_events: set[int] = field(default_factory=set)
+    listing_changed: bool = False
     task_ids: dict[int, str] = field(default_factory=dict)  # filled after the commit
 
 
@@ -70,7 +78,9 @@ def publish(session: AsyncSession, event_id: int, kind: str, payload: Any) -> No
     session.add(
         OutboxEntry(event_id=event_id, kind=kind, data=data, traceparent=current_traceparent())
     )
-    pending(session).live_events += 1
+    work = pending(session)
+    work.live_events += 1
+    work.changed_events.add(event_id)
 
 
 async def publish_many(
@@ -89,7 +99,9 @@ async def publish_many(
         for data in datas
     ]
     await insert_rows(session, table_of(OutboxEntry), rows)
-    pending(session).live_events += len(datas)
+    work = pending(session)
+    work.live_events += len(datas)
+    work.changed_events.add(event_id)
 
 
 def recompute(session: AsyncSession, event_id: int, *, wait: bool = False) -> None:
@@ -105,6 +117,29 @@ def recompute(session: AsyncSession, event_id: int, *, wait: bool = False) -> No
 def forget_standings(session: AsyncSession, event_id: int) -> None:
     """Drop the process's cached table of the event after the commit (visibility changed)."""
     pending(session).forget_standings.add(event_id)
+
+
+def touch_event(session: AsyncSession, event_id: int, *, listing: bool = False) -> None:
+    """The event's cached reads are stale after the commit (for changes made with Core
+    statements, which the flush does not see); `listing`: the event's own row changed."""
+    work = pending(session)
+    work.changed_events.add(event_id)
+    work.listing_changed = work.listing_changed or listing
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _note_flushed(session: Session, _context: object) -> None:
+    """Every event, team, game or scorekeeper row a unit of work writes makes its league
+    event's cached reads stale: noted here, so no service can forget to say so."""
+    work = session.info.get(PENDING)
+    if work is None:
+        return  # not a unit of work (a read, a worker's session)
+    for row in itertools.chain(session.new, session.dirty, session.deleted):
+        if isinstance(row, Event):
+            work.changed_events.add(row.id)
+            work.listing_changed = True
+        elif isinstance(row, Team | Game | Scorekeeper):
+            work.changed_events.add(row.event_id)
 
 
 class FollowUps(Protocol):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from server.base import BaseHandler
-from server.openapi import EventPageSchema, Op, TeamPageSchema
-from server.policy import Need
+from server.openapi import EventPageSchema, Op, TeamPageSchema, cached_read
 from server.schemas.common import PageQuerySchema
 from server.schemas.events import (
     EventCreateSchema,
@@ -29,8 +28,9 @@ class EventsHandler(BaseHandler):
             operation_id="listEvents",
             summary="List events",
             tag="events",
-            responses={200: EventPageSchema},
+            responses=cached_read("A page of events", EventPageSchema),
             query=PageQuerySchema,
+            headers=("If-None-Match",),
             description="Public events, plus the caller's own private ones.",
         ),
         "post": Op(
@@ -45,12 +45,8 @@ class EventsHandler(BaseHandler):
 
     async def get(self) -> None:
         query = self.load_query(PageQuerySchema())
-        async with self.read_db() as session:
-            events, total = await event_service.list_events(
-                session, self.current_user, query["page"], query["per_page"]
-            )
-            items = EVENT.dump(events, many=True)
-        self.write_json(self.page_envelope(items, total, query))
+        reads = self.application.reads
+        self.write_body(await reads.events(self.current_user, query["page"], query["per_page"]))
 
     async def post(self) -> None:
         body = self.load_body(EventCreateSchema())
@@ -67,7 +63,8 @@ class EventHandler(BaseHandler):
             operation_id="getEvent",
             summary="Get an event",
             tag="events",
-            responses={200: EventSchema},
+            responses=cached_read("The event", EventSchema),
+            headers=("If-None-Match",),
             description="A private event is 404 to everyone but its owner, scorekeepers and "
             "admins.",
         ),
@@ -84,12 +81,8 @@ class EventHandler(BaseHandler):
     }
 
     async def get(self, event_id: str) -> None:
-        async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.VIEW
-            )
-            payload = EVENT.dump(event)
-        self.write_json(payload)
+        reads = self.application.reads
+        self.write_body(await reads.event(self.path_id(event_id), self.current_user))
 
     async def patch(self, event_id: str) -> None:
         changes = self.load_body(EventUpdateSchema(), partial=True)
@@ -131,8 +124,9 @@ class TeamsHandler(BaseHandler):
             operation_id="listTeams",
             summary="List an event's teams",
             tag="teams",
-            responses={200: TeamPageSchema},
+            responses=cached_read("A page of the event's teams", TeamPageSchema),
             query=TeamListQuerySchema,
+            headers=("If-None-Match",),
         ),
         "post": Op(
             operation_id="createTeam",
@@ -147,15 +141,10 @@ class TeamsHandler(BaseHandler):
 
     async def get(self, event_id: str) -> None:
         query = self.load_query(PageQuerySchema())
-        async with self.read_db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.VIEW
-            )
-            teams, total = await event_service.list_teams(
-                session, event, query["page"], query["per_page"]
-            )
-            items = TEAM.dump(teams, many=True)
-        self.write_json(self.page_envelope(items, total, query))
+        body = await self.application.reads.teams(
+            self.path_id(event_id), self.current_user, query["page"], query["per_page"]
+        )
+        self.write_body(body)
 
     async def post(self, event_id: str) -> None:
         body = self.load_body(TeamCreateSchema())

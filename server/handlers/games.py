@@ -9,7 +9,14 @@ from models.domain.game_state import ScoreUpdate
 from server.base import BaseHandler
 from server.errors import ApiError
 from server.live.standings_cache import CachedStandings, uncached
-from server.openapi import IDEMPOTENT_REPLAYED, NOT_MODIFIED, GamePageSchema, Op, with_etag
+from server.openapi import (
+    IDEMPOTENT_REPLAYED,
+    NOT_MODIFIED,
+    GamePageSchema,
+    Op,
+    cached_read,
+    with_etag,
+)
 from server.policy import Need
 from server.schemas.games import (
     GameCreateSchema,
@@ -23,6 +30,7 @@ from server.schemas.games import (
 from server.services import events as event_service
 from server.services import games as game_service
 from server.services import idempotency, scheduling, scores
+from server.services.errors import NotFound
 from server.services.standings import standings_for
 
 log = logging.getLogger("matchday.standings")
@@ -38,8 +46,9 @@ class EventGamesHandler(BaseHandler):
             operation_id="listGames",
             summary="List an event's games",
             tag="games",
-            responses={200: GamePageSchema},
+            responses=cached_read("A page of the event's games", GamePageSchema),
             query=GameListQuerySchema,
+            headers=("If-None-Match",),
             description="Filter by `status`, `team_id` (home or away) and `round`.",
         ),
         "post": Op(
@@ -54,15 +63,8 @@ class EventGamesHandler(BaseHandler):
 
     async def get(self, event_id: str) -> None:
         query = self.load_query(GameListQuerySchema())
-        async with self.read_db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(event_id), self.current_user, Need.VIEW
-            )
-            games, total = await game_service.list_games(
-                session, event, query, query["page"], query["per_page"]
-            )
-            items = GAME.dump(games, many=True)
-        self.write_json(self.page_envelope(items, total, query))
+        body = await self.application.reads.games(self.path_id(event_id), self.current_user, query)
+        self.write_body(body)
 
     async def post(self, event_id: str) -> None:
         body = self.load_body(GameCreateSchema())
@@ -214,7 +216,14 @@ class StandingsHandler(BaseHandler):
 
     async def _load_table(self, event_id: int) -> CachedStandings:
         async with self.db() as session:
-            event = await event_service.load_event(session, event_id, self.current_user, Need.VIEW)
+            try:
+                event = await event_service.load_event(
+                    session, event_id, self.current_user, Need.VIEW
+                )
+            except NotFound:
+                # Gone, or private now (changed through another process): not served on.
+                self.application.standings_cache.forget(event_id)
+                raise
             following = await self._follow(event_id)  # before the read: no update can slip by
             payload = await standings_for(session, event)
         if not following:

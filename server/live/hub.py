@@ -26,9 +26,12 @@ from server.live.streams import (
     is_valid_id,
     parse_id,
 )
+from server.reads.cache import ReadCache
 
 log = logging.getLogger("matchday.hub")
 READ_BLOCK_MS = 5_000
+# Live events that change what GET /events/{id}, its teams or games answer.
+READ_CHANGES = frozenset({"score", "game", "correction"})
 MAX_BACKOFF_SECONDS = 2.0
 
 
@@ -54,9 +57,11 @@ class StreamHub:
         retry_ms: int,
         max_connections: int,
         max_per_ip: int,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self.streams = streams
         self.cache = cache
+        self.read_cache = read_cache
         self.heartbeat_seconds = heartbeat_seconds
         self.retry_ms = retry_ms
         self.max_connections = max_connections
@@ -218,6 +223,10 @@ class StreamHub:
             self._restart(message.event_id, (0, 0), first=parse_id(message.id))
         if message.kind == "standings":
             self.cache.apply(message)
+        elif message.kind in READ_CHANGES and self.read_cache is not None:
+            # Another process's change (on an event followed for its streams or standings):
+            # its version bump already told us; this also covers a bump that failed.
+            self.read_cache.forget(message.event_id)
         data = frame(message)
         position = parse_id(message.id)
         subscribers = list(self.clients.get(message.event_id, ()))

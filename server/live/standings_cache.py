@@ -13,6 +13,9 @@ from server.live.sse import wire_data
 from server.live.streams import StreamMessage
 
 IDLE_SECONDS = 600.0  # stop following an event nobody has asked about for this long
+# One request re-reads an expired visibility; the others are served the table meanwhile,
+# unless the re-read has not finished after this long (it failed): then another tries.
+RECHECK_SECONDS = 2.0
 
 
 @dataclass
@@ -23,6 +26,7 @@ class CachedStandings:
     public: bool
     checked_at: float  # when visibility was last read from the database
     used_at: float = field(default_factory=time.monotonic)
+    recheck_started: float = 0.0
 
 
 def _encode(payload: dict[str, Any]) -> tuple[bytes, str]:
@@ -46,9 +50,14 @@ class StandingsCache:
         entry = self._entries.get(event_id)
         if entry is None or not entry.public:
             return None
-        if time.monotonic() - entry.checked_at > self.visibility_ttl:
+        now = entry.used_at = time.monotonic()
+        if now - entry.checked_at > self.visibility_ttl:
+            # Without this, every request in flight when the TTL ran out went to the database
+            # at once (50 connections: 50 loads queued on the pool, the p99 of the cached path).
+            if now - entry.recheck_started < RECHECK_SECONDS:
+                return entry
+            entry.recheck_started = now
             return None
-        entry.used_at = time.monotonic()
         return entry
 
     def get(self, event_id: int) -> CachedStandings | None:

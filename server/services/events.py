@@ -16,6 +16,11 @@ from server.services.errors import Conflict, InvalidInput, NotFound
 from server.unit_of_work import forget_standings, recompute
 
 
+async def scorekeeper_ids(session: AsyncSession, event_id: int) -> frozenset[int]:
+    query = select(Scorekeeper.user_id).where(Scorekeeper.event_id == event_id)
+    return frozenset(await session.scalars(query))
+
+
 async def is_scorekeeper(session: AsyncSession, event_id: int, user: User | None) -> bool:
     if user is None:
         return False
@@ -149,9 +154,9 @@ async def add_team(session: AsyncSession, event: Event, name: str, group: str | 
 
 
 async def list_teams(
-    session: AsyncSession, event: Event, page: int, per_page: int
+    session: AsyncSession, event_id: int, page: int, per_page: int
 ) -> tuple[list[Team], int]:
-    query = select(Team).where(Team.event_id == event.id).order_by(Team.id)
+    query = select(Team).where(Team.event_id == event_id).order_by(Team.id)
     return await paginate(session, query, page, per_page)
 
 

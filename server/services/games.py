@@ -59,9 +59,9 @@ async def create_game(
 
 
 async def list_games(
-    session: AsyncSession, event: Event, filters: dict[str, Any], page: int, per_page: int
+    session: AsyncSession, event_id: int, filters: dict[str, Any], page: int, per_page: int
 ) -> tuple[list[Game], int]:
-    query = select(Game).where(Game.event_id == event.id)
+    query = select(Game).where(Game.event_id == event_id)
     if "status" in filters:
         query = query.where(Game.status == filters["status"])
     if "round" in filters:

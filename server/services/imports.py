@@ -41,7 +41,7 @@ from server.services.csv_import import (
 )
 from server.services.errors import Conflict
 from server.services.events import event_teams, load_event
-from server.unit_of_work import publish_many, recompute
+from server.unit_of_work import publish_many, recompute, touch_event
 
 TEAMS = table_of(Team)
 GAMES = table_of(Game)
@@ -190,6 +190,7 @@ async def run_import(
     recomputed when teams or final scores arrive); the response body lists what was created."""
     event = await load_event(session, event_id, user, Need.MANAGE, lock=True)
     stored = await apply_plan(session, event, plan, blocking)
+    touch_event(session, event.id)  # teams and games went in as Core INSERTs
     final_games = plan.final_games
     counts = {
         "teams": stored.teams,

@@ -38,7 +38,10 @@ def schemas() -> Iterator[tuple[str, str]]:
 async def app(schemas: tuple[str, str], tmp_path: Path) -> AsyncIterator[MatchdayApp]:
     primary, replica = schemas
     settings = settings_for(
-        pg_schema_url(primary), tmp_path, DATABASE_REPLICA_URL=pg_schema_url(replica)
+        pg_schema_url(primary),
+        tmp_path,
+        DATABASE_REPLICA_URL=pg_schema_url(replica),
+        READ_CACHE_EVENTS="0",  # the replica serves lists only with the read cache off
     )
     application = await make_app(settings)
     yield application
