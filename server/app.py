@@ -106,7 +106,8 @@ class MatchdayApp(tornado.web.Application):
         self.config = config
         self.engine = make_async_engine(config)
         self.sessions = async_session_factory(self.engine)
-        # Lag-tolerant reads (server/base.py `read_db`): the replica when one is configured.
+        # Lag-tolerant reads (server/reads: anonymous lists with the cache off): the replica
+        # when one is configured.
         self.replica_engine = make_async_replica_engine(config)
         self.read_sessions = (
             async_session_factory(self.replica_engine) if self.replica_engine else self.sessions

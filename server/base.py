@@ -330,19 +330,6 @@ class BaseHandler(RequestHandler):
         app = self.application
         return unit_of_work(app.sessions, app.follow_ups, self.audit_context())
 
-    @asynccontextmanager
-    async def read_db(self) -> AsyncIterator[AsyncSession]:
-        """A read for which a replica's lag (typically well under a second) does not matter:
-        anonymous callers' public lists. On DATABASE_REPLICA_URL when set; a signed-in caller
-        reads the primary, so what they just wrote is in their next list."""
-        app = self.application
-        if self.current_user is not None:
-            async with self.db() as session:
-                yield session
-            return
-        async with app.read_sessions() as session, session.begin():
-            yield session
-
     def json_body(self) -> dict[str, Any]:
         if not self.request.body:
             return {}
