@@ -6,8 +6,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError
