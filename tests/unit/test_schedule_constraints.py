@@ -129,7 +129,7 @@ def test_the_generator_no_longer_plays_through_the_night() -> None:
     kickoffs = sorted({f.starts_at for f in timed if f.starts_at})
     assert [k.hour for k in kickoffs[:6]] == [14, 16, 18, 20, 10, 12]
     assert kickoffs[4] == at(10, day=1)
-    assert all(10 <= k.hour and k + timedelta(hours=2) <= k.replace(hour=22) for k in kickoffs)
+    assert all(k.hour >= 10 and k + timedelta(hours=2) <= k.replace(hour=22) for k in kickoffs)
 
 
 def test_the_generator_skips_blackout_dates_and_keeps_rest() -> None:
@@ -231,9 +231,9 @@ def naive(rules: Rules, bookings: list[Booking]) -> set[tuple[str, tuple[int, ..
         assert first.starts_at is not None and second.starts_at is not None
         gap = second.starts_at - first.starts_at
         pair = (first.key, second.key)
-        if first.venue and second.venue and first.venue.lower() == second.venue.lower():
-            if gap < length:
-                out.add(("venue_double_booked", pair))
+        same_venue = first.venue and second.venue and first.venue.lower() == second.venue.lower()
+        if same_venue and gap < length:
+            out.add(("venue_double_booked", pair))
         if set(first.teams) & set(second.teams):
             if gap < length:
                 out.add(("team_double_booked", pair))
