@@ -88,7 +88,8 @@ def effective_rules(stored: dict[str, Any] | None) -> dict[str, Any]:
 class EffectiveRules(fields.Nested):
     """An event's `schedule_rules` on the way out: null stored means the defaults."""
 
-    def _serialize(self, nested_obj: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+    # marshmallow names the first argument `nested_obj` here and `value` on Field.
+    def _serialize(self, nested_obj: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         return super()._serialize(effective_rules(nested_obj), attr, obj, **kwargs)
 
 
