@@ -184,9 +184,7 @@ async def apply_plan(
     return await blocking.run(serialise_import, teams, games)
 
 
-def _check(
-    rules: Rules, existing: list[Booking], rows: list[dict[str, Any]]
-) -> list[Violation]:
+def _check(rules: Rules, existing: list[Booking], rows: list[dict[str, Any]]) -> list[Violation]:
     """What the file's games break, among themselves or with the event's (blocking runner).
     Key -1 - i is the plan's game i."""
     new = [
