@@ -5,7 +5,7 @@
 
 One Matchday application is served in this process on an unused port (embedded streams and
 in-process tasks; --backend picks the database). For each run a fresh event gets `--teams`
-teams (one CSV import), then a double round robin is generated (teams × (teams - 1) games,
+teams (one CSV import), then a double round robin is generated (teams * (teams - 1) games,
 9,900 for 100 teams) while tests/loop_watch.py polls GET /healthz from another thread and
 times a 5 ms timer on the loop. A second thread polls the event's games list and standings
 like a spectator and counts the status codes it gets. Printed: per run, the POST's wall time,
@@ -142,10 +142,11 @@ async def measure(database_url: str, data_dir: Path, teams: int, runs: int) -> N
         ),
     }
     print(json.dumps(summary))
+    lag = summary["loop_lag_net_ms_median"]
     print(
         f"schedule {summary['games']:,} games: POST median {summary['post_ms_median']} ms, relay "
-        f"{summary['relay_ms_median']} ms, loop lag (net) median {summary['loop_lag_net_ms_median']}"
-        f" ms, statuses {summary['statuses']}, spectator 5xx {summary['spectator_errors']}"
+        f"{summary['relay_ms_median']} ms, loop lag (net) median {lag} ms, statuses "
+        f"{summary['statuses']}, spectator 5xx {summary['spectator_errors']}"
     )
 
 
