@@ -64,7 +64,7 @@ def conflict(found: Sequence[Violation]) -> Conflict:
     rules = sorted({v.rule for v in found})
     count = len(found)
     return Conflict(
-        f"the schedule breaks {count} rule{'s' if count != 1 else ''} ({', '.join(rules)})",
+        f"{count} schedule rule violation{'s' if count != 1 else ''}: {', '.join(rules)}",
         code=CODE,
         details={"violations": violation_details(found)},
     )
