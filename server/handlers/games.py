@@ -160,7 +160,7 @@ class GameHandler(BaseHandler):
                 200: with_etag(
                     "The game as changed; with `dry_run=true`, `{game, changes, violations}` "
                     "(GameChangePreview) and nothing stored",
-                    {"oneOf": ["Game", "GameChangePreview"]},
+                    {"anyOf": ["Game", "GameChangePreview"]},
                 ),
                 409: SCHEDULE_CONFLICT,
             },

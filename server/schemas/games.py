@@ -71,7 +71,8 @@ class ScheduleConflictDetailsSchema(Schema):
 
 
 class ScheduleConflictErrorSchema(Schema):
-    code = fields.String(metadata={"enum": ["schedule_conflict"]})
+    # Not an enum: the same 409 of an operation also answers e.g. `version_conflict`.
+    code = fields.String(metadata={"example": "schedule_conflict"})
     message = fields.String()
     details = fields.Nested(ScheduleConflictDetailsSchema)
     request_id = fields.String()
@@ -127,9 +128,16 @@ class GamesEnvelopeSchema(Schema):
     games = fields.List(fields.Nested(GameSchema))
 
 
+class PreviewGameSchema(GameSchema):
+    """A game not stored yet: no id, no version."""
+
+    id = fields.Integer(allow_none=True)
+    version = fields.Integer(allow_none=True)
+
+
 class SchedulePreviewSchema(Schema):
     games = fields.List(
-        fields.Nested(GameSchema),
+        fields.Nested(PreviewGameSchema),
         metadata={"description": "the games that would be created (`id` and `version` null)"},
     )
     violations = fields.List(fields.Nested(ViolationSchema))
