@@ -30,6 +30,8 @@ class Event(Base):
     # Set by POST /schedule: format, interval, venues and, for single elimination, the
     # round-1 bracket, so later rounds can be drawn as winners emerge.
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Rules every timed game keeps (models/domain/constraints.py); null: the defaults.
+    schedule_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -14,7 +14,9 @@ from models.base import Base, utcnow
 class Game(Base):
     __tablename__ = "games"
     __table_args__ = (
-        CheckConstraint("status IN ('scheduled', 'live', 'final', 'cancelled')", name="status"),
+        CheckConstraint(
+            "status IN ('scheduled', 'live', 'final', 'cancelled', 'postponed')", name="status"
+        ),
         CheckConstraint("home_team_id <> away_team_id", name="distinct_teams"),
         CheckConstraint("home_score >= 0 AND away_score >= 0", name="scores_non_negative"),
         Index("ix_games_event_id_round", "event_id", "round"),
@@ -31,6 +33,8 @@ class Game(Base):
     starts_at: Mapped[datetime | None]
     venue: Mapped[str | None] = mapped_column(String(100))
     round: Mapped[int | None] = mapped_column(Integer)
+    # While cancelled or postponed: the status a restore returns the game to (its score kept).
+    held_status: Mapped[str | None] = mapped_column(String(10))
     # Optimistic concurrency: SQLAlchemy adds "AND version = :old" to every UPDATE.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

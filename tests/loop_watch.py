@@ -21,6 +21,7 @@ import http.client
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -119,14 +120,16 @@ def teams_csv(teams: int) -> bytes:
 
 def games_csv(games: int, teams: int) -> bytes:
     """Games between `teams_csv`'s teams, every kind of row: final and live with scores (a
-    third each), scheduled without; with and without venues; times with an offset."""
+    third each), scheduled without; with and without venues; times with an offset, two hours
+    apart so that the file keeps the default schedule rules (a 120-minute game)."""
     rows = [HEADER]
+    first = datetime(2025, 6, 1, 10, 30, tzinfo=timezone(timedelta(hours=2)))
     for n in range(games):
         home = n % teams
         away = (home + 1 + n // teams) % teams
         away = (away + 1) % teams if away == home else away
         status, scores = (("final", f"{n % 5},{n % 3}"), ("live", "1,1"), ("scheduled", ","))[n % 3]
-        when = f"2025-06-{1 + n % 28:02d}T{10 + n % 10:02d}:30:00+02:00"
+        when = (first + timedelta(hours=2 * n)).isoformat()
         venue = f'"Arena {n % 7}, North"' if n % 2 else ""
         rows.append(
             f"game,,,Team {home:03d},Team {away:03d},{when},{venue},{1 + n // 100},{scores},"

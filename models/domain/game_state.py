@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass
 
-STATUSES = ("scheduled", "live", "final", "cancelled")
+STATUSES = ("scheduled", "live", "final", "cancelled", "postponed")
 _UPDATE_STATUSES = ("live", "final")
+# What PATCH /games/{id} may ask for: "scheduled" puts a game back on the schedule.
+SCHEDULE_STATUSES = ("scheduled", "postponed", "cancelled")
+OFF_SCHEDULE = ("postponed", "cancelled")  # never count in standings, break no schedule rule
 
 
 class TransitionError(ValueError):
@@ -42,6 +45,8 @@ def apply_score(
     _require_status(current_status)
     if current_status == "cancelled":
         raise TransitionError("cancelled", "a cancelled game cannot receive scores")
+    if current_status == "postponed":
+        raise TransitionError("postponed", "a postponed game needs a new time before scores")
     unchanged = (current_status, current_home, current_away) == (
         update.status,
         update.home_score,
@@ -60,10 +65,31 @@ def apply_score(
     return not unchanged
 
 
-def can_cancel(status: str) -> bool:
-    """Only games not yet decided can be cancelled."""
-    _require_status(status)
-    return status in ("scheduled", "live")
+@dataclass(frozen=True)
+class Placement:
+    """A game's status and the status it returns to when restored (`held`: set while it is
+    cancelled or postponed, None otherwise)."""
+
+    status: str
+    held: str | None = None
+
+
+def change_placement(current: Placement, target: str) -> Placement:
+    """Postpone, cancel or restore ("scheduled") a game. A restored game returns to the state
+    it left (scheduled, live or final, its score kept); asking for "scheduled" for a game on
+    the schedule changes nothing."""
+    _require_status(current.status)
+    if target not in SCHEDULE_STATUSES:
+        raise ValueError(f"unknown schedule status {target!r}")
+    off = current.status in OFF_SCHEDULE
+    origin = (current.held or "scheduled") if off else current.status
+    if target == "scheduled":
+        return Placement(origin) if off else current
+    if target == "postponed" and origin == "final":
+        raise TransitionError(
+            "invalid_transition", "a final game cannot be postponed; cancel it instead"
+        )
+    return Placement(target, origin)
 
 
 def correction_allowed(status: str) -> bool:

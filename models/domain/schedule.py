@@ -1,8 +1,11 @@
 """Fixture generation: round robins, single-elimination brackets, and kick-off times."""
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from models.domain.constraints import Rules, next_start
 
 
 @dataclass(frozen=True)
@@ -131,48 +134,63 @@ def assign_times(
     starts_at: datetime | None,
     interval_minutes: int,
     venues: Sequence[str],
+    rules: Rules | None = None,
 ) -> list[Fixture]:
     """Give every fixture a kick-off time and venue, keeping the input order.
 
     Rounds are played in ascending round number. A round's games fill time slots of at
-    most ``len(venues)`` games (one slot for the whole round if there are no venues);
-    slot k (counted across all rounds) starts at ``starts_at + k * interval_minutes``.
-    Slots never span rounds, so a team never has two games at the same time.
+    most ``len(venues)`` games (one slot for the whole round if there are no venues). Slots
+    never span rounds, so a team never has two games at the same time.
+
+    Without ``rules``, slot k (counted across all rounds) starts at ``starts_at + k *
+    interval_minutes``. With them, ``interval_minutes`` is the least time between kick-offs:
+    a slot that reuses the venues waits for the last game to end, a new round also for the
+    teams' rest, and every kick-off rolls forward into the playing hours and past blackout
+    dates, so the schedule keeps every rule of ``models.domain.constraints``.
     """
     if starts_at is not None and interval_minutes < 1:
         raise ValueError("interval_minutes must be >= 1")
     if len(set(venues)) != len(venues):
         raise ValueError("venues must be unique")
-    placed: dict[int, tuple[int, str | None]] = {}  # fixture index -> (slot, venue)
-    next_slot = 0
-    for offset, round_number in enumerate(sorted({f.round for f in fixtures})):
-        indexes = [i for i, f in enumerate(fixtures) if f.round == round_number]
-        next_slot = _place_round(indexes, next_slot, offset, venues, placed)
-    return [_timed(f, *placed[i], starts_at, interval_minutes) for i, f in enumerate(fixtures)]
+    by_round: dict[int, list[int]] = defaultdict(list)
+    for index, fixture in enumerate(fixtures):
+        by_round[fixture.round].append(index)
+    clock = _Clock(starts_at, interval_minutes, rules)
+    placed: dict[int, tuple[datetime | None, str | None]] = {}
+    for offset, round_number in enumerate(sorted(by_round)):
+        indexes = by_round[round_number]
+        per_slot = len(venues) or len(indexes)
+        when: datetime | None = None
+        for position, index in enumerate(indexes):
+            if position % per_slot == 0:
+                when = clock.next_slot(new_round=position == 0)
+            # Rotating by the round offset spreads each venue across different pairings.
+            venue = venues[(position + offset) % len(venues)] if venues else None
+            placed[index] = (when, venue)
+    return [replace(f, starts_at=placed[i][0], venue=placed[i][1]) for i, f in enumerate(fixtures)]
 
 
-def _place_round(
-    indexes: list[int],
-    first_slot: int,
-    offset: int,
-    venues: Sequence[str],
-    placed: dict[int, tuple[int, str | None]],
-) -> int:
-    """Place one round's games into slots; return the first slot of the next round."""
-    per_slot = len(venues) or len(indexes)
-    for position, index in enumerate(indexes):
-        # Rotating by the round offset spreads each venue across different pairings.
-        venue = venues[(position + offset) % len(venues)] if venues else None
-        placed[index] = (first_slot + position // per_slot, venue)
-    return first_slot + -(-len(indexes) // per_slot)  # ceiling division
+class _Clock:
+    """Successive slot times: evenly spaced without rules; kept within them with rules."""
 
+    def __init__(self, starts_at: datetime | None, interval: int, rules: Rules | None) -> None:
+        self.starts_at = starts_at
+        self.interval = timedelta(minutes=interval)
+        self.rules = rules
+        self.slots = 0
+        self.last: datetime | None = None
 
-def _timed(
-    fixture: Fixture,
-    slot: int,
-    venue: str | None,
-    starts_at: datetime | None,
-    interval_minutes: int,
-) -> Fixture:
-    when = None if starts_at is None else starts_at + timedelta(minutes=slot * interval_minutes)
-    return replace(fixture, starts_at=when, venue=venue)
+    def next_slot(self, *, new_round: bool) -> datetime | None:
+        if self.starts_at is None:
+            return None
+        if self.rules is None:
+            when = self.starts_at + self.slots * self.interval
+        elif self.last is None:
+            when = next_start(self.rules, self.starts_at)
+        else:
+            # Slots of one round share venues; rounds share teams too (and owe them rest).
+            wait = self.rules.length + (self.rules.rest if new_round else timedelta(0))
+            when = next_start(self.rules, self.last + max(self.interval, wait))
+        self.slots += 1
+        self.last = when
+        return when

@@ -15,21 +15,24 @@ from server.openapi import (
     GamePageSchema,
     Op,
     cached_read,
+    json_reply,
     with_etag,
 )
 from server.policy import Need
 from server.schemas.games import (
+    DryRunQuerySchema,
     GameCreateSchema,
     GameListQuerySchema,
     GameSchema,
     GamesEnvelopeSchema,
+    GameUpdateSchema,
     ScheduleSchema,
     ScoreSchema,
     StandingsSchema,
 )
 from server.services import events as event_service
+from server.services import game_changes, idempotency, scheduling, scores
 from server.services import games as game_service
-from server.services import idempotency, scheduling, scores
 from server.services.errors import NotFound
 from server.services.standings import standings_for
 
@@ -37,6 +40,23 @@ log = logging.getLogger("matchday.standings")
 GAME = GameSchema()
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 ETAG_VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
+SCHEDULE_CONFLICT = json_reply(
+    "`schedule_conflict`: the change breaks the event's schedule rules; "
+    "`details.violations` lists each one (`rule`, `game_ids`, `team_ids`, `venue`, "
+    "`starts_at`). Also `version_conflict` (a stale `If-Match`) and `invalid_transition`.",
+    "ScheduleConflict",
+)
+
+
+def expected_version(handler: BaseHandler) -> int | None:
+    """The game version named by `If-Match` (None: no check)."""
+    raw = handler.request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    match = ETAG_VERSION.match(raw.strip())
+    if not match:
+        raise ApiError(400, 'If-Match must be a game version, e.g. "3"', code="bad_if_match")
+    return int(match.group(1))
 
 
 class EventGamesHandler(BaseHandler):
@@ -81,21 +101,42 @@ class ScheduleHandler(BaseHandler):
             operation_id="generateSchedule",
             summary="Generate the schedule (owner, admin)",
             tag="games",
-            responses={201: GamesEnvelopeSchema},
+            responses={
+                201: GamesEnvelopeSchema,
+                200: json_reply(
+                    "`dry_run=true`: the games that would be created and the rules they would "
+                    "break; nothing stored",
+                    "SchedulePreview",
+                ),
+                409: SCHEDULE_CONFLICT,
+            },
             body=ScheduleSchema,
-            errors=(403, 409),
-            description="409 `already_scheduled` when the event has games; 422 with fewer than "
-            "two teams.",
+            query=DryRunQuerySchema,
+            errors=(403,),
+            description="Kick-offs keep the event's `schedule_rules`: `interval_minutes` is "
+            "the least time between kick-offs; a slot waits for the venues' last games to end "
+            "(`game_minutes`) and a new round for the teams' rest (`min_rest_minutes`); "
+            "kick-offs roll into the `playing_hours` (to the next day when a game would end "
+            "after the close) and past `blackout_dates`. 409 `already_scheduled` when the "
+            "event has games; 422 with fewer than two teams. Each game is published as a "
+            "`game` event.",
         )
     }
 
     async def post(self, event_id: str) -> None:
+        query = self.load_query(DryRunQuerySchema())
         body = self.load_body(ScheduleSchema())
         async with self.db() as session:
-            games = await scheduling.schedule_event(
-                session, self.path_id(event_id), self.require_user(), body
+            result = await scheduling.schedule_event(
+                session,
+                self.path_id(event_id),
+                self.require_user(),
+                body,
+                self.application.blocking,
+                dry_run=query["dry_run"],
             )
-        self.write_json({"games": games}, 201)
+        self.set_status(200 if query["dry_run"] else 201)
+        self.finish(result.body)  # up to 10,000 games, serialised off the loop
 
 
 class GameHandler(BaseHandler):
@@ -106,7 +147,31 @@ class GameHandler(BaseHandler):
             summary="Get a game",
             tag="games",
             responses={200: with_etag("The game", GameSchema)},
-        )
+        ),
+        "patch": Op(
+            operation_id="updateGame",
+            summary="Move, postpone, cancel or restore a game (owner, admin)",
+            tag="games",
+            responses={
+                200: with_etag(
+                    "The game as changed; with `dry_run=true`, `{game, changes, violations}` "
+                    "(GameChangePreview) and nothing stored",
+                    {"anyOf": ["Game", "GameChangePreview"]},
+                ),
+                409: SCHEDULE_CONFLICT,
+            },
+            body=GameUpdateSchema,
+            query=DryRunQuerySchema,
+            headers=("If-Match",),
+            errors=(403,),
+            description="Any of `starts_at`, `venue`, `round`, `status`. `postponed` clears "
+            "the time (a new `starts_at` later puts the game back); `cancelled` takes it off "
+            "the schedule; `scheduled` restores a cancelled or postponed game to the state it "
+            "left (a final result counts again). Cancelled and postponed games never count in "
+            "the standings; when a final result leaves or returns, the table is recomputed. "
+            "Checked against the event's `schedule_rules`; audited as `game.update`; "
+            "published as a `game` event. The dry run's body is `GameChangePreview`.",
+        ),
     }
 
     async def get(self, game_id: str) -> None:
@@ -117,6 +182,26 @@ class GameHandler(BaseHandler):
             payload = GAME.dump(game)
         self.set_header("ETag", f'"{game.version}"')
         self.write_json(payload)
+
+    async def patch(self, game_id: str) -> None:
+        query = self.load_query(DryRunQuerySchema())
+        body = self.load_body(GameUpdateSchema())
+        version = expected_version(self)
+        async with self.db() as session:
+            change = await game_changes.change_game(
+                session,
+                self.path_id(game_id),
+                self.require_user(),
+                body,
+                expected_version=version,
+                dry_run=query["dry_run"],
+            )
+        self.set_header("ETag", f'"{change.version}"')
+        if query["dry_run"]:
+            preview = {"game": change.game, "changes": change.changes}
+            self.write_json({**preview, "violations": change.violations, "dry_run": True})
+        else:
+            self.write_json(change.game)
 
 
 class ScoreHandler(BaseHandler):
@@ -140,7 +225,7 @@ class ScoreHandler(BaseHandler):
     async def put(self, game_id: str) -> None:
         body = self.load_body(ScoreSchema())
         update = ScoreUpdate(body["home_score"], body["away_score"], body["status"])
-        expected_version = self._expected_version()
+        version = expected_version(self)
         idempotent = self._idempotent_request()
         async with self.db() as session:
             reply = await scores.post_score(
@@ -148,7 +233,7 @@ class ScoreHandler(BaseHandler):
                 self.path_id(game_id),
                 self.require_user(),
                 update,
-                expected_version=expected_version,
+                expected_version=version,
                 idempotent=idempotent,
             )
         if reply.replayed:
@@ -173,15 +258,6 @@ class ScoreHandler(BaseHandler):
         if key is not None and not IDEMPOTENCY_KEY.match(key):
             raise ApiError(400, "Idempotency-Key must be 1-200 visible ASCII characters")
         return key
-
-    def _expected_version(self) -> int | None:
-        raw = self.request.headers.get("If-Match")
-        if raw is None or raw.strip() == "*":
-            return None
-        match = ETAG_VERSION.match(raw.strip())
-        if not match:
-            raise ApiError(400, 'If-Match must be a game version, e.g. "3"', code="bad_if_match")
-        return int(match.group(1))
 
 
 class StandingsHandler(BaseHandler):

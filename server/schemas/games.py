@@ -6,7 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from models.domain.game_state import STATUSES
+from models.domain.constraints import RULES
+from models.domain.game_state import SCHEDULE_STATUSES, STATUSES
 from server.schemas.common import PageQuerySchema
 from server.schemas.fields import Text, UTCDateTime, bounded_int
 
@@ -26,6 +27,59 @@ class GameCreateSchema(Schema):
     def _two_teams(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if data.get("home_team_id") == data.get("away_team_id"):
             raise ValidationError("a team cannot play itself", field_name="away_team_id")
+
+
+class GameUpdateSchema(Schema):
+    """PATCH /games/{id}: any of these; `status` "scheduled" puts a cancelled or postponed
+    game back in the state it left."""
+
+    starts_at = UTCDateTime(allow_none=True)
+    venue = Text(max_length=100, allow_none=True)
+    round = bounded_int(1, 10_000, allow_none=True)
+    status = fields.String(validate=validate.OneOf(SCHEDULE_STATUSES))
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ValidationError(
+                "send at least one of starts_at, venue, round, status", field_name="_schema"
+            )
+
+
+class DryRunQuerySchema(Schema):
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "`true`: answer what would change and break; store nothing"},
+    )
+
+
+class ViolationSchema(Schema):
+    rule = fields.String(metadata={"enum": list(RULES)})
+    game_ids = fields.List(
+        fields.Integer(allow_none=True),
+        metadata={"description": "the games involved; null for a game not stored yet"},
+    )
+    team_ids = fields.List(fields.Integer())
+    venue = fields.String(allow_none=True)
+    starts_at = UTCDateTime(
+        allow_none=True, metadata={"description": "the (later) kick-off that breaks the rule"}
+    )
+
+
+class ScheduleConflictDetailsSchema(Schema):
+    violations = fields.List(fields.Nested(ViolationSchema))
+
+
+class ScheduleConflictErrorSchema(Schema):
+    # Not an enum: the same 409 of an operation also answers e.g. `version_conflict`.
+    code = fields.String(metadata={"example": "schedule_conflict"})
+    message = fields.String()
+    details = fields.Nested(ScheduleConflictDetailsSchema)
+    request_id = fields.String()
+
+
+class ScheduleConflictSchema(Schema):
+    error = fields.Nested(ScheduleConflictErrorSchema)
 
 
 class ScheduleSchema(Schema):
@@ -72,6 +126,32 @@ class GameSchema(Schema):
 
 class GamesEnvelopeSchema(Schema):
     games = fields.List(fields.Nested(GameSchema))
+
+
+class PreviewGameSchema(GameSchema):
+    """A game not stored yet: no id, no version."""
+
+    id = fields.Integer(allow_none=True)
+    version = fields.Integer(allow_none=True)
+
+
+class SchedulePreviewSchema(Schema):
+    games = fields.List(
+        fields.Nested(PreviewGameSchema),
+        metadata={"description": "the games that would be created (`id` and `version` null)"},
+    )
+    violations = fields.List(fields.Nested(ViolationSchema))
+
+
+class GameChangeSchema(Schema):
+    old = fields.Dict(metadata={"description": "the changed fields' values before"})
+    new = fields.Dict(metadata={"description": "the changed fields' values after"})
+
+
+class GameChangePreviewSchema(Schema):
+    game = fields.Nested(GameSchema, metadata={"description": "the game as it would be"})
+    changes = fields.Nested(GameChangeSchema, metadata={"description": "{} when none"})
+    violations = fields.List(fields.Nested(ViolationSchema))
 
 
 class GameListQuerySchema(PageQuerySchema):

@@ -8,10 +8,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Game, Team, User
+from models.domain.constraints import Booking
 from models.domain.game_state import ScoreUpdate, TransitionError, apply_score
 from server.policy import Need
 from server.schemas.games import GameSchema
-from server.services import audit
+from server.services import audit, conflicts
 from server.services.errors import Conflict, InvalidInput, NotFound
 from server.services.events import load_event, paginate
 from server.unit_of_work import publish
@@ -45,10 +46,24 @@ async def _require_event_team(
 async def create_game(
     session: AsyncSession, event_id: int, user: User, fields: dict[str, Any]
 ) -> dict[str, Any]:
-    """Add one game to an event (audited, published as a `game` event); returns its payload."""
-    event = await load_event(session, event_id, user, Need.MANAGE)
+    """Add one game to an event (audited, published as a `game` event); returns its payload.
+    A timed game must keep the event's schedule rules (409 `schedule_conflict`)."""
+    # The event row lock serialises schedule changes of one event (PostgreSQL): two games
+    # checked at once could otherwise each miss the other.
+    event = await load_event(session, event_id, user, Need.MANAGE, lock=True)
     await _require_event_team(session, event, fields["home_team_id"], "home_team_id")
     await _require_event_team(session, event, fields["away_team_id"], "away_team_id")
+    if fields.get("starts_at") is not None:
+        new = Booking(
+            -1,
+            None,
+            fields["home_team_id"],
+            fields["away_team_id"],
+            fields["starts_at"],
+            fields.get("venue"),
+        )
+        existing = await conflicts.timed_games(session, event.id)
+        conflicts.require_none(conflicts.check(conflicts.event_rules(event), existing, [new]))
     game = Game(event_id=event.id, status="scheduled", **fields)
     session.add(game)
     await session.flush()

@@ -24,12 +24,14 @@ from sqlalchemy.orm import aliased
 
 from models import Event, Game, Team, User
 from models.bulk import insert_returning, read_rows, table_of
+from models.domain.constraints import Booking, Rules, Violation
+from models.domain.game_state import OFF_SCHEDULE
 from server.blocking import BlockingRunner
 from server.policy import Need
 from server.schemas.events import TeamSchema
 from server.schemas.fields import utc_text
 from server.schemas.games import GameSchema
-from server.services import audit
+from server.services import audit, conflicts
 from server.services.csv_import import (
     ExportGame,
     ExportTeam,
@@ -174,8 +176,31 @@ async def apply_plan(
     teams = await _insert_teams(session, event.id, plan.teams)
     team_ids.update((team_key(row.name), row.id) for row in teams)
     rows = await blocking.run(game_rows, event.id, plan.games, team_ids)
+    existing = await conflicts.timed_games(session, event.id)
+    found = await blocking.run(_check, conflicts.event_rules(event), existing, rows)
+    if found:
+        raise _conflict(found, plan.games)
     games = await insert_returning(session, GAMES, rows, *GAME_COLUMNS)
     return await blocking.run(serialise_import, teams, games)
+
+
+def _check(rules: Rules, existing: list[Booking], rows: list[dict[str, Any]]) -> list[Violation]:
+    """What the file's games break, among themselves or with the event's (blocking runner).
+    Key -1 - i is the plan's game i."""
+    new = [
+        Booking(-1 - i, None, r["home_team_id"], r["away_team_id"], r["starts_at"], r["venue"])
+        for i, r in enumerate(rows)
+        if r["status"] not in OFF_SCHEDULE
+    ]
+    return conflicts.check(rules, existing, new)
+
+
+def _conflict(found: list[Violation], games: list[GamePlan]) -> Conflict:
+    """The 409, each violation also naming the CSV rows (header = row 1) of the file's games."""
+    error = conflicts.conflict(found)
+    for violation, shown in zip(found, error.details["violations"], strict=True):
+        shown["rows"] = [games[-1 - key].row for key in violation.keys if key < 0]
+    return error
 
 
 async def run_import(

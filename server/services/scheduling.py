@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Game, Team, User
+from models.bulk import insert_returning
 from models.domain import schedule as rules
+from models.domain.constraints import Booking, Rules, Violation
+from server.blocking import BlockingRunner
 from server.policy import Need
+from server.schemas.fields import utc_text
 from server.schemas.games import GameSchema
-from server.services import audit
+from server.services import audit, conflicts
 from server.services.errors import Conflict, InvalidInput
 from server.services.events import event_teams, load_event
-from server.unit_of_work import publish
+from server.services.imports import GAME_COLUMNS, GAMES, game_payload
+from server.unit_of_work import publish_many
 
-GAME = GameSchema()
+# A preview game carries every field of a stored one; those not known yet are null.
+GAME_FIELDS = tuple(GameSchema().fields)
 
 ROUND_ROBINS = {"round_robin": rules.round_robin, "double_round_robin": rules.double_round_robin}
 
@@ -48,24 +56,55 @@ def _seeds(teams: list[Team], seeds: list[int] | None) -> list[int]:
     return seeds
 
 
+@dataclass(frozen=True)
+class GeneratedSchedule:
+    """A schedule as the response carries it: the body (JSON, built off the loop) and, once
+    stored, each game's JSON for its `game` event."""
+
+    body: str
+    game_events: list[str]
+
+
+@dataclass(frozen=True)
+class Draft:
+    options: dict[str, Any]
+    fixtures: list[rules.Fixture]
+    violations: list[Violation]
+
+
 async def schedule_event(
-    session: AsyncSession, event_id: int, user: User, request: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Generate and store an event's games (audited, each published as a `game` event);
-    returns their payloads."""
+    session: AsyncSession,
+    event_id: int,
+    user: User,
+    request: dict[str, Any],
+    blocking: BlockingRunner,
+    *,
+    dry_run: bool = False,
+) -> GeneratedSchedule:
+    """Generate an event's games, keeping its schedule rules, and store them (audited, each
+    published as a `game` event); a dry run answers the games and the rules they would break,
+    and stores nothing. A season of 10,000 games is built, checked and serialised in the
+    blocking runner and stored with Core INSERTs, so the event loop stays free."""
     event = await load_event(session, event_id, user, Need.MANAGE, lock=True)
-    games = await generate_schedule(session, event, request)
-    details = {"schedule": request["format"], "games": len(games)}
+    draft = await draft_schedule(session, event, request, blocking)
+    if dry_run:
+        return await blocking.run(_preview, event.id, draft)
+    conflicts.require_none(draft.violations)
+    event.schedule = draft.options
+    rows = [_row(event.id, f) for f in draft.fixtures]
+    stored = await insert_returning(session, GAMES, rows, *GAME_COLUMNS)
+    result = await blocking.run(_serialise, stored)
+    details = {"schedule": request["format"], "games": len(result.game_events)}
     audit.record(session, "game.create", "event", event.id, details)
-    payloads: list[dict[str, Any]] = GAME.dump(games, many=True)
-    for payload in payloads:
-        publish(session, event.id, "game", payload)
-    return payloads
+    await publish_many(session, event.id, "game", result.game_events)
+    return result
 
 
-async def generate_schedule(
-    session: AsyncSession, event: Event, request: dict[str, Any]
-) -> list[Game]:
+async def draft_schedule(
+    session: AsyncSession, event: Event, request: dict[str, Any], blocking: BlockingRunner
+) -> Draft:
+    """The games a request would create, timed within the event's rules, and what they would
+    break (nothing, unless the rules leave no room)."""
     if await session.scalar(select(Game.id).where(Game.event_id == event.id).limit(1)):
         raise Conflict("the event already has games", code="already_scheduled")
     teams = await event_teams(session, event.id)
@@ -78,16 +117,67 @@ async def generate_schedule(
         "venues": request["venues"],
     }
     if fmt in ROUND_ROBINS:
-        fixtures = _round_robin_fixtures(fmt, teams)
+        fixtures = await blocking.run(_round_robin_fixtures, fmt, teams)
     else:
         pairs = rules.elimination_bracket(_seeds(teams, request.get("seeds")))
         options["bracket"] = [list(pair) for pair in pairs]
         fixtures = [rules.Fixture(1, home, away) for home, away in pairs if away is not None]
-    event.schedule = options
+    event_rules = conflicts.event_rules(event)
+    try:
+        timed, found = await blocking.run(_timed_and_checked, fixtures, request, event_rules)
+    except ValueError as exc:  # e.g. the blackout dates leave no day to play
+        raise InvalidInput(str(exc), details={"schedule_rules": [str(exc)]}) from exc
+    return Draft(options, timed, found)
+
+
+def _timed_and_checked(
+    fixtures: list[rules.Fixture], request: dict[str, Any], event_rules: Rules
+) -> tuple[list[rules.Fixture], list[Violation]]:
     timed = rules.assign_times(
-        fixtures, request["starts_at"], request["interval_minutes"], request["venues"]
+        fixtures, request["starts_at"], request["interval_minutes"], request["venues"], event_rules
     )
-    return await _store(session, event, timed)
+    bookings = [
+        Booking(-1 - i, None, f.home_team_id, f.away_team_id, f.starts_at, f.venue)
+        for i, f in enumerate(timed)
+    ]
+    return timed, conflicts.check(event_rules, [], bookings)
+
+
+def _row(event_id: int, fixture: rules.Fixture) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "home_team_id": fixture.home_team_id,
+        "away_team_id": fixture.away_team_id,
+        "round": fixture.round,
+        "starts_at": fixture.starts_at,
+        "venue": fixture.venue,
+        "status": "scheduled",
+    }
+
+
+def _json(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def _serialise(stored: list[Row[Any]]) -> GeneratedSchedule:
+    """Stored games in id order (blocking runner; one dumps per game keeps each piece short)."""
+    games = [_json(game_payload(row)) for row in sorted(stored, key=lambda row: row.id)]
+    return GeneratedSchedule('{"games":[' + ",".join(games) + "]}", games)
+
+
+def _preview_game(event_id: int, fixture: rules.Fixture) -> dict[str, Any]:
+    known = {
+        **_row(event_id, fixture),
+        "starts_at": None if fixture.starts_at is None else utc_text(fixture.starts_at),
+    }
+    return {name: known.get(name) for name in GAME_FIELDS}
+
+
+def _preview(event_id: int, draft: Draft) -> GeneratedSchedule:
+    games = [_json(_preview_game(event_id, f)) for f in draft.fixtures]
+    violations = _json(conflicts.violation_details(draft.violations))
+    body = '{"games":[' + ",".join(games) + '],"violations":' + violations + ',"dry_run":true}'
+    return GeneratedSchedule(body, [])
 
 
 async def _store(session: AsyncSession, event: Event, fixtures: list[rules.Fixture]) -> list[Game]:
@@ -163,5 +253,8 @@ def _next_times(
     options = event.schedule or {}
     times = [g.starts_at for g in previous if g.starts_at is not None]
     interval = int(options.get("interval_minutes", 120))
-    start: datetime | None = max(times) + timedelta(minutes=interval) if times else None
-    return rules.assign_times(fixtures, start, interval, options.get("venues", []))
+    event_rules = conflicts.event_rules(event)
+    # The next round waits for the last game of this one to end (and the teams' rest).
+    wait = max(timedelta(minutes=interval), event_rules.length + event_rules.rest)
+    start: datetime | None = max(times) + wait if times else None
+    return rules.assign_times(fixtures, start, interval, options.get("venues", []), event_rules)

@@ -12,7 +12,9 @@
   var POLL_MS = 5000;
   var PAGE_SIZE = 200; // the API's largest page
   var MAX_PAGES = 50;
-  var STATUS_LABELS = { scheduled: "Scheduled", live: "Live", final: "Final", cancelled: "Cancelled" };
+  var STATUS_LABELS = {
+    scheduled: "Scheduled", live: "Live", final: "Final", cancelled: "Cancelled", postponed: "Postponed"
+  };
 
   // --- DOM helpers ------------------------------------------------------------------------
 

@@ -164,8 +164,30 @@ def test_every_operation_has_responses_and_errors_reference_error() -> None:
             if int(code) < 400 or path == "/readyz":
                 continue  # /readyz answers 503 with its checks, not an error body
             schema = response["content"]["application/json"]["schema"]
-            assert schema == {"$ref": "#/components/schemas/Error"}, f"{method} {path} {code}"
-    assert "Error" in document["components"]["schemas"]
+            # A schedule conflict is the one error body with its `details` spelled out.
+            allowed = ["Error", *(["ScheduleConflict"] if code == "409" else [])]
+            names = [f"#/components/schemas/{name}" for name in allowed]
+            assert schema in [{"$ref": name} for name in names], f"{method} {path} {code}"
+    components = document["components"]["schemas"]
+    assert "Error" in components
+    error = components["ErrorDetail"]["properties"]
+    conflict = components["ScheduleConflictError"]["properties"]
+    assert conflict.keys() == error.keys()
+
+
+def test_schedule_operations_document_the_conflict_and_the_dry_run() -> None:
+    document = build_openapi()
+    patch = document["paths"]["/api/v1/games/{game_id}"]["patch"]
+    assert patch["responses"]["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ScheduleConflict"
+    }
+    assert {p["name"] for p in patch["parameters"]} >= {"dry_run", "If-Match"}
+    schedule = document["paths"]["/api/v1/events/{event_id}/schedule"]["post"]
+    assert "409" in schedule["responses"] and "200" in schedule["responses"]
+    violation = document["components"]["schemas"]["Violation"]["properties"]
+    assert set(violation) == {"rule", "game_ids", "team_ids", "venue", "starts_at"}
+    rules = document["components"]["schemas"]["ScheduleRules"]["properties"]
+    assert set(rules) == {"game_minutes", "min_rest_minutes", "playing_hours", "blackout_dates"}
 
 
 def test_list_endpoints_use_the_page_envelope() -> None:

@@ -43,3 +43,34 @@ def test_upgrade_downgrade_upgrade_on_sqlite(tmp_path: Path) -> None:
     assert _tables(sync, None) == set()
     upgrade(url)
     assert "games" in _tables(sync, None)
+
+
+def _status_check(sync_url: str, schema: str | None) -> str:
+    engine = sa.create_engine(sync_url)
+    try:
+        checks = sa.inspect(engine).get_check_constraints("games", schema=schema)
+    finally:
+        engine.dispose()
+    return next(c["sqltext"] for c in checks if c["name"] == "ck_games_status")
+
+
+def test_0007_lets_games_be_postponed_and_back_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    sync = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    upgrade(url, "0005")
+    assert "postponed" not in _status_check(sync, None)
+    upgrade(url)
+    assert "postponed" in _status_check(sync, None)
+    downgrade(url, "0005")
+    assert "postponed" not in _status_check(sync, None)
+
+
+@pytest.mark.postgres
+def test_0007_lets_games_be_postponed_on_postgresql() -> None:
+    schema = create_pg_schema()  # already at head
+    try:
+        assert "postponed" in _status_check(PG_ADMIN_URL, schema)
+        downgrade(pg_schema_url(schema), "0005")
+        assert "postponed" not in _status_check(PG_ADMIN_URL, schema)
+    finally:
+        drop_pg_schema(schema)

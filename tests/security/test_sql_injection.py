@@ -85,6 +85,7 @@ ECHOED = {
     "updateEvent": {"name", "sport"},
     "createTeam": {"name", "group"},
     "createGame": {"venue"},
+    "updateGame": {"venue"},
     "register": {"display_name"},
 }
 MIN_CASES_PER_FIELD = 8
@@ -270,6 +271,7 @@ async def base_request(api: Api, world: World, op: Op) -> tuple[str, dict[str, A
         "addScorekeeper": {"user_id": world.spare_user},
         "createTeam": {"name": world.unique("Team"), "group": "A"},
         "createGame": {"home_team_id": world.teams[0], "away_team_id": world.teams[2]},
+        "updateGame": {"venue": "Arena", "round": 2},
         "generateSchedule": {"format": "round_robin", "venues": ["Arena"]},
         "putScore": {"home_score": 1, "away_score": 0, "status": "live"},
         "correctScore": {"home_score": 2, "away_score": 1, "reason": "typo"},

@@ -4,16 +4,17 @@ import pytest
 
 from models.domain.game_state import (
     STATUSES,
+    Placement,
     ScoreUpdate,
     TransitionError,
     apply_score,
-    can_cancel,
+    change_placement,
     correction_allowed,
 )
 
 
 def test_statuses() -> None:
-    assert STATUSES == ("scheduled", "live", "final", "cancelled")
+    assert STATUSES == ("scheduled", "live", "final", "cancelled", "postponed")
 
 
 @pytest.mark.parametrize("target", ["live", "final"])
@@ -80,25 +81,55 @@ def test_scores_must_be_non_negative_ints(scores: tuple[object, object]) -> None
 
 def test_unknown_current_status_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown game status"):
-        apply_score("postponed", 0, 0, ScoreUpdate(0, 0, "live"))
+        apply_score("abandoned", 0, 0, ScoreUpdate(0, 0, "live"))
 
 
 @pytest.mark.parametrize(
-    ("status", "cancel", "correct"),
+    ("status", "correct"),
     [
-        ("scheduled", True, False),
-        ("live", True, False),
-        ("final", False, True),
-        ("cancelled", False, False),
+        ("scheduled", False),
+        ("live", False),
+        ("final", True),
+        ("cancelled", False),
+        ("postponed", False),
     ],
 )
-def test_cancel_and_correction_rules(status: str, cancel: bool, correct: bool) -> None:
-    assert can_cancel(status) is cancel
+def test_correction_rules(status: str, correct: bool) -> None:
     assert correction_allowed(status) is correct
 
 
-def test_cancel_and_correction_reject_unknown_status() -> None:
+def test_correction_rejects_unknown_status() -> None:
     with pytest.raises(ValueError):
-        can_cancel("postponed")
-    with pytest.raises(ValueError):
-        correction_allowed("postponed")
+        correction_allowed("abandoned")
+
+
+def test_postponed_game_takes_no_scores() -> None:
+    with pytest.raises(TransitionError) as info:
+        apply_score("postponed", None, None, ScoreUpdate(1, 0, "live"))
+    assert info.value.code == "postponed"
+
+
+@pytest.mark.parametrize("status", ["scheduled", "live", "final"])
+def test_cancel_then_restore_returns_to_the_state_left(status: str) -> None:
+    cancelled = change_placement(Placement(status), "cancelled")
+    assert cancelled == Placement("cancelled", status)
+    assert change_placement(cancelled, "scheduled") == Placement(status)
+
+
+def test_postpone_then_cancel_then_restore_keeps_the_first_state() -> None:
+    postponed = change_placement(Placement("live"), "postponed")
+    cancelled = change_placement(postponed, "cancelled")
+    assert cancelled == Placement("cancelled", "live")
+    assert change_placement(cancelled, "scheduled") == Placement("live")
+
+
+@pytest.mark.parametrize("status", ["scheduled", "live", "final"])
+def test_scheduled_for_a_game_on_the_schedule_changes_nothing(status: str) -> None:
+    assert change_placement(Placement(status), "scheduled") == Placement(status)
+
+
+def test_a_final_game_cannot_be_postponed() -> None:
+    for current in (Placement("final"), Placement("cancelled", "final")):
+        with pytest.raises(TransitionError) as info:
+            change_placement(current, "postponed")
+        assert info.value.code == "invalid_transition"
