@@ -228,8 +228,22 @@ def _matches(game: FixtureGame, filters: dict[str, Any], team: str | None) -> bo
         "date": lambda v: game.starts_at.date() == _as_date(v),
         "round": lambda v: game.round == v,
         "group": lambda _v: True,  # the fixture has no groups
+        "threshold": lambda v: passes(getattr(game, v["on"]), v["op"], v["value"]),
     }
     return all(checks[name](value) for name, value in filters.items() if value is not None)
+
+
+def passes(value: float, op: str, bound: float) -> bool:
+    """`value op bound`, op one of the plan's gt/ge/lt/le/eq (spelt out, no operator module)."""
+    if op == "gt":
+        return value > bound
+    if op == "ge":
+        return value >= bound
+    if op == "lt":
+        return value < bound
+    if op == "le":
+        return value <= bound
+    return value == bound
 
 
 def _as_date(value: Any) -> date:
@@ -479,6 +493,111 @@ def _games(
     return {"teams": _teams_of(found) or list(teams), "numbers": _unique(_scores(found))}
 
 
+def _plain_value(event: FixtureEvent, team: str, metric: str, filters: dict[str, Any]) -> float:
+    """A team's value as thresholds compare it: a win rate in percent."""
+    value = metric_value(event, team, metric, filters)
+    return value * 100 if metric == "win_rate" else value
+
+
+def _filter(
+    event: FixtureEvent, plan: dict[str, Any], _teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    rule = filters["threshold"]
+    found = [
+        team
+        for team in event.teams
+        if passes(_plain_value(event, team, plan["metric"], filters), rule["op"], rule["value"])
+    ]
+    return {"teams": found, "numbers": []}
+
+
+def _compare(
+    event: FixtureEvent, plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    metric = plan["metric"]
+    a, b = (metric_value(event, t, metric, filters) for t in teams)
+    yes = a > b if (plan.get("order") or "desc") == "desc" else a < b
+    return {
+        "teams": list(teams),
+        "numbers": _unique([_value_number(metric, a), _value_number(metric, b)]),
+        "yes": yes,
+    }
+
+
+def _difference(
+    event: FixtureEvent, plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    metric = plan["metric"]
+    if not teams:
+        table = [t for _, t in standings(event)]
+        teams = tuple(table[r - 1] if r > 0 else table[-1] for r in filters["ranks"])
+    a, b = (metric_value(event, t, metric, filters) for t in teams)
+    gap = abs(a - b)
+    return {
+        "teams": list(teams),
+        "numbers": [percent(gap) if metric == "win_rate" else number(gap)],
+    }
+
+
+def _split(event: FixtureEvent, plan: dict[str, Any], teams: tuple[str, ...], *_: Any) -> _Answer:
+    metric = plan["metric"]
+    values = [metric_value(event, teams[0], metric, {"home": home}) for home in (True, False)]
+    return {"teams": list(teams), "numbers": _unique([_value_number(metric, v) for v in values])}
+
+
+_SCOPE = ("date", "round", "group")  # what a share is a share of; the rest is the condition
+
+
+def _share(
+    event: FixtureEvent, _plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    team = teams[0] if teams else None
+    matched = count_games(event, filters, team)
+    scope = count_games(event, {k: v for k, v in filters.items() if k in _SCOPE}, team)
+    share = matched / scope if scope else 0.0
+    return {"teams": list(teams), "numbers": _unique([percent(share), matched, scope])}
+
+
+def opponents(event: FixtureEvent, team: str, filters: dict[str, Any]) -> list[str]:
+    """Who `team` beat / drew with / lost to (filters.outcome), or has still to play."""
+    if filters.get("pending"):
+        pool = [g for g in event.games if not g.final and g.involves(team)]
+    else:
+        pool = matching_games(event, {"outcome": filters["outcome"]}, team)
+    found = [g.away if g.home == team else g.home for g in sorted(pool, key=lambda g: g.starts_at)]
+    return _unique(found)
+
+
+def _opponents(
+    event: FixtureEvent, _plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    return {"teams": [teams[0], *opponents(event, teams[0], filters)], "numbers": []}
+
+
+def _check(
+    event: FixtureEvent, plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    if len(teams) == 2:
+        found = [
+            g
+            for g in event.final_games(teams[0])
+            if g.involves(teams[1]) and _outcome(g, teams[0]) == filters["outcome"]
+        ]
+        return {"teams": list(teams), "numbers": [], "yes": bool(found)}
+    metric, team = plan["metric"], teams[0]
+    rule = filters.get("threshold")
+    if rule is not None:
+        value = _plain_value(event, team, metric, filters)
+        yes = passes(value, rule["op"], rule["value"])
+        return {
+            "teams": [team],
+            "numbers": [_value_number(metric, metric_value(event, team, metric, filters))],
+            "yes": yes,
+        }
+    leaders, _value = leader(event, metric, plan.get("order") or "desc")
+    return {"teams": [team], "numbers": [], "yes": team in leaders}
+
+
 def _unique(values: list[Any]) -> list[Any]:
     seen: list[Any] = []
     for value in values:
@@ -500,6 +619,13 @@ _ANSWERS: dict[str, Callable[..., _Answer]] = {
     "table": _table,
     "form": _form,
     "games": _games,
+    "filter": _filter,
+    "compare": _compare,
+    "difference": _difference,
+    "split": _split,
+    "share": _share,
+    "opponents": _opponents,
+    "check": _check,
 }
 
 
