@@ -193,16 +193,28 @@ def metric_value(
     return value
 
 
-def ranked(event: FixtureEvent, metric: str, order: str) -> list[tuple[str, float]]:
+def ranked(
+    event: FixtureEvent, metric: str, order: str, filters: dict[str, Any] | None = None
+) -> list[tuple[str, float]]:
     """Teams by `metric`, best first for `order` (team name breaks ties, for stable lists)."""
-    values = [(team, metric_value(event, team, metric)) for team in event.teams]
+    home = (filters or {}).get("home")
+    # A team with no game in scope (never at home, say) has no value to rank, not a zero.
+    teams = [
+        t
+        for t in event.teams
+        if metric == "position" or home is None or matching_games(event, {"home": home}, t)
+    ]
+    values = [(team, metric_value(event, team, metric, filters)) for team in teams]
     sign = -1 if order == "desc" else 1
     return sorted(values, key=lambda tv: (sign * tv[1], tv[0].casefold()))
 
 
-def leader(event: FixtureEvent, metric: str, order: str) -> tuple[list[str], float]:
-    """Every team at the extreme of `metric`, and that value."""
-    values = ranked(event, metric, order)
+def leader(
+    event: FixtureEvent, metric: str, order: str, filters: dict[str, Any] | None = None
+) -> tuple[list[str], float]:
+    """Every team at the extreme of `metric` (over home or away games only, with filters.home),
+    and that value."""
+    values = ranked(event, metric, order, filters)
     best = values[0][1]
     return [team for team, value in values if value == best], best
 
@@ -228,7 +240,7 @@ def _matches(game: FixtureGame, filters: dict[str, Any], team: str | None) -> bo
         "date": lambda v: game.starts_at.date() == _as_date(v),
         "round": lambda v: game.round == v,
         "group": lambda _v: True,  # the fixture has no groups
-        "threshold": lambda v: passes(getattr(game, v["on"]), v["op"], v["value"]),
+        "threshold": lambda v: passes(getattr(game, v["metric"]), v["op"], v["value"]),
     }
     return all(checks[name](value) for name, value in filters.items() if value is not None)
 
@@ -398,9 +410,12 @@ def expected_answer(fixture: Fixture, event_name: str, plan: dict[str, Any]) -> 
 _Answer = dict[str, Any]
 
 
-def _leader(event: FixtureEvent, plan: dict[str, Any], *_: Any) -> _Answer:
+def _leader(
+    event: FixtureEvent, plan: dict[str, Any], _teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
     metric = plan["metric"]
-    teams, value = leader(event, metric, plan.get("order") or "desc")
+    home = {"home": filters["home"]} if "home" in filters else None
+    teams, value = leader(event, metric, plan.get("order") or "desc", home)
     if metric == "position":  # "top/bottom of the table": the rank itself is rarely said
         return {"teams": teams, "numbers": []}
     return {"teams": teams, "numbers": [_value_number(metric, value)]}

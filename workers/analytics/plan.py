@@ -26,7 +26,7 @@ Intents and their fields:
 - ``table``: the standings table (``group`` filter optional).
 - ``form``: one team's last ``limit`` (default 5) results, newest first.
 - ``games``: the games on ``filters.date`` or in ``filters.round`` (any status), or a team's.
-- ``filter``: every team whose ``metric`` passes ``filters.threshold`` ({on: metric, op, value});
+- ``filter``: every team whose ``metric`` passes ``filters.threshold`` ({metric, op, value});
   a set answer ("none" said plainly).
 - ``compare``: two teams on a metric (``teams=[a, b]``): is a's value more (``order="desc"``) or
   less (``"asc"``) than b's? Yes/No first, then both values.
@@ -39,7 +39,7 @@ Intents and their fields:
 - ``check``: a yes/no question: one team at an extreme (``metric`` + ``order``, as ``leader``)
   or past a threshold (``filters.threshold``); or two teams' result (``filters.outcome``).
 
-``filters.threshold`` ({on, op, value}) also narrows ``count``/``share`` by a game measure
+``filters.threshold`` ({metric, op, value}) also narrows ``count``/``share`` by a game measure
 (``total_goals``, ``margin``). A win rate threshold is in percent.
 
 ``group_by`` ("round") splits count/total/average per round; ``None`` otherwise.
@@ -172,7 +172,7 @@ def filters_problem(
 ) -> tuple[str, str] | None:
     """(field, message) for the new shapes' rules on filters; None when they hold."""
     threshold = filters.get("threshold")
-    on = threshold.get("on") if isinstance(threshold, dict) else None
+    on = threshold.get("metric") if isinstance(threshold, dict) else None
     if threshold is not None:
         allowed_on = {
             "filter": (metric,),
@@ -206,7 +206,7 @@ def filters_problem(
 
 
 class ThresholdSchema(Schema):
-    on = fields.String(required=True, validate=validate.OneOf(TEAM_METRICS + GAME_MEASURES))
+    metric = fields.String(required=True, validate=validate.OneOf(TEAM_METRICS + GAME_MEASURES))
     op = fields.String(required=True, validate=validate.OneOf(OPS))
     value = fields.Integer(
         required=True, strict=True, validate=validate.Range(-MAX_VALUE, MAX_VALUE)

@@ -129,10 +129,6 @@ def _team_out(v: Any, metric: str) -> list[Expr]:
     return out if metric == "played" else [*out, v.played]
 
 
-def _anyone_played(v: Any) -> Expr:
-    return select(func.max(v.played)).correlate(None).scalar_subquery() > 0
-
-
 def leader_rows(run: Runner) -> Result:
     metric = run.plan.metric or ""
     if metric == "position":
@@ -141,7 +137,10 @@ def leader_rows(run: Runner) -> Result:
     extreme = func.max(v.value) if run.plan.order == "desc" else func.min(v.value)
     stmt = (
         select(*_team_out(v, metric))
-        .where(v.value == select(extreme).correlate(None).scalar_subquery(), _anyone_played(v))
+        .where(
+            v.value == select(extreme).where(v.played > 0).correlate(None).scalar_subquery(),
+            v.played > 0,  # a team with no game in scope (never at home) has no value to rank
+        )
         .order_by(func.lower(v.team), v.team_id)
         .limit(run.cap)
     )
@@ -157,7 +156,7 @@ def top_n_rows(run: Runner) -> Result:
     by_value = v.value.desc() if run.plan.order == "desc" else v.value.asc()
     stmt = (
         select(*_team_out(v, metric))
-        .where(_anyone_played(v))
+        .where(v.played > 0)
         .order_by(by_value.nulls_last(), func.lower(v.team), v.team_id)
         .limit(limit)
     )
