@@ -28,6 +28,7 @@ from workers.analytics.plan import Plan
 from workers.analytics.queries.executor import execute_plan
 from workers.analytics.queries.readonly import QueryTimeout, read_only_session
 from workers.analytics.wording.answers import answer_sentence
+from workers.analytics.wording.understood import understood_as
 from workers.metrics import ANALYTICS_QUESTIONS, ANALYTICS_SECONDS
 
 log = logging.getLogger("matchday.analytics")
@@ -132,6 +133,7 @@ def _answer(
     if cached is not None:
         return "cached", {**cached, "question": question}
     result = execute_plan(session, plan, row_cap=config.row_cap)
+    names = {team.id: team.name for team in context.teams}
     payload: dict[str, Any] = {
         "question": question,
         "answer": answer_sentence(
@@ -139,8 +141,9 @@ def _answer(
             result.columns,
             result.rows,
             event_name=context.name,
-            team_names={team.id: team.name for team in context.teams},
+            team_names=names,
         ),
+        "understood_as": understood_as(plan, event_name=context.name, team_names=names),
         "columns": result.columns,
         "rows": result.rows,
         "plan": plan.to_dict(),
