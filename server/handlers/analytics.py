@@ -18,6 +18,10 @@ log = logging.getLogger("matchday.analytics")
 # which HTTP status that is, is decided here. A code missing from this table is a 503.
 STATUS_BY_CODE = {
     "unrecognized_question": 422,
+    "off_topic": 422,
+    "unknown_team": 422,
+    "ambiguous_event": 422,  # answerable once the asker picks one (event_id or event_date)
+    "unsupported_question": 422,
     "not_found": 404,  # private events are as absent as missing ones
     "query_timeout": 504,
     "analytics_unavailable": 503,

@@ -155,7 +155,8 @@ def coherence_problem(
     allowed = METRICS_BY_INTENT.get(intent)
     if allowed is None and metric is not None:
         return "metric", f"{intent} takes no metric"
-    if allowed is not None and metric not in allowed:
+    result_check = intent == "check" and len(teams) == 2 and metric is None  # "did A beat B"
+    if allowed is not None and metric not in allowed and not result_check:
         return "metric", f"must be one of: {', '.join(allowed)}"
     fewest, most = TEAMS_BY_INTENT[intent]
     if not fewest <= len(teams) <= most:

@@ -171,10 +171,10 @@ def answer_or_error(
 
 
 def unrecognized_error(exc: UnrecognizedQuestion) -> AnalyticsError:
-    details: dict[str, Any] = {"examples": list(exc.examples)}
+    details: dict[str, Any] = {**exc.details, "examples": list(exc.examples)}
     if exc.suggestion:
         details["did_you_mean"] = exc.suggestion
-    return AnalyticsError(ErrorCode.UNRECOGNIZED_QUESTION, exc.message, details)
+    return AnalyticsError(ErrorCode(exc.code), exc.message, details)
 
 
 def _resolve_event(session: Session, question: str, event_id: int | None, viewer: Viewer) -> Event:

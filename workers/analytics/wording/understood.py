@@ -74,8 +74,10 @@ _HEADS: dict[str, Callable[[Plan, list[str]], str]] = {
     "count": lambda p, n: "Number of games" + (f" of {n[0]}" if n else ""),
     "total": lambda p, n: f"Total {p.metric}".replace("_", " ") + (f" of {n[0]}" if n else ""),
     "average": lambda p, n: f"Average {p.metric}".replace("_", " ") + (f" of {n[0]}" if n else ""),
-    "extreme": lambda p, n: f"The game(s) with the {'most' if p.order == 'desc' else 'least'} "
-    f"{metric_noun(p.metric or '')}" + (f" involving {n[0]}" if n else ""),
+    "extreme": lambda p, n: (
+        f"The game(s) with the {'most' if p.order == 'desc' else 'least'} "
+        f"{metric_noun(p.metric or '')}" + (f" involving {n[0]}" if n else "")
+    ),
     "table": lambda _p, _n: "The table",
     "form": lambda p, n: f"{possessive(n[0])} last {p.limit or 5} results",
     "games": lambda _p, n: "Games" + (f" of {' and '.join(n)}" if n else ""),
