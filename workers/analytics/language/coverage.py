@@ -32,8 +32,13 @@ from workers.analytics.language.reading import (
 )
 from workers.analytics.plan import Plan
 
-# Question words and list verbs every shape may carry.
-_ANY = frozenset({v.WHO, v.TEAM, v.LIST, v.FILLER, v.HOW, v.EACH, v.TOTAL})
+# Question words and list verbs every shape may carry. "Who"/"which team" only where the
+# answer names teams (see _NAMES_TEAMS): "which teams scored in every game" is not an average.
+_ANY = frozenset({v.LIST, v.FILLER, v.HOW, v.EACH, v.TOTAL})
+_NAMES_TEAMS = frozenset(
+    {"leader", "top_n", "team_value", "team_record", "head_to_head", "table", "form"}
+    | {"filter", "compare", "difference", "split", "opponents", "check", "extreme", "games"}
+)
 
 _METRIC_TAGS: dict[str, frozenset[str]] = {
     "points": frozenset({v.POINTS, v.WIN}),  # "points won"
@@ -59,8 +64,10 @@ _BOUND_TAGS = frozenset(
 _GAME_WORDS = frozenset({v.GAME, v.RESULT, v.PLAYED, v.MEET})
 
 _INTENT_TAGS: dict[str, frozenset[str]] = {
-    "leader": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.GAME, v.ORDER},
-    "top_n": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.GAME, v.ORDER, NUMBER_REF},
+    # No GAME here: "the game with the least goals" is not a team; "won the most games" is
+    # covered by the metric's own words.
+    "leader": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER},
+    "top_n": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, NUMBER_REF},
     "team_value": frozenset({v.HOWMANY, v.WHERE, v.GAME, v.DOING}),
     "team_record": frozenset(
         {v.RECORD, v.DOING, v.FOR, v.AGAINST, v.SCORED, v.GOALS, v.WIN, v.DRAW, v.LOSS}
@@ -116,6 +123,8 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
 def allowed_tags(plan: Plan) -> frozenset[str]:
     """The concept tags this plan expresses: its shape's, its metric's, its filters'."""
     tags = set(_ANY | _INTENT_TAGS[plan.intent])
+    if plan.intent in _NAMES_TEAMS or plan.teams:
+        tags |= {v.WHO, v.TEAM}
     if plan.metric in _METRIC_TAGS:
         tags |= _METRIC_TAGS[plan.metric]
     f = plan.filters

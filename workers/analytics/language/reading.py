@@ -81,6 +81,7 @@ class Reading:
     group: str | None = None
     numbers: list[int] = field(default_factory=list)
     today: dt.date | None = None
+    asked: bool = False  # the question ends with "?" ("Lions top of the table?": yes/no)
 
     def __post_init__(self) -> None:
         self.tags: frozenset[str] = frozenset()
@@ -123,7 +124,7 @@ def read_question(question: str, event: EventContext, today: dt.date) -> Reading
     if len(question) > MAX_QUESTION_CHARS:
         raise NoPlan(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
     tokens = tokenize(question)
-    reading = Reading(event, today=today)
+    reading = Reading(event, today=today, asked=question.rstrip().endswith("?"))
     words = [token.text for token in tokens]
     own_name = index_for(((event.id, event.name),), aliases=False)
     words = _drop_spans(words, own_name.find(words), None)

@@ -29,8 +29,9 @@ _INVERSE = {"win": "loss", "loss": "win", "draw": "draw"}
 
 
 def _yes_no(r: Reading) -> bool:
+    """ "Is X top?", "did A beat B?", or a bare "A beat B?" that begins with a team."""
     words = r.words()
-    return bool(words) and words[0] in _AUX
+    return bool(words) and (words[0] in _AUX or (r.asked and words[0] == TEAM_REF))
 
 
 def _team_positions(r: Reading) -> list[int]:

@@ -366,6 +366,10 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "country": (TEAM,),
     "countries": (TEAM,),
     "franchise": (TEAM,),
+    "opponent": (TEAM,),
+    "opponents": (TEAM,),
+    "opposition": (TEAM,),
+    "rivals": (TEAM,),
     "who": (WHO,),
     "whom": (WHO,),
     "which": (WHO,),
@@ -902,6 +906,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "cup": (FILLER,),
     "championship": (FILLER,),
     "please": (FILLER,),
+    "match report": (FILLER,),
+    "for my report": (FILLER,),
 }
 
 PHRASES: dict[tuple[str, ...], tuple[str, ...]] = _expand(_PHRASES)
