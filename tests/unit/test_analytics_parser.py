@@ -210,7 +210,7 @@ HEAD_TO_HEAD = [
         "what was the score in round 3 between Lions and Eagles",
         P("head_to_head", None, "Lions", "Eagles", filters={"round": 3}),
     ),
-    ("Did Bears beat Wolves?", P("head_to_head", None, "Bears", "Wolves")),
+    ("how did Bears and Wolves get on?", P("head_to_head", None, "Bears", "Wolves")),
     ("head-to-head Lions Tigers", P("head_to_head", None, "Lions", "Tigers")),
     ("what happened when Tigers met Sharks", P("head_to_head", None, "Tigers", "Sharks")),
     ("How did Lions get on against Tigers?", P("head_to_head", None, "Lions", "Tigers")),
@@ -332,7 +332,7 @@ FORM = [
 GAMES = [
     ("which games have Eagles played", P("games", None, "Eagles")),
     ("show all fixtures", P("games")),
-    ("who beat the Lions", P("games", None, "Lions")),
+    ("which games did the Lions play", P("games", None, "Lions")),
     ("who did the Bears play in round 2", P("games", None, "Bears", filters={"round": 2})),
     ("when did Sharks play Wolves?", P("games", None, "Sharks", "Wolves")),
     ("games on 5 May", P("games", filters={"date": "2026-05-05"})),

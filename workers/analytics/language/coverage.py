@@ -45,10 +45,10 @@ _METRIC_TAGS: dict[str, frozenset[str]] = {
     "played": frozenset({v.PLAYED, v.GAME, v.MEET}),
     "won": frozenset({v.WIN, v.GAME, v.PLAYED}),
     "drawn": frozenset({v.DRAW, v.GAME, v.PLAYED}),
-    "lost": frozenset({v.LOSS, v.GAME, v.PLAYED, v.UNBEATEN}),
+    "lost": frozenset({v.LOSS, v.GAME, v.PLAYED}),
     "score_for": frozenset({v.GOALS, v.SCORED, v.FOR, v.POINTS, v.HIGHSCORING, v.LOWSCORING}),
-    "score_against": frozenset({v.GOALS, v.AGAINST, v.DEFENCE, v.SCORED}),
-    "score_diff": frozenset({v.DIFF, v.GOALS, v.NEGATIVE, v.POSITIVE}),
+    "score_against": frozenset({v.GOALS, v.AGAINST, v.DEFENCE, v.SCORED, v.POINTS}),
+    "score_diff": frozenset({v.DIFF, v.GOALS}),
     "clean_sheets": frozenset({v.CLEAN, v.GAME, v.GOALS, v.AGAINST, v.DEFENCE}),
     "win_rate": frozenset({v.RATE, v.PERCENT, v.WIN, v.GAME, v.PLAYED, v.AVERAGE}),
     "position": frozenset({v.POSITION, v.TABLE, v.TOP, v.BOTTOM, v.LEAD, v.LAST, v.ORDER}),
@@ -66,8 +66,8 @@ _GAME_WORDS = frozenset({v.GAME, v.RESULT, v.PLAYED, v.MEET})
 _INTENT_TAGS: dict[str, frozenset[str]] = {
     # No GAME here: "the game with the least goals" is not a team; "won the most games" is
     # covered by the metric's own words.
-    "leader": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER},
-    "top_n": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, NUMBER_REF},
+    "leader": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD},  # "best home record"
+    "top_n": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD, NUMBER_REF},
     "team_value": frozenset({v.HOWMANY, v.WHERE, v.GAME, v.DOING}),
     "team_record": frozenset(
         {v.RECORD, v.DOING, v.FOR, v.AGAINST, v.SCORED, v.GOALS, v.WIN, v.DRAW, v.LOSS}
@@ -101,22 +101,19 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
         | {v.GOALS, v.SINGLE_GAME}
         | _GAME_WORDS
     ),
-    "filter": _BOUND_TAGS | {v.GAME},
+    "filter": frozenset({v.GAME}),  # its threshold brings the comparison words
     "compare": frozenset({v.THAN, v.GT, v.LT, v.MOST, v.LEAST, v.BEST, v.WORST, v.VERSUS}),
     "difference": frozenset(
         {v.HOWMANY, v.MOST, v.LEAST, v.THAN, v.GAP, v.BETWEEN, v.VERSUS, v.TOP, v.BOTTOM}
         | {v.LAST, v.TABLE, v.POSITION, v.ORDINAL, NUMBER_REF}
     ),
     "split": frozenset({v.HOME, v.AWAY, v.VERSUS, v.HOWMANY, v.GAME}),
-    "share": frozenset({v.PERCENT, v.MARGIN, v.GOALS, v.HOWMANY} | _RESULT_TAGS | _BOUND_TAGS)
-    | _GAME_WORDS,
+    # Comparison words only come with a threshold (allowed_tags adds them then).
+    "share": frozenset({v.PERCENT, v.GOALS, v.HOWMANY} | _RESULT_TAGS) | _GAME_WORDS,
     "opponents": frozenset(
         {v.WIN, v.LOSS, v.DRAW, v.FIXTURE, v.NEXT, v.MEET, v.VERSUS, v.YET_TO} | _GAME_WORDS
     ),
-    "check": frozenset({v.WIN, v.LOSS, v.DRAW, v.VERSUS, v.MEET, v.GAME})
-    | _RANKING
-    | _BOUND_TAGS
-    | {v.TABLE},
+    "check": frozenset({v.WIN, v.LOSS, v.DRAW, v.VERSUS, v.MEET, v.GAME, v.TABLE}) | _RANKING,
 }
 
 
@@ -154,10 +151,15 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
     return frozenset(tags)
 
 
-def unused_spans(r: Reading, plan: Plan) -> list[str]:
-    """The runs of question words the plan does not account for, in question order."""
+def unused_spans(r: Reading, plan: Plan, *, allow_unknown: bool = False) -> list[str]:
+    """The runs of question words the plan does not account for, in question order
+    (`allow_unknown`: words the parser does not know at all are not counted)."""
     allowed = allowed_tags(plan)
-    unused = [i for i, term in enumerate(r.terms) if not _covered(term, allowed)]
+    unused = [
+        i
+        for i, term in enumerate(r.terms)
+        if not _covered(term, allowed) and not (allow_unknown and UNKNOWN in term[1])
+    ]
     return [" ".join(r.terms[i][0] for i in run) for run in _runs(unused)]
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from workers.analytics.language import vocabulary as v
-from workers.analytics.language.context import EventContext
-from workers.analytics.language.coverage import check_coverage
+from workers.analytics.language.context import EventContext, TeamRef
+from workers.analytics.language.coverage import check_coverage, unused_spans
 from workers.analytics.language.names import index_for
 from workers.analytics.language.planning import (
     direction,
@@ -434,15 +434,43 @@ def _casefold(text: str) -> str:
 
 def find_event(question: str, events: Sequence[tuple[int, str]]) -> int | None:
     """The event whose name the question mentions (fuzzily), or None when none or unsure."""
+    named = named_events(question, events)
+    return named[0] if len(named) == 1 else None
+
+
+def named_events(question: str, events: Sequence[tuple[int, str]]) -> list[int]:
+    """The ids of the events the question names (its longest event-name mention): one, or
+    several when events share that name, or none."""
     if not events or len(question) > MAX_QUESTION_CHARS:
-        return None
+        return []
     words = [token.text for token in tokenize(question)]
     index = index_for(tuple(events), aliases=False)
-    best: tuple[int, int] | None = None  # (words matched, id)
+    best: tuple[int, list[int]] | None = None  # (words matched, ids)
     for mention in index.find(words):
-        if len(mention.ids) != 1:
-            continue
         size = mention.end - mention.start
         if best is None or size > best[0]:
-            best = (size, mention.ids[0])
-    return None if best is None else best[1]
+            best = (size, list(mention.ids))
+    return [] if best is None else best[1]
+
+
+def off_topic_question(
+    question: str, today: dt.date, teams: Sequence[tuple[int, str]] = ()
+) -> bool:
+    """Whether a question is about no league at all, asked before knowing which event:
+    `teams` are the names of every event's teams, so a bare team name is not off-topic."""
+    refs = tuple(TeamRef(team_id, name) for team_id, name in teams)
+    try:
+        read_question(question, EventContext(id=1, name="the event", teams=refs), today)
+    except NoPlan as exc:
+        return exc.code == "off_topic"
+    return False
+
+
+def covers(question: str, event: EventContext, today: dt.date, plan: Plan) -> list[str]:
+    """The known words of `question` that `plan` does not use (a language model's plan must
+    use every word the parser knows; words the parser does not know are the model's to read)."""
+    try:
+        reading = read_question(question, event, today)
+    except NoPlan as exc:
+        return [exc.message]
+    return unused_spans(reading, plan, allow_unknown=True)

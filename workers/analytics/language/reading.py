@@ -81,7 +81,6 @@ class Reading:
     group: str | None = None
     numbers: list[int] = field(default_factory=list)
     today: dt.date | None = None
-    asked: bool = False  # the question ends with "?" ("Lions top of the table?": yes/no)
 
     def __post_init__(self) -> None:
         self.tags: frozenset[str] = frozenset()
@@ -96,6 +95,7 @@ class Reading:
         if self.date != self.today:
             raise NoPlan("I can show the table as it is now, not as it was on another day.")
         self.date = None  # "the table today", "who is top now": today is when, not which games
+        self.terms = [(w, frozenset({v.FILLER}) if w == DATE_REF else t) for w, t in self.terms]
 
     def has(self, *tags: str) -> bool:
         return any(tag in self.tags for tag in tags)
@@ -124,7 +124,7 @@ def read_question(question: str, event: EventContext, today: dt.date) -> Reading
     if len(question) > MAX_QUESTION_CHARS:
         raise NoPlan(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
     tokens = tokenize(question)
-    reading = Reading(event, today=today, asked=question.rstrip().endswith("?"))
+    reading = Reading(event, today=today)
     words = [token.text for token in tokens]
     own_name = index_for(((event.id, event.name),), aliases=False)
     words = _drop_spans(words, own_name.find(words), None)

@@ -29,9 +29,19 @@ _INVERSE = {"win": "loss", "loss": "win", "draw": "draw"}
 
 
 def _yes_no(r: Reading) -> bool:
-    """ "Is X top?", "did A beat B?", or a bare "A beat B?" that begins with a team."""
+    """ "Is X top?", "did A beat B?"; or terse, a team then a result or a place: "A beat B",
+    "Lions top of the table" (the same with or without a question mark)."""
     words = r.words()
-    return bool(words) and (words[0] in _AUX or (r.asked and words[0] == TEAM_REF))
+    if not words:
+        return False
+    if words[0] in _AUX:
+        return True
+    if words[0] != TEAM_REF or len(r.terms) < 2:
+        return False
+    then = r.terms[1][1]
+    if len(r.teams) == 2:
+        return bool(then & {v.WIN, v.LOSS, v.DRAW})
+    return bool(then & {v.TOP, v.BOTTOM, v.LEAD}) and team_metric(r) == "position"
 
 
 def _team_positions(r: Reading) -> list[int]:

@@ -171,6 +171,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "defensive": (DEFENCE,),
     "defensive record": (DEFENCE,),
     "back line": (DEFENCE,),
+    "at the back": (DEFENCE,),
     "backline": (DEFENCE,),
     # These words are about defending on their own ("the stingiest side").
     "tightest": (BEST, DEFENCE),
@@ -907,6 +908,9 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "championship": (FILLER,),
     "please": (FILLER,),
     "match report": (FILLER,),
+    "over the years": (FILLER,),
+    "over the season": (FILLER,),
+    "over the course of the season": (FILLER,),
     "for my report": (FILLER,),
 }
 
