@@ -177,10 +177,9 @@ def sentence_problem(sentence: str, answer: Mapping[str, Any], names: Sequence[s
     elif named != expected:
         extra, missing = sorted(named - expected), sorted(expected - named)
         return f"teams: missing {missing}, extra {extra}"
-    if "yes" in answer:
-        first = "Yes" if answer["yes"] else "No"
-        if not re.match(rf"{first}\b", sentence):
-            return f"does not begin with {first!r}"
+    first = answer.get("first")  # a yes/no question: "Yes" or "No" comes first
+    if first is not None and not re.match(rf"{first}\b", sentence):
+        return f"does not begin with {first!r}"
     missing_numbers = [n for n in answer.get("numbers") or () if not number_said(n, sentence)]
     return f"numbers missing: {missing_numbers}" if missing_numbers else None
 

@@ -27,8 +27,8 @@ def _answer_line(answer: dict[str, object]) -> str:
     parts = [f"teams: {json.dumps(answer['teams'])}", f"numbers: {json.dumps(answer['numbers'])}"]
     if answer.get("partial"):
         parts.append("partial: true")
-    if "yes" in answer:
-        parts.append(f"yes: {'true' if answer['yes'] else 'false'}")
+    if "first" in answer:  # not "yes:": YAML 1.1 reads a bare yes as a boolean key
+        parts.append(f'first: "{answer["first"]}"')
     return "  answer: {" + ", ".join(parts) + "}"
 
 

@@ -535,7 +535,7 @@ def _compare(
     return {
         "teams": list(teams),
         "numbers": _unique([_value_number(metric, a), _value_number(metric, b)]),
-        "yes": yes,
+        "first": "Yes" if yes else "No",
     }
 
 
@@ -598,7 +598,7 @@ def _check(
             for g in event.final_games(teams[0])
             if g.involves(teams[1]) and _outcome(g, teams[0]) == filters["outcome"]
         ]
-        return {"teams": list(teams), "numbers": [], "yes": bool(found)}
+        return {"teams": list(teams), "numbers": [], "first": "Yes" if found else "No"}
     metric, team = plan["metric"], teams[0]
     rule = filters.get("threshold")
     if rule is not None:
@@ -607,10 +607,10 @@ def _check(
         return {
             "teams": [team],
             "numbers": [_value_number(metric, metric_value(event, team, metric, filters))],
-            "yes": yes,
+            "first": "Yes" if yes else "No",
         }
     leaders, _value = leader(event, metric, plan.get("order") or "desc")
-    return {"teams": [team], "numbers": [], "yes": team in leaders}
+    return {"teams": [team], "numbers": [], "first": "Yes" if team in leaders else "No"}
 
 
 def _unique(values: list[Any]) -> list[Any]:
