@@ -40,6 +40,7 @@ from workers.metrics import ANALYTICS_QUESTIONS, ANALYTICS_SECONDS
 log = logging.getLogger("matchday.analytics")
 EVENT_SEARCH_LIMIT = 1_000  # the newest visible events a question's event name is matched to
 EVENTS_IN_HINT = 5
+_FOR_THE_MODEL = (ErrorCode.UNRECOGNIZED_QUESTION, ErrorCode.OFF_TOPIC)
 CANDIDATES_SHOWN = 10
 
 
@@ -101,10 +102,11 @@ def answer_question(
             event = _resolve_event(session, question, event_id, event_date, viewer, today)
             context = _event_context(session, event)
             read = _read(question, context, today)
-            # Only a question the parser could not read at all goes to the language model:
-            # an off-topic one, an unknown team or an unusable part is refused as it is.
+            # Only a question the parser could not read goes to the language model (it may
+            # know words the parser does not); an unknown team or a part no plan can use is
+            # refused as it is.
             if isinstance(read, UnrecognizedQuestion) and (
-                planner is None or read.code != ErrorCode.UNRECOGNIZED_QUESTION
+                planner is None or read.code not in _FOR_THE_MODEL
             ):
                 raise read
             if isinstance(read, Plan):  # the common case: all in one short transaction

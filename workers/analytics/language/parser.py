@@ -470,7 +470,7 @@ def covers(question: str, event: EventContext, today: dt.date, plan: Plan) -> li
     """The known words of `question` that `plan` does not use (a language model's plan must
     use every word the parser knows; words the parser does not know are the model's to read)."""
     try:
-        reading = read_question(question, event, today)
+        reading = read_question(question, event, today, topical=False)
     except NoPlan as exc:
         return [exc.message]
     return unused_spans(reading, plan, allow_unknown=True)

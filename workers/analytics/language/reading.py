@@ -120,7 +120,11 @@ class Reading:
         return self.has(v.HOME)
 
 
-def read_question(question: str, event: EventContext, today: dt.date) -> Reading:
+def read_question(
+    question: str, event: EventContext, today: dt.date, *, topical: bool = True
+) -> Reading:
+    """The reading of `question`; `topical=False` skips the off-topic refusal (a language
+    model's plan is checked against a question the parser found no league word in)."""
     if len(question) > MAX_QUESTION_CHARS:
         raise NoPlan(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
     tokens = tokenize(question)
@@ -134,7 +138,7 @@ def read_question(question: str, event: EventContext, today: dt.date) -> Reading
     words = _lift_round(words, reading)
     words = _lift_group(words, event, reading)
     reading.terms = _tag(words, reading, _written_as_names(tokens))
-    if off_topic(reading):
+    if topical and off_topic(reading):
         raise NoPlan(
             f"I can answer questions about {event.name}'s teams, games, results and table only.",
             code="off_topic",
