@@ -126,7 +126,10 @@ async def test_a_model_plan_that_drops_a_known_constraint_is_refused(
             dropped = {"intent": "leader", "event_id": league.id, "metric": "drawn"}
             used = {"intent": "filter", "event_id": league.id, "metric": "drawn"}
             used["filters"] = {"threshold": {"metric": "drawn", "op": "gt", "value": 1}}
-            question = {"question": "which teams drew more than 1 game hereabouts?", "event_id": league.id}
+            question = {
+                "question": "which teams drew more than 1 game hereabouts?",
+                "event_id": league.id,
+            }
             stub.replies.append(Reply(completion(json.dumps(dropped))))
             refused = await api.post(QUERY, question)
             stub.replies.append(Reply(completion(json.dumps(used))))

@@ -3,9 +3,8 @@ when configured), the answer cache, the optional language-model planner."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import redis

@@ -378,9 +378,7 @@ def plan_reading(r: Reading) -> Plan:
     if r.has(SCORE_REF):
         raise NoPlan("I cannot look games up by an exact score other than 0-0.", suggest=False)
     if len(r.teams) > 2:
-        raise NoPlan(
-            "Ask about one team, or two for a head-to-head.", code="unsupported_question"
-        )
+        raise NoPlan("Ask about one team, or two for a head-to-head.", code="unsupported_question")
     for rule in (*SHAPE_RULES, *RULES):
         plan = rule(r)
         if plan is not None:

@@ -120,8 +120,6 @@ _UP = frozenset({v.MOST, v.BIG, v.TOP, v.LEAD})
 _DOWN = frozenset({v.LEAST, v.SMALL, v.BOTTOM, v.LAST})
 
 
-
-
 def game_result(r: Reading) -> str | None:
     """The filters.result a count over all games asks for."""
     if r.has(v.GOALLESS):
@@ -136,5 +134,3 @@ def game_result(r: Reading) -> str | None:
         home_won = r.home == r.has(v.WIN)
         return "home_win" if home_won else "away_win"
     return None
-
-

@@ -70,7 +70,7 @@ def _bound_metric(r: Reading, bound: Bound) -> str | None:
     return named
 
 
-# --- yes/no -----------------------------------------------------------------------------------
+# --- yes/no --------------------------------------------------------------------------------------
 
 
 def yes_no(r: Reading) -> Plan | None:
@@ -115,7 +115,7 @@ def _outcome(r: Reading) -> str | None:
     return None
 
 
-# --- two teams on a metric ----------------------------------------------------------------------
+# --- two teams on a metric -----------------------------------------------------------------------
 
 
 def compare(r: Reading) -> Plan | None:
@@ -187,7 +187,7 @@ def _ranks(r: Reading) -> list[int] | None:
     return found
 
 
-# --- home and away --------------------------------------------------------------------------------
+# --- home and away -------------------------------------------------------------------------------
 
 
 def split(r: Reading) -> Plan | None:
@@ -200,7 +200,7 @@ def split(r: Reading) -> Plan | None:
     return make(r, "split", metric=metric, teams=r.teams, filters=filters_of(r))
 
 
-# --- games: a condition counted, or its share -------------------------------------------------------
+# --- games: a condition counted, or its share ----------------------------------------------------
 
 
 def _game_bound(r: Reading) -> dict[str, Any] | None:
@@ -237,10 +237,12 @@ def game_count(r: Reading) -> Plan | None:
     if threshold is None:
         return None
     result = None if threshold["metric"] == "margin" else game_result(r)
-    return make(r, "count", metric="games", filters=filters_of(r, result=result, threshold=threshold))
+    return make(
+        r, "count", metric="games", filters=filters_of(r, result=result, threshold=threshold)
+    )
 
 
-# --- opponents --------------------------------------------------------------------------------------
+# --- opponents -----------------------------------------------------------------------------------
 
 
 def opponents(r: Reading) -> Plan | None:
@@ -264,7 +266,7 @@ def opponents(r: Reading) -> Plan | None:
     return None
 
 
-# --- sets of teams ------------------------------------------------------------------------------------
+# --- sets of teams -------------------------------------------------------------------------------
 
 
 def team_filter(r: Reading) -> Plan | None:

@@ -1073,7 +1073,7 @@ KNOWN_WORDS = known_words()
 CONTENT_WORDS = frozenset(
     {
         *_split(
-        """
+            """
     only except excluding but unless nor neither other another else different same
     half since after before until till ago yesterday tomorrow tonight weekend weekday
     monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs
@@ -1094,6 +1094,9 @@ CONTENT_WORDS = frozenset(
 # The allow-list of words a question may carry without a plan using them: articles,
 # pronouns, auxiliaries, politeness, verbs of asking ("show", "tell"), and ordinary verbs that
 # only carry a concept already tagged elsewhere ("kept" in "kept clean sheets").
-IGNORABLE = (STOPWORDS | COMMON_WORDS) - CONTENT_WORDS - set(CARDINALS) - {
-    word for phrase in PHRASES for word in phrase if len(phrase) == 1
-}
+IGNORABLE = (
+    (STOPWORDS | COMMON_WORDS)
+    - CONTENT_WORDS
+    - set(CARDINALS)
+    - {word for phrase in PHRASES for word in phrase if len(phrase) == 1}
+)

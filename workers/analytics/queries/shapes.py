@@ -8,7 +8,6 @@ operators come from an allow-list (``runner.OPS``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from sqlalchemy import and_, case, func, select
 
@@ -20,6 +19,7 @@ from workers.analytics.queries.runner import (
     GAME_COLUMNS,
     OPS,
     Result,
+    Rows,
     Runner,
     Side,
     game_scope,
@@ -46,7 +46,7 @@ def filter_rows(run: Runner) -> Result:
     return ["team", metric, "played"], run.rows(stmt)
 
 
-def _values_of(run: Runner, team_ids: list[int]) -> list[list[Any]]:
+def _values_of(run: Runner, team_ids: list[int]) -> Rows:
     """[team, value, played] for each team id, in the order given."""
     if run.plan.metric == "position":
         table = {r.team_id: r for r in standings_rows(run)}
@@ -84,7 +84,7 @@ def difference_rows(run: Runner) -> Result:
 
 def split_rows(run: Runner) -> Result:
     """One team's metric over its home games, then over its away games."""
-    rows: list[list[Any]] = []
+    rows: Rows = []
     for home in (True, False):
         venue = dataclasses.replace(run.plan, filters={**run.filters, "home": home})
         sub = Runner(run.session, venue, run.cap)

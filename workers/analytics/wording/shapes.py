@@ -86,13 +86,22 @@ def split_sentence(v: View) -> str:
     if len(v.records) != 2:
         return f"There is no such team {event_scope(v)}."
     home, away = v.records
-    name = home["team"]
     parts = [
-        f"{metric_value(v.metric, r['value']) if r['played'] else 0 if v.metric != 'win_rate' else 'none'}"
-        f" {'at home' if r['venue'] == 'home' else 'away'} ({counted(r['played'], 'game')})"
+        f"{_venue_value(v, r)} {_VENUES[r['venue']]} ({counted(r['played'], 'game')})"
         for r in (home, away)
     ]
-    return f"{possessive(name)} {metric_noun(v.metric, v.words)}: {' and '.join(parts)} {event_scope(v)}."
+    noun = metric_noun(v.metric, v.words)
+    return f"{possessive(home['team'])} {noun}: {' and '.join(parts)} {event_scope(v)}."
+
+
+_VENUES = {"home": "at home", "away": "away"}
+
+
+def _venue_value(v: View, record: Mapping[str, Any]) -> str:
+    """The value over one venue's games; a win rate without games there is 'none'."""
+    if record["played"]:
+        return metric_value(v.metric, record["value"])
+    return "none" if v.metric == "win_rate" else "0"
 
 
 def share_sentence(v: View) -> str:
