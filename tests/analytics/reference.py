@@ -576,7 +576,7 @@ def _share(
 def opponents(event: FixtureEvent, team: str, filters: dict[str, Any]) -> list[str]:
     """Who `team` beat / drew with / lost to (filters.outcome), or has still to play."""
     if filters.get("pending"):
-        pool = [g for g in event.games if not g.final and g.involves(team)]
+        pool = [g for g in event.games if g.status in ("scheduled", "live") and g.involves(team)]
     else:
         pool = matching_games(event, {"outcome": filters["outcome"]}, team)
     found = [g.away if g.home == team else g.home for g in sorted(pool, key=lambda g: g.starts_at)]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from models import Game
 from workers.analytics.plan import LAST_RANK
 from workers.analytics.queries.games import game_select, games_of, result_letter
 from workers.analytics.queries.runner import (
-    FINAL,
     GAME_COLUMNS,
     OPS,
     Result,
@@ -29,6 +28,7 @@ from workers.analytics.queries.runner import (
 from workers.analytics.queries.teams import leader_rows, standings_rows, valued
 
 VALUE_COLUMNS = ["team", "value", "played"]
+TO_PLAY = ("scheduled", "live")  # a cancelled game is not still to play
 
 
 def filter_rows(run: Runner) -> Result:
@@ -113,7 +113,7 @@ def opponents_rows(run: Runner) -> Result:
             *game_scope(run, final_only=False),
             *in_group(run, Game.home_team_id),
             side.involved,
-            Game.status != run.p("status", FINAL),
+            or_(*(Game.status == run.p(f"to_play_{i}", s) for i, s in enumerate(TO_PLAY))),
         ]
     else:
         where = games_of(run, side)

@@ -129,17 +129,29 @@ def _team_out(v: Any, metric: str) -> list[Expr]:
     return out if metric == "played" else [*out, v.played]
 
 
+def _anyone_played(v: Any) -> Expr:
+    return select(func.max(v.played)).correlate(None).scalar_subquery() > 0
+
+
+def _ranked(run: Runner, v: Any) -> list[Expr]:
+    """Over home (or away) games only, a team with none there has no value to rank: it is
+    not "the best defence at home" for never having played at home."""
+    return [v.played > 0] if run.filters.get("home") is not None else []
+
+
 def leader_rows(run: Runner) -> Result:
     metric = run.plan.metric or ""
     if metric == "position":
         return _position_leader(run)
     v = valued(run).c
     extreme = func.max(v.value) if run.plan.order == "desc" else func.min(v.value)
+    ranked = _ranked(run, v)
     stmt = (
         select(*_team_out(v, metric))
         .where(
-            v.value == select(extreme).where(v.played > 0).correlate(None).scalar_subquery(),
-            v.played > 0,  # a team with no game in scope (never at home) has no value to rank
+            v.value == select(extreme).where(*ranked).correlate(None).scalar_subquery(),
+            _anyone_played(v),
+            *ranked,
         )
         .order_by(func.lower(v.team), v.team_id)
         .limit(run.cap)
@@ -156,7 +168,7 @@ def top_n_rows(run: Runner) -> Result:
     by_value = v.value.desc() if run.plan.order == "desc" else v.value.asc()
     stmt = (
         select(*_team_out(v, metric))
-        .where(v.played > 0)
+        .where(_anyone_played(v), *_ranked(run, v))
         .order_by(by_value.nulls_last(), func.lower(v.team), v.team_id)
         .limit(limit)
     )
