@@ -21,14 +21,24 @@ from workers.analytics.wording.phrases import (
 def understood_as(plan: Plan, *, event_name: str, team_names: Mapping[int, str]) -> str:
     names = [team_names.get(t, f"team {t}") for t in plan.teams]
     head = _HEADS[plan.intent](plan, names)
-    conditions = [*_conditions(plan), f"in {event_name}"]
-    return f"{head}, {', '.join(conditions)}"
+    asked = head.endswith("?")  # a yes/no question is said back as one
+    sentence = head.removesuffix("?")
+    for condition in [*_conditions(plan), f"in {event_name}"]:
+        joined = condition.startswith(("that ", "with ")) or asked
+        sentence += f" {condition}" if joined else f", {condition}"
+    return sentence + ("?" if asked else "")
 
 
 def _most(plan: Plan) -> str:
     if plan.metric == "position":
         return "top of the table" if plan.order == "asc" else "bottom of the table"
     return f"{'most' if plan.order == 'desc' else 'fewest'} {metric_noun(plan.metric or '')}"
+
+
+def _more(plan: Plan) -> str:
+    if plan.metric == "position":
+        return "higher in the table" if plan.order == "asc" else "lower in the table"
+    return f"{'more' if plan.order == 'desc' else 'fewer'} {metric_noun(plan.metric or '')}"
 
 
 def _threshold(plan: Plan) -> str:
@@ -54,8 +64,10 @@ def _check(plan: Plan, names: list[str]) -> str:
         verb = {"win": "beat", "draw": "draw with", "loss": "lose to"}[plan.filters["outcome"]]
         return f"Did {names[0]} {verb} {names[1]}?"
     if "threshold" in plan.filters:
-        return f"Is {possessive(names[0])} {_threshold(plan)}?"
-    return f"Are {names[0]} {_most(plan)}?"
+        return f"{names[0]}: {_threshold(plan)}?"
+    if plan.metric == "position":
+        return f"Are {names[0]} {_most(plan)}?"
+    return f"Do {names[0]} have the {_most(plan)}?"
 
 
 def _opponents(plan: Plan, names: list[str]) -> str:
@@ -82,7 +94,7 @@ _HEADS: dict[str, Callable[[Plan, list[str]], str]] = {
     "form": lambda p, n: f"{possessive(n[0])} last {p.limit or 5} results",
     "games": lambda _p, n: "Games" + (f" of {' and '.join(n)}" if n else ""),
     "filter": lambda p, _n: f"Teams with {_threshold(p)}",
-    "compare": lambda p, n: f"{n[0]} vs {n[1]}: who has the {_most(p)}",
+    "compare": lambda p, n: f"{n[0]}: {_more(p)} than {n[1]}?",
     "difference": _difference,
     "split": lambda p, n: f"{possessive(n[0])} {metric_noun(p.metric or '')} at home and away",
     "share": lambda p, n: "Share of games" + (f" of {n[0]}" if n else ""),
