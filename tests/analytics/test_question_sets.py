@@ -249,6 +249,12 @@ def _failures(report: Report) -> str:
     return "\n".join(f"{g.entry.q!r}: {g.why}" for g in report.graded if not g.ok)
 
 
+# The whole evaluation (every file, through the service) runs once, in the first of these
+# tests: ~40 s alone, several minutes on a loaded 2-core machine.
+EVALUATION_TIMEOUT = pytest.mark.timeout(900)
+
+
+@EVALUATION_TIMEOUT
 @pytest.mark.parametrize("name", list(SETS))
 def test_no_file_gets_a_wrong_answer(reports: dict[str, Report], name: str) -> None:
     """A refusal is allowed; an answer that is not the one asked for never is."""
@@ -258,6 +264,7 @@ def test_no_file_gets_a_wrong_answer(reports: dict[str, Report], name: str) -> N
     assert not report.wrong, f"{len(report.wrong)} wrong answers in {name}:\n{wrong}"
 
 
+@EVALUATION_TIMEOUT
 @pytest.mark.parametrize("name", TUNED)
 def test_tuned_questions_meet_the_targets(reports: dict[str, Report], name: str) -> None:
     report = reports[name]
@@ -267,6 +274,7 @@ def test_tuned_questions_meet_the_targets(reports: dict[str, Report], name: str)
         assert not low, f"intents below {TUNED_PER_INTENT:.0%}: {low}\n{_failures(report)}"
 
 
+@EVALUATION_TIMEOUT
 @pytest.mark.parametrize(
     "name",
     [
