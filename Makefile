@@ -94,7 +94,7 @@ bench-analytics: install
 	$(VENV)/bin/python tests/perf/analytics_latency.py --teams 64 --runs 20
 
 eval-analytics: install
-	$(PY) -m tests.analytics.eval --set both
+	$(PY) -m tests.analytics.eval --set all
 
 bench-standings: install
 	$(VENV)/bin/python tests/perf/standings_latency.py --teams 64 --scores 50

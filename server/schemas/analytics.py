@@ -23,6 +23,14 @@ class AnalyticsQuerySchema(Schema):
         allow_none=True,
         metadata={"description": "The event asked about; else the question names it."},
     )
+    event_date = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Picks, among the events the question could mean (an "
+            "`ambiguous_event` error lists them), the one running on this day."
+        },
+    )
     explain = fields.Boolean(
         load_default=False,
         metadata={"description": "Also return the SQL that ran, with its bound parameters."},
@@ -53,6 +61,12 @@ class AnalyticsEventSchema(Schema):
 class AnalyticsAnswerSchema(Schema):
     question = fields.String()
     answer = fields.String(metadata={"example": "Lions and Bears lead with 14 goals each."})
+    understood_as = fields.String(
+        metadata={
+            "description": "The plan said back as one sentence: what was answered.",
+            "example": "Teams with draws \u2265 3, in Summer Cup",
+        }
+    )
     columns = fields.List(fields.String())
     rows = fields.List(fields.List(fields.Raw()))
     plan = fields.Nested(AnalyticsPlanSchema)

@@ -447,10 +447,19 @@
 
   // --- questions (POST /api/v1/analytics/query) -------------------------------------------
 
+  // What each refusal code says to a spectator (the server's message follows it).
+  var REFUSALS = {
+    off_topic: "I can only answer questions about this event.",
+    unknown_team: "I don't know that team.",
+    unsupported_question: "I can't answer that part.",
+    unrecognized_question: "Sorry, I cannot answer that.",
+  };
+
   function askBox(eventId) {
     var form = byId("ask");
     var input = byId("question");
     var answer = byId("answer");
+    var understood = byId("understood");
     var suggestions = byId("suggestions");
     if (!form) return;
 
@@ -466,26 +475,46 @@
       });
     }
 
+    // The echoed plan ("Teams with draws ≥ 3, in Summer Cup"): what was actually answered,
+    // so a misread question shows at a glance.
+    function showUnderstood(text) {
+      if (understood) understood.textContent = text ? "Answered: " + text : "";
+    }
+
+    function refused(err) {
+      var details = err.details || {};
+      var lead = REFUSALS[err.code];
+      if (!lead) {
+        answer.textContent = "Could not answer: " + err.message;
+        return;
+      }
+      if (err.code === "unrecognized_question" && details.did_you_mean) {
+        answer.textContent = "Did you mean: " + details.did_you_mean;
+        offer([details.did_you_mean]);
+        return;
+      }
+      answer.textContent = lead + " " + err.message + " Try one of these:";
+      if (err.code === "unknown_team" && details.suggestions && details.suggestions.length) {
+        answer.textContent = lead + " " + err.message + " Closest: " +
+          details.suggestions.join(", ") + ".";
+      }
+      offer(details.examples || []);
+    }
+
     async function ask() {
       var question = input.value.trim();
       if (!question) return;
       answer.textContent = "Thinking…";
+      showUnderstood("");
       clear(suggestions);
       try {
         var body = await postJSON("/api/v1/analytics/query", {
           question: question, event_id: Number(eventId),
         });
         answer.textContent = body.answer;
+        showUnderstood(body.understood_as);
       } catch (err) {
-        var details = err.details || {};
-        if (err.code === "unrecognized_question") {
-          answer.textContent = details.did_you_mean
-            ? "Did you mean: " + details.did_you_mean
-            : "Sorry, I cannot answer that. Try one of these:";
-          offer(details.did_you_mean ? [details.did_you_mean] : details.examples || []);
-        } else {
-          answer.textContent = "Could not answer: " + err.message;
-        }
+        refused(err);
       }
     }
 
@@ -575,6 +604,11 @@
   }
 
   // --- start ------------------------------------------------------------------------------
+
+  // The question box alone, for tests/static/question_box.js (Node, no browser).
+  if (typeof window !== "undefined" && typeof process !== "undefined") {
+    globalThis.__matchdayAskBox = askBox;
+  }
 
   document.addEventListener("DOMContentLoaded", function () {
     var page = document.body.getAttribute("data-page");

@@ -34,10 +34,27 @@ import yaml
 from tests.analytics.reference import FIXTURE_PATH, Fixture, load_fixture
 
 HERE = Path(__file__).parent
-SETS = {"questions": HERE / "questions.yaml", "heldout": HERE / "heldout.yaml"}
+SHAPES = HERE / "shapes"
+# One file per plan shape (tuned), and the held-out files nobody tunes against.
+SETS = {
+    "questions": HERE / "questions.yaml",
+    "heldout": HERE / "heldout.yaml",
+    **{f"shapes/{p.stem}": p for p in sorted(SHAPES.glob("*.yaml")) if p.stem != "heldout"},
+    "shapes/heldout": SHAPES / "heldout.yaml",
+}
+HELDOUT_SETS = ("heldout", "shapes/heldout")
 DEFAULT_EVENT = "Summer Cup"
-UNRECOGNIZED = "unrecognized"
-ORDERED_INTENTS = ("leader", "top_n", "extreme")  # where `order` changes the answer
+UNRECOGNIZED = "unrecognized"  # refused, with any code
+REFUSAL_CODES = (
+    "unrecognized_question",
+    "off_topic",
+    "unknown_team",
+    "ambiguous_event",
+    "unsupported_question",
+)
+ORDERED_INTENTS = ("leader", "top_n", "extreme", "compare", "check")  # `order` changes the answer
+# Where the teams' order is part of the question ("did A beat B", "A ahead of B").
+ORDERED_TEAMS = ("compare", "difference", "check", "opponents")
 DEFAULT_LIMITS = {"form": 5, "top_n": 5}  # a missing limit means this many
 PLAN_FIELDS = ("intent", "metric", "teams", "filters", "group_by", "order", "limit")
 
@@ -53,6 +70,7 @@ class Entry:
     plan: dict[str, Any] | None  # None: the question must be refused
     also: tuple[dict[str, Any], ...] = ()
     answer: dict[str, Any] = field(default_factory=dict)
+    refusal: str | None = None  # the error code a refused question must get (None = any)
 
     @property
     def intent(self) -> str:
@@ -67,14 +85,17 @@ def load_entries(path: Path) -> list[Entry]:
 def _entry(item: dict[str, Any]) -> Entry:
     passed = item.get("event", DEFAULT_EVENT)
     expected_event = passed if passed is not None else item.get("named_event", DEFAULT_EVENT)
-    refused = item.get("expect") == UNRECOGNIZED
+    expect = item.get("expect")
+    if expect is not None and expect != UNRECOGNIZED and expect not in REFUSAL_CODES:
+        raise ValueError(f"unknown expect: {expect!r} ({item['q']!r})")
     return Entry(
         q=str(item["q"]),
         event=passed,
         expected_event=expected_event,
-        plan=None if refused else dict(item["plan"]),
+        plan=None if expect else dict(item["plan"]),
         also=tuple(item.get("also") or ()),
         answer=dict(item.get("answer") or {}),
+        refusal=None if expect in (None, UNRECOGNIZED) else expect,
     )
 
 
@@ -90,10 +111,11 @@ def canonical_plan(plan: Mapping[str, Any], team_name: Callable[[Any], str]) -> 
         if value is not None
     }
     limit = plan.get("limit")
+    teams = [team_name(t) for t in plan.get("teams") or ()]
     return {
         "intent": intent,
         "metric": plan.get("metric"),
-        "teams": sorted(team_name(t) for t in plan.get("teams") or ()),
+        "teams": teams if intent in ORDERED_TEAMS else sorted(teams),
         "filters": filters,
         "group_by": plan.get("group_by"),
         "order": (plan.get("order") or "desc") if intent in ORDERED_INTENTS else None,
@@ -155,6 +177,9 @@ def sentence_problem(sentence: str, answer: Mapping[str, Any], names: Sequence[s
     elif named != expected:
         extra, missing = sorted(named - expected), sorted(expected - named)
         return f"teams: missing {missing}, extra {extra}"
+    first = answer.get("first")  # a yes/no question: "Yes" or "No" comes first
+    if first is not None and not re.match(rf"{first}\b", sentence):
+        return f"does not begin with {first!r}"
     missing_numbers = [n for n in answer.get("numbers") or () if not number_said(n, sentence)]
     return f"numbers missing: {missing_numbers}" if missing_numbers else None
 
@@ -170,6 +195,7 @@ class Outcome:
     event: str | None = None
     sentence: str | None = None
     refused: str | None = None  # the refusal message
+    code: str | None = None  # the refusal's error code
     crash: str | None = None
     parse_seconds: float | None = None
 
@@ -220,11 +246,12 @@ class Runner:
             else:
                 event_id = find_event(entry.q, [(i, n) for n, i in self.event_ids.items()])
             if event_id is None:
-                return Outcome(refused="no event found in the question")
+                return Outcome(refused="no event found in the question", code="ambiguous_event")
             name = self.event_names[event_id]
             plan = parse_question(entry.q, self.contexts[name], self.fixture.today)
         except UnrecognizedQuestion as exc:
-            return Outcome(refused=str(exc), parse_seconds=time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            return Outcome(refused=str(exc), code=exc.code, parse_seconds=elapsed)
         elapsed = time.perf_counter() - started
         return Outcome(plan=plan.to_dict(), event=name, parse_seconds=elapsed)
 
@@ -240,6 +267,7 @@ class FullRunner(Runner):
         self.sessions = sessions
 
     def answer(self, entry: Entry) -> Outcome:
+        from workers.analytics.errors import AnalyticsError
         from workers.analytics.language.parser import UnrecognizedQuestion
         from workers.analytics.service import AnalyticsConfig, Viewer, answer_question
 
@@ -255,7 +283,9 @@ class FullRunner(Runner):
                 today=self.fixture.today,
             )
         except UnrecognizedQuestion as exc:
-            return Outcome(refused=str(exc), parse_seconds=parsed.parse_seconds)
+            return Outcome(refused=str(exc), code=exc.code, parse_seconds=parsed.parse_seconds)
+        except AnalyticsError as exc:
+            return Outcome(refused=exc.message, code=exc.code.value)
         plan = payload["plan"]
         return Outcome(
             plan=plan,
@@ -270,29 +300,43 @@ class FullRunner(Runner):
 
 @dataclass(frozen=True)
 class Graded:
+    """One question's grade. A wrong answer (answered, but not what was asked, or answered
+    when it must be refused) is counted apart from a refusal: a refusal is safe, a wrong
+    answer is repeated by a spectator."""
+
     entry: Entry
     ok: bool
     why: str = ""
     crashed: bool = False
+    wrong: bool = False  # answered, and the answer is not the expected one
+
+    @property
+    def refused(self) -> bool:
+        return not self.ok and not self.wrong and not self.crashed
 
 
 def grade(entry: Entry, outcome: Outcome, runner: Runner, all_teams: Sequence[str]) -> Graded:
     if outcome.crash:
         return Graded(entry, False, f"crashed: {outcome.crash}", crashed=True)
     if entry.plan is None:
-        if outcome.refused is not None:
-            return Graded(entry, True)
-        return Graded(entry, False, f"should be refused, got {_got(outcome, runner)}")
+        if outcome.refused is None:
+            why = f"should be refused, got {_got(outcome, runner)}"
+            return Graded(entry, False, why, wrong=True)
+        if entry.refusal is not None and outcome.code != entry.refusal:
+            return Graded(entry, False, f"refused as {outcome.code}: {outcome.refused}")
+        return Graded(entry, True)
     if outcome.refused is not None or outcome.plan is None:
-        return Graded(entry, False, f"refused: {outcome.refused}")
+        return Graded(entry, False, f"refused ({outcome.code}): {outcome.refused}")
     if outcome.event != entry.expected_event:
-        return Graded(entry, False, f"event {outcome.event!r}, expected {entry.expected_event!r}")
+        why = f"event {outcome.event!r}, expected {entry.expected_event!r}"
+        return Graded(entry, False, why, wrong=True)
     if not plan_matches(entry, outcome.plan, runner.team_name):
-        return Graded(entry, False, f"plan {_got(outcome, runner)}")
+        return Graded(entry, False, f"plan {_got(outcome, runner)}", wrong=True)
     if outcome.sentence is not None:
         problem = sentence_problem(outcome.sentence, entry.answer, all_teams)
         if problem:
-            return Graded(entry, False, f"answer {outcome.sentence!r}: {problem}")
+            why = f"answer {outcome.sentence!r}: {problem}"
+            return Graded(entry, False, why, wrong=True)
     return Graded(entry, True)
 
 
@@ -314,6 +358,23 @@ class Report:
             n, ok = counts.get(g.entry.intent, (0, 0))
             counts[g.entry.intent] = (n + 1, ok + g.ok)
         return counts
+
+    def outcomes_by_intent(self) -> dict[str, tuple[int, int, int, int]]:
+        """intent → (questions, correct, wrong, refused)."""
+        counts: dict[str, tuple[int, int, int, int]] = {}
+        for g in self.graded:
+            n, ok, wrong, refused = counts.get(g.entry.intent, (0, 0, 0, 0))
+            counts[g.entry.intent] = (n + 1, ok + g.ok, wrong + g.wrong, refused + g.refused)
+        return counts
+
+    @property
+    def wrong(self) -> list[Graded]:
+        return [g for g in self.graded if g.wrong]
+
+    @property
+    def answered_share(self) -> float:
+        """Share of the questions answered correctly (refusals of refusable ones count)."""
+        return self.accuracy
 
     @property
     def accuracy(self) -> float:
@@ -475,11 +536,19 @@ def require_modules(plans_only: bool) -> None:
 
 def format_report(report: Report, mode: str, verbose: bool) -> str:
     lines = [f"{report.name} ({mode}, {len(report.graded)} questions)"]
-    lines.append(f"  {'intent':<14}{'n':>5}{'correct':>9}{'accuracy':>10}")
-    for intent, (n, ok) in sorted(report.by_intent().items(), key=_intent_order):
-        lines.append(f"  {intent:<14}{n:>5}{ok:>9}{ok / n:>10.1%}")
+    head = f"  {'shape':<14}{'n':>5}{'correct':>9}{'wrong':>7}{'refused':>9}{'accuracy':>10}"
+    lines.append(head)
+    for intent, (n, ok, wrong, refused) in sorted(
+        report.outcomes_by_intent().items(), key=_intent_order
+    ):
+        lines.append(f"  {intent:<14}{n:>5}{ok:>9}{wrong:>7}{refused:>9}{ok / n:>10.1%}")
     total_ok = sum(g.ok for g in report.graded)
-    lines.append(f"  {'overall':<14}{len(report.graded):>5}{total_ok:>9}{report.accuracy:>10.1%}")
+    refused = sum(g.refused for g in report.graded)
+    lines.append(
+        f"  {'overall':<14}{len(report.graded):>5}{total_ok:>9}{len(report.wrong):>7}"
+        f"{refused:>9}{report.accuracy:>10.1%}"
+    )
+    lines.append(f"  WRONG ANSWERS: {len(report.wrong)}")
     lines.append(f"  median parse time: {report.median_parse_ms:.2f} ms per question")
     if report.crashes:
         lines.append(f"  CRASHES: {len(report.crashes)}")
@@ -503,11 +572,16 @@ def _intent_order(item: tuple[str, Any]) -> tuple[int, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("questions", "heldout", "both"), default="both")
+    parser.add_argument("--set", choices=(*SETS, "both", "all"), default="all")
     parser.add_argument("--plans-only", action="store_true", help="parser only, no database")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the failures")
     args = parser.parse_args(argv)
-    names = ["questions", "heldout"] if args.set == "both" else [args.set]
+    if args.set == "all":
+        names = list(SETS)
+    elif args.set == "both":
+        names = ["questions", "heldout"]
+    else:
+        names = [args.set]
     mode = "plans only" if args.plans_only else "full"
     try:
         with make_runner(args.plans_only) as runner:

@@ -193,16 +193,28 @@ def metric_value(
     return value
 
 
-def ranked(event: FixtureEvent, metric: str, order: str) -> list[tuple[str, float]]:
+def ranked(
+    event: FixtureEvent, metric: str, order: str, filters: dict[str, Any] | None = None
+) -> list[tuple[str, float]]:
     """Teams by `metric`, best first for `order` (team name breaks ties, for stable lists)."""
-    values = [(team, metric_value(event, team, metric)) for team in event.teams]
+    home = (filters or {}).get("home")
+    # A team with no game in scope (never at home, say) has no value to rank, not a zero.
+    teams = [
+        t
+        for t in event.teams
+        if metric == "position" or home is None or matching_games(event, {"home": home}, t)
+    ]
+    values = [(team, metric_value(event, team, metric, filters)) for team in teams]
     sign = -1 if order == "desc" else 1
     return sorted(values, key=lambda tv: (sign * tv[1], tv[0].casefold()))
 
 
-def leader(event: FixtureEvent, metric: str, order: str) -> tuple[list[str], float]:
-    """Every team at the extreme of `metric`, and that value."""
-    values = ranked(event, metric, order)
+def leader(
+    event: FixtureEvent, metric: str, order: str, filters: dict[str, Any] | None = None
+) -> tuple[list[str], float]:
+    """Every team at the extreme of `metric` (over home or away games only, with filters.home),
+    and that value."""
+    values = ranked(event, metric, order, filters)
     best = values[0][1]
     return [team for team, value in values if value == best], best
 
@@ -228,8 +240,22 @@ def _matches(game: FixtureGame, filters: dict[str, Any], team: str | None) -> bo
         "date": lambda v: game.starts_at.date() == _as_date(v),
         "round": lambda v: game.round == v,
         "group": lambda _v: True,  # the fixture has no groups
+        "threshold": lambda v: passes(getattr(game, v["metric"]), v["op"], v["value"]),
     }
     return all(checks[name](value) for name, value in filters.items() if value is not None)
+
+
+def passes(value: float, op: str, bound: float) -> bool:
+    """`value op bound`, op one of the plan's gt/ge/lt/le/eq (spelt out, no operator module)."""
+    if op == "gt":
+        return value > bound
+    if op == "ge":
+        return value >= bound
+    if op == "lt":
+        return value < bound
+    if op == "le":
+        return value <= bound
+    return value == bound
 
 
 def _as_date(value: Any) -> date:
@@ -384,9 +410,12 @@ def expected_answer(fixture: Fixture, event_name: str, plan: dict[str, Any]) -> 
 _Answer = dict[str, Any]
 
 
-def _leader(event: FixtureEvent, plan: dict[str, Any], *_: Any) -> _Answer:
+def _leader(
+    event: FixtureEvent, plan: dict[str, Any], _teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
     metric = plan["metric"]
-    teams, value = leader(event, metric, plan.get("order") or "desc")
+    home = {"home": filters["home"]} if "home" in filters else None
+    teams, value = leader(event, metric, plan.get("order") or "desc", home)
     if metric == "position":  # "top/bottom of the table": the rank itself is rarely said
         return {"teams": teams, "numbers": []}
     return {"teams": teams, "numbers": [_value_number(metric, value)]}
@@ -479,6 +508,111 @@ def _games(
     return {"teams": _teams_of(found) or list(teams), "numbers": _unique(_scores(found))}
 
 
+def _plain_value(event: FixtureEvent, team: str, metric: str, filters: dict[str, Any]) -> float:
+    """A team's value as thresholds compare it: a win rate in percent."""
+    value = metric_value(event, team, metric, filters)
+    return value * 100 if metric == "win_rate" else value
+
+
+def _filter(
+    event: FixtureEvent, plan: dict[str, Any], _teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    rule = filters["threshold"]
+    found = [
+        team
+        for team in event.teams
+        if passes(_plain_value(event, team, plan["metric"], filters), rule["op"], rule["value"])
+    ]
+    return {"teams": found, "numbers": []}
+
+
+def _compare(
+    event: FixtureEvent, plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    metric = plan["metric"]
+    a, b = (metric_value(event, t, metric, filters) for t in teams)
+    yes = a > b if (plan.get("order") or "desc") == "desc" else a < b
+    return {
+        "teams": list(teams),
+        "numbers": _unique([_value_number(metric, a), _value_number(metric, b)]),
+        "first": "Yes" if yes else "No",
+    }
+
+
+def _difference(
+    event: FixtureEvent, plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    metric = plan["metric"]
+    if not teams:
+        table = [t for _, t in standings(event)]
+        teams = tuple(table[r - 1] if r > 0 else table[-1] for r in filters["ranks"])
+    a, b = (metric_value(event, t, metric, filters) for t in teams)
+    gap = abs(a - b)
+    return {
+        "teams": list(teams),
+        "numbers": [percent(gap) if metric == "win_rate" else number(gap)],
+    }
+
+
+def _split(event: FixtureEvent, plan: dict[str, Any], teams: tuple[str, ...], *_: Any) -> _Answer:
+    metric = plan["metric"]
+    values = [metric_value(event, teams[0], metric, {"home": home}) for home in (True, False)]
+    return {"teams": list(teams), "numbers": _unique([_value_number(metric, v) for v in values])}
+
+
+_SCOPE = ("date", "round", "group")  # what a share is a share of; the rest is the condition
+
+
+def _share(
+    event: FixtureEvent, _plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    team = teams[0] if teams else None
+    matched = count_games(event, filters, team)
+    scope = count_games(event, {k: v for k, v in filters.items() if k in _SCOPE}, team)
+    share = matched / scope if scope else 0.0
+    return {"teams": list(teams), "numbers": _unique([percent(share), matched, scope])}
+
+
+def opponents(event: FixtureEvent, team: str, filters: dict[str, Any]) -> list[str]:
+    """Who `team` beat / drew with / lost to (filters.outcome), or has still to play."""
+    if filters.get("pending"):
+        pool = [g for g in event.games if g.status in ("scheduled", "live") and g.involves(team)]
+    else:
+        pool = matching_games(event, {"outcome": filters["outcome"]}, team)
+    found = [g.away if g.home == team else g.home for g in sorted(pool, key=lambda g: g.starts_at)]
+    return _unique(found)
+
+
+def _opponents(
+    event: FixtureEvent, _plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    return {"teams": [teams[0], *opponents(event, teams[0], filters)], "numbers": []}
+
+
+def _check(
+    event: FixtureEvent, plan: dict[str, Any], teams: tuple[str, ...], filters: dict[str, Any]
+) -> _Answer:
+    if len(teams) == 2:
+        found = [
+            g
+            for g in event.final_games(teams[0])
+            if g.involves(teams[1]) and _outcome(g, teams[0]) == filters["outcome"]
+        ]
+        return {"teams": list(teams), "numbers": [], "first": "Yes" if found else "No"}
+    metric, team = plan["metric"], teams[0]
+    rule = filters.get("threshold")
+    if rule is not None:
+        value = _plain_value(event, team, metric, filters)
+        yes = passes(value, rule["op"], rule["value"])
+        return {
+            "teams": [team],
+            "numbers": [_value_number(metric, metric_value(event, team, metric, filters))],
+            "first": "Yes" if yes else "No",
+        }
+    leaders, _value = leader(event, metric, plan.get("order") or "desc")
+    return {"teams": [team], "numbers": [], "first": "Yes" if team in leaders else "No"}
+
+
 def _unique(values: list[Any]) -> list[Any]:
     seen: list[Any] = []
     for value in values:
@@ -500,6 +634,13 @@ _ANSWERS: dict[str, Callable[..., _Answer]] = {
     "table": _table,
     "form": _form,
     "games": _games,
+    "filter": _filter,
+    "compare": _compare,
+    "difference": _difference,
+    "split": _split,
+    "share": _share,
+    "opponents": _opponents,
+    "check": _check,
 }
 
 

@@ -761,7 +761,7 @@ async def test_analytics_questions_are_answered_by_the_analytics_queue(stack: St
     assert re.search(r"\b1\b", answered.json["answer"]), answered.json
     assert answered.json["plan"]["intent"] == "count"
     assert again.json["answer"] == answered.json["answer"]
-    assert (refused.status, refused.error_code()) == (422, "unrecognized_question"), refused.body
+    assert (refused.status, refused.error_code()) == (422, "unsupported_question"), refused.body
     assert refused.json["error"]["details"]["examples"]
     assert (missing.status, missing.error_code()) == (404, "not_found"), missing.body
 

@@ -132,13 +132,18 @@ async def test_without_an_event_among_several_the_error_says_which_to_name(
     live_api: Api,
 ) -> None:
     token = await live_api.user("org@example.com")
-    await make_league(live_api, token)
-    await make_league(live_api, token, name="Winter League")
+    summer = await make_league(live_api, token)
+    winter = await make_league(live_api, token, name="Winter League")
 
     reply = await live_api.post(QUERY, {"question": "who has the most points?"})
 
     assert reply.status == 422, reply.body
-    assert reply.error_code() == "unrecognized_question"
+    assert reply.error_code() == "ambiguous_event"
+    candidates = reply.json["error"]["details"]["candidates"]
+    assert {(c["id"], c["name"]) for c in candidates} == {
+        (summer.id, "Summer Cup"),
+        (winter.id, "Winter League"),
+    }
     examples = reply.json["error"]["details"]["examples"]
     assert any("Summer Cup" in example for example in examples)
     assert any("Winter League" in example for example in examples)
@@ -146,7 +151,7 @@ async def test_without_an_event_among_several_the_error_says_which_to_name(
     assert answered.status == 200, answered.body
 
 
-async def test_an_unrecognized_question_gets_working_examples(live_api: Api) -> None:
+async def test_a_refused_question_gets_working_examples(live_api: Api) -> None:
     token = await live_api.user("org@example.com")
     league = await make_league(live_api, token)
 
@@ -156,7 +161,8 @@ async def test_an_unrecognized_question_gets_working_examples(live_api: Api) -> 
 
     assert reply.status == 422, reply.body
     error = reply.json["error"]
-    assert error["code"] == "unrecognized_question"
+    assert error["code"] == "unsupported_question"
+    assert error["details"]["not_understood"] == ["weather"]
     assert error["request_id"]
     examples = error["details"]["examples"]
     assert len(examples) >= 3
@@ -408,7 +414,8 @@ async def test_the_language_model_planner_reads_what_the_parser_cannot(
     assert mentioned(answered.json["answer"]) == {"Wolves"}
     assert answered.json["plan"]["metric"] == "score_against"
     assert odd in json.dumps(stub.requests[0].body)  # the question went to the model
-    assert sql_reply.status == 422 and sql_reply.error_code() == "unrecognized_question"
+    # No league word the parser knows: its own refusal stands when the model's reply is junk.
+    assert sql_reply.status == 422 and sql_reply.error_code() == "off_topic"
     assert foreign.status == 422
     assert games.json["total"] == 4
     assert plain.status == 200

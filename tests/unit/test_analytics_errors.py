@@ -14,6 +14,10 @@ from workers.analytics.service import unrecognized_error
 
 STATUSES = {
     "unrecognized_question": 422,
+    "off_topic": 422,
+    "unknown_team": 422,
+    "ambiguous_event": 422,
+    "unsupported_question": 422,
     "not_found": 404,
     "query_timeout": 504,
     "analytics_unavailable": 503,

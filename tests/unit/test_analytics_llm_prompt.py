@@ -184,7 +184,23 @@ def valid_plans() -> st.SearchStrategy[dict[str, Any]]:
             }
         )
 
-    return st.sampled_from(INTENTS).flatmap(for_intent)
+    return st.sampled_from(INTENTS).flatmap(for_intent).map(_with_required_filters)
+
+
+def _with_required_filters(raw: dict[str, Any]) -> dict[str, Any]:
+    """The filters some shapes need to be plans at all (a filter's threshold, ...)."""
+    intent, teams = raw["intent"], raw["teams"]
+    if intent == "difference":
+        raw = {**raw, "teams": teams[:2] if len(teams) == 2 else []}
+        if not raw["teams"]:
+            raw["filters"] = {"ranks": [1, -1]}
+    if intent == "opponents":
+        raw["filters"] = {"outcome": "win"}
+    if intent == "check" and len(teams) == 2:
+        raw = {**raw, "metric": None, "filters": {"outcome": "loss"}}
+    elif intent in ("filter", "check") and raw["metric"] != "position":
+        raw["filters"] = {"threshold": {"metric": raw["metric"], "op": "ge", "value": 1}}
+    return raw
 
 
 @given(valid_plans())

@@ -19,7 +19,7 @@ from workers.analytics.language.examples import example_questions
 from workers.analytics.language.names import NameIndex
 from workers.analytics.language.parser import UnrecognizedQuestion, find_event, parse_question
 from workers.analytics.language.text import fold, tokenize, words
-from workers.analytics.plan import plan_from_dict
+from workers.analytics.plan import INTENTS, plan_from_dict
 
 NAMES = (
     ("Lions", "A"),
@@ -210,7 +210,7 @@ HEAD_TO_HEAD = [
         "what was the score in round 3 between Lions and Eagles",
         P("head_to_head", None, "Lions", "Eagles", filters={"round": 3}),
     ),
-    ("Did Bears beat Wolves?", P("head_to_head", None, "Bears", "Wolves")),
+    ("how did Bears and Wolves get on?", P("head_to_head", None, "Bears", "Wolves")),
     ("head-to-head Lions Tigers", P("head_to_head", None, "Lions", "Tigers")),
     ("what happened when Tigers met Sharks", P("head_to_head", None, "Tigers", "Sharks")),
     ("How did Lions get on against Tigers?", P("head_to_head", None, "Lions", "Tigers")),
@@ -332,7 +332,7 @@ FORM = [
 GAMES = [
     ("which games have Eagles played", P("games", None, "Eagles")),
     ("show all fixtures", P("games")),
-    ("who beat the Lions", P("games", None, "Lions")),
+    ("which games did the Lions play", P("games", None, "Lions")),
     ("who did the Bears play in round 2", P("games", None, "Bears", filters={"round": 2})),
     ("when did Sharks play Wolves?", P("games", None, "Sharks", "Wolves")),
     ("games on 5 May", P("games", filters={"date": "2026-05-05"})),
@@ -583,7 +583,7 @@ def test_find_event() -> None:
 
 def test_examples_parse_back_and_name_real_teams() -> None:
     examples = example_questions(EVENT)
-    assert 8 <= len(examples) <= 12
+    assert 8 <= len(examples) <= len(INTENTS)
     assert any("Lions" in q or "Bears" in q for q in examples)
     intents = {parse_question(q, EVENT, TODAY).intent for q in examples}
     assert len(intents) == len(examples)  # one per intent

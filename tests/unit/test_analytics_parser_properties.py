@@ -28,6 +28,37 @@ PIECES = st.sampled_from(
 )
 SENTENCES = st.lists(PIECES, min_size=1, max_size=9).map(" ".join)
 ANY_TEXT = st.one_of(st.text(max_size=120), SENTENCES)
+# Questions the parser answers, one or more per plan shape: random word salad is now refused
+# (every word must be used), so properties about answered questions start from these.
+ANSWERED = [
+    "who has the most points?",
+    "top 3 teams by goals scored",
+    "how many goals have Lions scored?",
+    "Tigers' record",
+    "Lions v Tigers head to head",
+    "how many draws have there been?",
+    "total goals in round 2",
+    "average goals per game",
+    "biggest win",
+    "show the table",
+    "Bears' last 3 results",
+    "games on 5 May",
+    "which teams have more than 10 points?",
+    "teams with at least 2 clean sheets",
+    "which teams are still unbeaten?",
+    "did Lions concede more than Tigers?",
+    "how many more goals have Tigers scored than Bears?",
+    "what is the gap between first and second?",
+    "Lions' goals at home and away",
+    "what share of games were draws?",
+    "how many games had 3 or more goals?",
+    "who have Wolves lost to?",
+    "who did Lions beat?",
+    "is Lions top?",
+    "did Bears beat Wolves?",
+    "have Wolves won more than 2 games?",
+]
+ANSWERED_QUESTIONS = st.sampled_from(ANSWERED)
 
 
 def parse_or_none(question: str, event: EventContext = EVENT) -> Plan | None:
@@ -59,8 +90,12 @@ def test_deterministic(question: str) -> None:
     assert parse_or_none(question) == parse_or_none(question)
 
 
+def test_every_answered_question_is_answered() -> None:
+    assert all(parse_or_none(question) is not None for question in ANSWERED)
+
+
 @FAST
-@given(SENTENCES, st.sampled_from(["upper", "lower", "title"]))
+@given(st.one_of(SENTENCES, ANSWERED_QUESTIONS), st.sampled_from(["upper", "lower", "title"]))
 def test_case_does_not_matter(question: str, how: str) -> None:
     # Capitals only ever decide whether an unknown word is refused as a team name.
     plan = parse_or_none(question)
@@ -69,11 +104,65 @@ def test_case_does_not_matter(question: str, how: str) -> None:
 
 
 @FAST
-@given(SENTENCES, st.sampled_from(["?", "!", " this season", " so far", " currently", "..."]))
+@given(
+    st.one_of(SENTENCES, ANSWERED_QUESTIONS),
+    st.sampled_from(["?", "!", " this season", " so far", " currently", "..."]),
+)
 def test_fillers_and_punctuation_do_not_matter(question: str, tail: str) -> None:
     plan = parse_or_none(question)
     assume(plan is not None)
     assert parse_or_none(question + tail) == plan
+
+
+# --- read every part or refuse -------------------------------------------------------------
+
+# Made-up words the parser cannot know (nor spell-correct into one it knows).
+UNKNOWN_WORDS = st.text(alphabet="bcdfghjklmnpqrstvwxz", min_size=5, max_size=10)
+
+
+COVERAGE = settings(max_examples=150, deadline=None)
+
+
+@COVERAGE
+@given(ANSWERED_QUESTIONS, UNKNOWN_WORDS, st.integers(0, 20))
+def test_an_unknown_word_anywhere_is_never_answered(question: str, word: str, at: int) -> None:
+    words = question.split()
+    words.insert(at % (len(words) + 1), word)
+    assert parse_or_none(" ".join(words)) is None
+
+
+# Known words and phrases that constrain a question; a plan that does not use one must not
+# answer. Inserted anywhere, each gives a refusal or a different plan, never the same answer.
+CONSTRAINTS = st.sampled_from(
+    [
+        "three or more",
+        "more than 4",
+        "at least 2",
+        "under 5",
+        "only",
+        "except",
+        "second",
+        "or Wolves",
+        "without a win",
+        "unbeaten",
+        "since Monday",
+        "in the second half",
+        "live",
+        "yesterday",
+        "negative",
+    ]
+)
+
+
+@COVERAGE
+@given(ANSWERED_QUESTIONS, CONSTRAINTS, st.integers(0, 20))
+def test_a_constraint_is_used_or_refused_never_dropped(
+    question: str, constraint: str, at: int
+) -> None:
+    plan = parse_or_none(question)
+    words = question.split()
+    words.insert(at % (len(words) + 1), constraint)
+    assert parse_or_none(" ".join(words)) != plan
 
 
 NAME_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=3, max_size=9)
@@ -111,7 +200,7 @@ def test_odd_leagues_never_break_the_parser(event: EventContext, question: str) 
 
 
 @FAST
-@given(SENTENCES)
+@given(st.one_of(SENTENCES, ANSWERED_QUESTIONS))
 def test_naming_the_event_changes_nothing(question: str) -> None:
     plan = parse_or_none(question)
     assume(plan is not None)

@@ -13,6 +13,11 @@ from typing import Any
 
 class ErrorCode(StrEnum):
     UNRECOGNIZED_QUESTION = "unrecognized_question"  # no plan; details: examples, did_you_mean
+    OFF_TOPIC = "off_topic"  # not about the league at all; details: examples
+    UNKNOWN_TEAM = "unknown_team"  # names a team the event lacks; details: name, suggestions
+    AMBIGUOUS_EVENT = "ambiguous_event"  # several events fit; details: candidates (id, name, dates)
+    UNSUPPORTED_QUESTION = "unsupported_question"  # read, but a part no plan can use;
+    # details: not_understood (the words), examples
     NOT_FOUND = "not_found"  # event_id names no event the asker may see
     QUERY_TIMEOUT = "query_timeout"  # a statement ran past ANALYTICS_STATEMENT_TIMEOUT_MS
     UNAVAILABLE = "analytics_unavailable"  # answering failed unexpectedly (logged by the worker)

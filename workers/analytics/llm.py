@@ -25,14 +25,17 @@ from urllib.parse import urlsplit
 from config.tracing import outgoing_call
 from workers.analytics.language.context import EventContext
 from workers.analytics.plan import (
+    GAME_MEASURES,
     GROUP_BY,
     GROUPABLE_INTENTS,
     INTENTS,
     MAX_LIMIT,
     METRICS_BY_INTENT,
+    OPS,
     ORDERS,
     OUTCOMES,
     RESULTS,
+    TEAM_METRICS,
     TEAMS_BY_INTENT,
     InvalidPlan,
     Plan,
@@ -73,6 +76,15 @@ _INTENT_MEANINGS = {
     "form": "one team's last `limit` results (default 5), newest first",
     "games": "the games on filters.date or in filters.round (any status), or one team's or "
     "two teams' games",
+    "filter": "every team whose metric passes filters.threshold (its metric = the plan's)",
+    "compare": "is the first team's metric more (order desc) or less (asc) than the second's",
+    "difference": "how far apart two teams are on a metric, or the teams at filters.ranks",
+    "split": "one team's metric at home and away, side by side",
+    "share": "the percentage of final games matching the filters, with both counts",
+    "opponents": "the teams one team beat/drew with/lost to (filters.outcome) or has still "
+    "to play (filters.pending true)",
+    "check": "a yes/no question: one team at the extreme of a metric (order, as leader) or "
+    "past filters.threshold; or two teams and filters.outcome: did the first win/draw/lose",
 }
 _METRIC_MEANINGS = {
     "score_for": "goals (points, runs) scored",
@@ -115,6 +127,21 @@ def plan_schema_description() -> dict[str, Any]:
         "round": {"type": "integer", "minimum": 1},
         "group": {"one_of": "event.groups"},
         "home": {"type": "boolean", "meaning": "one team's home (true) or away (false) games"},
+        "threshold": {
+            "type": "object",
+            "fields": {
+                "metric": {"one_of": [*TEAM_METRICS, *GAME_MEASURES]},
+                "op": {"one_of": list(OPS)},
+                "value": {"type": "integer", "meaning": "a win rate in percent"},
+            },
+            "meaning": "filter/check: on the plan's metric; count/share: on a game's "
+            "total_goals or margin",
+        },
+        "ranks": {
+            "type": "array of two integers",
+            "meaning": "difference without teams: two places in the table, -1 = last",
+        },
+        "pending": {"type": "boolean", "meaning": "opponents: the games not yet played"},
     }
     fields = {
         "intent": {"required": True, "one_of": list(INTENTS)},

@@ -26,6 +26,21 @@ Intents and their fields:
 - ``table``: the standings table (``group`` filter optional).
 - ``form``: one team's last ``limit`` (default 5) results, newest first.
 - ``games``: the games on ``filters.date`` or in ``filters.round`` (any status), or a team's.
+- ``filter``: every team whose ``metric`` passes ``filters.threshold`` ({metric, op, value});
+  a set answer ("none" said plainly).
+- ``compare``: two teams on a metric (``teams=[a, b]``): is a's value more (``order="desc"``) or
+  less (``"asc"``) than b's? Yes/No first, then both values.
+- ``difference``: how far apart two teams are on a metric (``teams=[a, b]``), or the teams at
+  two standings ranks (``filters.ranks=[1, 2]``, -1 = last) on ``points`` or another metric.
+- ``split``: one team's metric at home and away, side by side.
+- ``share``: the share of final games matching the filters, as a percentage with both counts.
+- ``opponents``: who a team beat / drew with / lost to (``filters.outcome``) or has still to
+  play (``filters.pending``).
+- ``check``: a yes/no question: one team at an extreme (``metric`` + ``order``, as ``leader``)
+  or past a threshold (``filters.threshold``); or two teams' result (``filters.outcome``).
+
+``filters.threshold`` ({metric, op, value}) also narrows ``count``/``share`` by a game measure
+(``total_goals``, ``margin``). A win rate threshold is in percent.
 
 ``group_by`` ("round") splits count/total/average per round; ``None`` otherwise.
 """
@@ -52,6 +67,13 @@ INTENTS = (
     "table",
     "form",
     "games",
+    "filter",
+    "compare",
+    "difference",
+    "split",
+    "share",
+    "opponents",
+    "check",
 )
 
 # Per-team aggregates over final games (the columns of a standings row, plus a few).
@@ -72,6 +94,10 @@ COUNT_METRICS = ("games",)
 TOTAL_METRICS = ("goals", "home_goals", "away_goals")
 AVERAGE_METRICS = ("goals_per_game", "home_goals_per_game", "away_goals_per_game", "goals_per_team")
 EXTREME_METRICS = ("total_goals", "margin")
+GAME_MEASURES = EXTREME_METRICS  # what a threshold on games compares
+VALUE_METRICS = tuple(m for m in TEAM_METRICS if m != "position")  # a team's own number
+OPS = ("gt", "ge", "lt", "le", "eq")
+LAST_RANK = -1  # filters.ranks: the bottom of the table
 
 METRICS_BY_INTENT: dict[str, tuple[str, ...]] = {
     "leader": TEAM_METRICS,
@@ -81,6 +107,12 @@ METRICS_BY_INTENT: dict[str, tuple[str, ...]] = {
     "total": TOTAL_METRICS,
     "average": AVERAGE_METRICS,
     "extreme": EXTREME_METRICS,
+    "filter": VALUE_METRICS,
+    "compare": TEAM_METRICS,
+    "difference": VALUE_METRICS,
+    "split": VALUE_METRICS,
+    "share": COUNT_METRICS,
+    "check": TEAM_METRICS,
 }
 # How many teams each intent names: (fewest, most).
 TEAMS_BY_INTENT: dict[str, tuple[int, int]] = {
@@ -96,6 +128,13 @@ TEAMS_BY_INTENT: dict[str, tuple[int, int]] = {
     "table": (0, 0),
     "form": (1, 1),
     "games": (0, 2),
+    "filter": (0, 0),
+    "compare": (2, 2),
+    "difference": (0, 2),
+    "split": (1, 1),
+    "share": (0, 1),
+    "opponents": (1, 1),
+    "check": (1, 2),
 }
 ORDERS = ("desc", "asc")
 RESULTS = ("draw", "home_win", "away_win", "decided", "goalless")
@@ -105,6 +144,7 @@ GROUPABLE_INTENTS = ("count", "total", "average")
 MAX_LIMIT = 50
 MAX_GROUP_LENGTH = 50
 MAX_ROUND = 10_000
+MAX_VALUE = 100_000
 
 
 def coherence_problem(
@@ -115,7 +155,8 @@ def coherence_problem(
     allowed = METRICS_BY_INTENT.get(intent)
     if allowed is None and metric is not None:
         return "metric", f"{intent} takes no metric"
-    if allowed is not None and metric not in allowed:
+    result_check = intent == "check" and len(teams) == 2 and metric is None  # "did A beat B"
+    if allowed is not None and metric not in allowed and not result_check:
         return "metric", f"must be one of: {', '.join(allowed)}"
     fewest, most = TEAMS_BY_INTENT[intent]
     if not fewest <= len(teams) <= most:
@@ -127,6 +168,52 @@ def coherence_problem(
     return None
 
 
+def filters_problem(
+    intent: str, metric: str | None, teams: Sequence[int], filters: dict[str, Any]
+) -> tuple[str, str] | None:
+    """(field, message) for the new shapes' rules on filters; None when they hold."""
+    threshold = filters.get("threshold")
+    on = threshold.get("metric") if isinstance(threshold, dict) else None
+    if threshold is not None:
+        allowed_on = {
+            "filter": (metric,),
+            "check": (metric,),
+            "count": GAME_MEASURES,
+            "share": GAME_MEASURES,
+        }.get(intent, ())
+        if on not in allowed_on:
+            return "filters", f"{intent} takes no threshold on {on}"
+    if intent == "filter" and threshold is None:
+        return "filters", "filter needs a threshold"
+    ranks = filters.get("ranks")
+    if ranks is not None and 0 in ranks:
+        return "filters", "ranks count from 1 (-1 = last)"
+    if ranks is not None and (intent != "difference" or teams):
+        return "filters", "ranks are for a difference without teams"
+    if intent == "difference" and not teams and ranks is None:
+        return "filters", "a difference needs two teams or two ranks"
+    if intent == "difference" and teams and len(teams) != 2:
+        return "teams", "a difference names two teams"
+    if filters.get("pending") and intent != "opponents":
+        return "filters", "pending is for opponents"
+    if intent == "opponents" and not (filters.get("pending") or filters.get("outcome")):
+        return "filters", "opponents needs an outcome or pending"
+    if intent == "check":
+        if len(teams) == 2 and (metric is not None or not filters.get("outcome")):
+            return "filters", "a check of two teams is about their result (outcome)"
+        if len(teams) == 1 and metric is None:
+            return "metric", "a check of one team needs a metric"
+    return None
+
+
+class ThresholdSchema(Schema):
+    metric = fields.String(required=True, validate=validate.OneOf(TEAM_METRICS + GAME_MEASURES))
+    op = fields.String(required=True, validate=validate.OneOf(OPS))
+    value = fields.Integer(
+        required=True, strict=True, validate=validate.Range(-MAX_VALUE, MAX_VALUE)
+    )
+
+
 class PlanFiltersSchema(Schema):
     result = fields.String(validate=validate.OneOf(RESULTS), allow_none=True)
     outcome = fields.String(validate=validate.OneOf(OUTCOMES), allow_none=True)
@@ -134,6 +221,13 @@ class PlanFiltersSchema(Schema):
     round = fields.Integer(strict=True, validate=validate.Range(1, MAX_ROUND), allow_none=True)
     group = fields.String(validate=validate.Length(1, MAX_GROUP_LENGTH), allow_none=True)
     home = fields.Boolean(allow_none=True)  # team-scoped: only home (True) / away (False) games
+    threshold = fields.Nested(ThresholdSchema, allow_none=True)
+    ranks = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(LAST_RANK, MAX_LIMIT)),
+        validate=validate.Length(2, 2),
+        allow_none=True,
+    )
+    pending = fields.Boolean(allow_none=True)  # opponents: games not yet played
 
 
 class PlanSchema(Schema):
@@ -159,6 +253,10 @@ class PlanSchema(Schema):
         problem = coherence_problem(
             data["intent"], data.get("metric"), data.get("teams", []), data.get("group_by")
         )
+        if problem is None:
+            problem = filters_problem(
+                data["intent"], data.get("metric"), data.get("teams", []), data.get("filters", {})
+            )
         if problem is not None:
             field_name, message = problem
             raise ValidationError(message, field_name)
@@ -224,6 +322,8 @@ def plan_from_dict(data: Any) -> Plan:
 def make_plan(intent: str, event_id: int, **fields_: Any) -> Plan:
     """Build a plan in code and validate it (the parser's constructor)."""
     raw = {"intent": intent, "event_id": event_id, **fields_}
+    if "teams" in raw:
+        raw["teams"] = list(raw["teams"])
     if "filters" in raw:
         raw["filters"] = {
             k: (v.isoformat() if isinstance(v, date) else v)

@@ -4,6 +4,7 @@ when configured), the answer cache, the optional language-model planner."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import redis
@@ -25,11 +26,14 @@ class AnalyticsRuntime:
     planner: Planner | None
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A transport request `{question, event_id, viewer, explain}` → answer_or_error."""
+        """A transport request `{question, event_id, event_date, viewer, explain}` →
+        answer_or_error."""
+        picked = request.get("event_date")
         return answer_or_error(
             self.sessions,
             request["question"],
             event_id=request.get("event_id"),
+            event_date=date.fromisoformat(picked) if picked else None,
             viewer=Viewer.from_dict(request.get("viewer") or {}),
             explain=bool(request.get("explain")),
             config=self.config,

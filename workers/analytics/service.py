@@ -23,16 +23,25 @@ from models.visibility import visible_events
 from workers.analytics.cache import AnswerCache, cache_key
 from workers.analytics.errors import AnalyticsError, ErrorCode
 from workers.analytics.language.context import EventContext, TeamRef
-from workers.analytics.language.parser import UnrecognizedQuestion, find_event, parse_question
+from workers.analytics.language.parser import (
+    UnrecognizedQuestion,
+    covers,
+    named_events,
+    off_topic_question,
+    parse_question,
+)
 from workers.analytics.plan import Plan
 from workers.analytics.queries.executor import execute_plan
 from workers.analytics.queries.readonly import QueryTimeout, read_only_session
 from workers.analytics.wording.answers import answer_sentence
+from workers.analytics.wording.understood import understood_as
 from workers.metrics import ANALYTICS_QUESTIONS, ANALYTICS_SECONDS
 
 log = logging.getLogger("matchday.analytics")
 EVENT_SEARCH_LIMIT = 1_000  # the newest visible events a question's event name is matched to
 EVENTS_IN_HINT = 5
+_FOR_THE_MODEL = (ErrorCode.UNRECOGNIZED_QUESTION, ErrorCode.OFF_TOPIC)
+CANDIDATES_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -77,18 +86,28 @@ def answer_question(
     planner: Planner | None = None,
     today: date | None = None,
     explain: bool = False,
+    event_date: date | None = None,
 ) -> dict[str, Any]:
-    """The API's answer `{question, answer, columns, rows, plan, event}` (+ `sql`).
+    """The API's answer `{question, answer, understood_as, columns, rows, plan, event}`
+    (+ `sql`). `event_date` picks, among the events the question could mean, the one running
+    on that day.
 
-    Raises UnrecognizedQuestion, and AnalyticsError (`not_found` event, `query_timeout`)."""
+    Raises UnrecognizedQuestion, and AnalyticsError (`not_found` event, `ambiguous_event`,
+    `query_timeout`)."""
     started = time.perf_counter()
     outcome, intent = "error", "none"
     today = today or datetime.now(UTC).date()
     try:
         with read_only_session(sessions, timeout_ms=config.statement_timeout_ms) as session:
-            context = _event_context(session, _resolve_event(session, question, event_id, viewer))
+            event = _resolve_event(session, question, event_id, event_date, viewer, today)
+            context = _event_context(session, event)
             read = _read(question, context, today)
-            if isinstance(read, UnrecognizedQuestion) and planner is None:
+            # Only a question the parser could not read goes to the language model (it may
+            # know words the parser does not); an unknown team or a part no plan can use is
+            # refused as it is.
+            if isinstance(read, UnrecognizedQuestion) and (
+                planner is None or read.code not in _FOR_THE_MODEL
+            ):
                 raise read
             if isinstance(read, Plan):  # the common case: all in one short transaction
                 intent = read.intent
@@ -97,7 +116,10 @@ def answer_question(
         # Only the language model might read it: ask it outside any transaction.
         assert planner is not None and isinstance(read, UnrecognizedQuestion)
         proposed = planner.propose(question, context)
-        if proposed is None:
+        unused = [] if proposed is None else covers(question, context, today, proposed)
+        if unused:  # the model's plan drops words the parser knows: refuse it, like ours
+            log.info("language-model plan refused", extra={"not_understood": unused})
+        if proposed is None or unused:
             raise read  # the parser's own error, with its examples and did-you-mean
         log.info("question planned by the language model", extra={"intent": proposed.intent})
         intent = proposed.intent
@@ -132,6 +154,7 @@ def _answer(
     if cached is not None:
         return "cached", {**cached, "question": question}
     result = execute_plan(session, plan, row_cap=config.row_cap)
+    names = {team.id: team.name for team in context.teams}
     payload: dict[str, Any] = {
         "question": question,
         "answer": answer_sentence(
@@ -139,8 +162,9 @@ def _answer(
             result.columns,
             result.rows,
             event_name=context.name,
-            team_names={team.id: team.name for team in context.teams},
+            team_names=names,
         ),
+        "understood_as": understood_as(plan, event_name=context.name, team_names=names),
         "columns": result.columns,
         "rows": result.rows,
         "plan": plan.to_dict(),
@@ -168,14 +192,22 @@ def answer_or_error(
 
 
 def unrecognized_error(exc: UnrecognizedQuestion) -> AnalyticsError:
-    details: dict[str, Any] = {"examples": list(exc.examples)}
+    details: dict[str, Any] = {**exc.details, "examples": list(exc.examples)}
     if exc.suggestion:
         details["did_you_mean"] = exc.suggestion
-    return AnalyticsError(ErrorCode.UNRECOGNIZED_QUESTION, exc.message, details)
+    return AnalyticsError(ErrorCode(exc.code), exc.message, details)
 
 
-def _resolve_event(session: Session, question: str, event_id: int | None, viewer: Viewer) -> Event:
-    """The event named by `event_id`, else by the question, else the only visible one."""
+def _resolve_event(
+    session: Session,
+    question: str,
+    event_id: int | None,
+    event_date: date | None,
+    viewer: Viewer,
+    today: date,
+) -> Event:
+    """The event named by `event_id`, else by the question (narrowed by `event_date`), else
+    the only visible one (or the only one running on `event_date`)."""
     visible = visible_events(viewer.user_id, admin=viewer.admin)
     if event_id is not None:
         event = session.scalar(visible.where(Event.id == event_id))
@@ -183,28 +215,60 @@ def _resolve_event(session: Session, question: str, event_id: int | None, viewer
             raise AnalyticsError(ErrorCode.NOT_FOUND, "no such event")
         return event
     candidates = session.execute(
-        visible.with_only_columns(Event.id, Event.name)
+        visible.with_only_columns(Event.id, Event.name, Event.starts_on, Event.ends_on)
         .order_by(Event.id.desc())
         .limit(EVENT_SEARCH_LIMIT)
     ).all()
-    named = find_event(question, [(row.id, row.name) for row in candidates])
-    if named is None and len(candidates) == 1:
-        named = candidates[0].id
-    if named is None:
-        raise _which_event(candidates)
-    found = session.get(Event, named)
+    named = named_events(question, [(row.id, row.name) for row in candidates])
+    pool = [row for row in candidates if row.id in named] if named else list(candidates)
+    if event_date is not None:
+        pool = [row for row in pool if _runs_on(row, event_date)]
+    if len(pool) != 1:
+        if _off_topic(session, question, candidates, today):
+            raise UnrecognizedQuestion(
+                "I can answer questions about an event's teams, games, results and table only.",
+                code=ErrorCode.OFF_TOPIC.value,
+            )
+        raise _which_event(candidates, pool if named or event_date else candidates, event_date)
+    found = session.get(Event, pool[0].id)
     assert found is not None
     return found
 
 
-def _which_event(candidates: Sequence[Any]) -> UnrecognizedQuestion:
+def _runs_on(row: Any, day: date) -> bool:
+    starts, ends = row.starts_on, row.ends_on
+    return (starts is None or starts <= day) and (ends is None or day <= ends)
+
+
+def _off_topic(session: Session, question: str, candidates: Sequence[Any], today: date) -> bool:
+    """Off-topic for every visible event: read with all their team names (so "Lions?" is not)."""
+    ids = [row.id for row in candidates]
+    names = session.execute(select(Team.id, Team.name).where(Team.event_id.in_(ids))).all()
+    return off_topic_question(question, today, [(row.id, row.name) for row in names])
+
+
+def _which_event(
+    candidates: Sequence[Any], pool: Sequence[Any], event_date: date | None
+) -> AnalyticsError | UnrecognizedQuestion:
     if not candidates:
         return UnrecognizedQuestion("there are no events to ask about yet", None, [])
-    names = [row.name for row in candidates[:EVENTS_IN_HINT]]
-    return UnrecognizedQuestion(
-        "which event? Name it in the question or send event_id",
-        None,
-        [f"Who has the most points in {name}?" for name in names],
+    shown = list(pool or candidates)[:CANDIDATES_SHOWN]
+    listed = [
+        {
+            "id": row.id,
+            "name": row.name,
+            "starts_on": row.starts_on.isoformat() if row.starts_on else None,
+            "ends_on": row.ends_on.isoformat() if row.ends_on else None,
+        }
+        for row in shown
+    ]
+    if event_date is not None and not pool:
+        message = f"no such event runs on {event_date.isoformat()}; pick one by event_id"
+    else:
+        message = "which event? Send event_id, or event_date to pick the one running that day"
+    examples = [f"Who has the most points in {row.name}?" for row in shown[:EVENTS_IN_HINT]]
+    return AnalyticsError(
+        ErrorCode.AMBIGUOUS_EVENT, message, {"candidates": listed, "examples": examples}
     )
 
 

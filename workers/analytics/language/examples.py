@@ -31,18 +31,22 @@ def _candidates(event: EventContext) -> list[str]:
         "What was the highest-scoring game?",
         "Show the standings",
         "What games are in round 1?",
+        "Which teams are still unbeaten?",
+        "What share of games were home wins?",
     ]
     if names:
         first = names[0]
         questions[2:2] = [f"How many goals have {first} scored?", f"{_possessive(first)} record"]
         questions.append(f"{_possessive(first)} form")
+        questions.append(f"Who have {first} beaten?")
     if len(names) > 1:
         questions.insert(4, f"What was the score when {names[0]} played {names[1]}?")
+        questions.append(f"Did {names[0]} concede more than {names[1]}?")
     return questions
 
 
 def example_questions(event: EventContext) -> list[str]:
-    """About ten questions, one per main intent, each known to parse for this event."""
+    """One question per main plan shape, each known to parse for this event."""
     return list(_working(event))
 
 

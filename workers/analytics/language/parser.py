@@ -17,8 +17,16 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from workers.analytics.language import vocabulary as v
-from workers.analytics.language.context import EventContext
+from workers.analytics.language.context import EventContext, TeamRef
+from workers.analytics.language.coverage import check_coverage, unused_spans
 from workers.analytics.language.names import index_for
+from workers.analytics.language.planning import (
+    direction,
+    filters_of,
+    game_result,
+    make,
+    team_metric,
+)
 from workers.analytics.language.reading import (
     NUMBER_REF,
     SCORE_REF,
@@ -27,19 +35,12 @@ from workers.analytics.language.reading import (
     Reading,
     read_question,
 )
+from workers.analytics.language.shapes import RULES as SHAPE_RULES
 from workers.analytics.language.text import MAX_QUESTION_CHARS, tokenize
 from workers.analytics.plan import (
-    MAX_GROUP_LENGTH,
     MAX_LIMIT,
-    MAX_ROUND,
-    OUTCOMES,
-    RESULTS,
     Plan,
-    coherence_problem,
 )
-
-# Metrics where a smaller value is the better one ("best defence" = fewest conceded).
-LOWER_IS_BETTER = frozenset({"lost", "score_against", "position"})
 
 
 class UnrecognizedQuestion(Exception):
@@ -50,108 +51,18 @@ class UnrecognizedQuestion(Exception):
         message: str,
         suggestion: str | None = None,
         examples: list[str] | None = None,
+        code: str = "unrecognized_question",
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.suggestion = suggestion
         self.examples = examples or []
+        self.code = code  # an ErrorCode value (workers/analytics/errors.py)
+        self.details = details or {}
 
 
 # ---------------------------------------------------------------------------- rules
-
-
-def _team_metric(r: Reading) -> str | None:
-    """The standings column the question is about, most specific wording first."""
-    if r.has(v.RATE) or (r.has(v.PERCENT) and r.has(v.WIN)):
-        return "win_rate"
-    if r.has(v.CLEAN):
-        return "clean_sheets"
-    if r.has(v.DIFF):
-        return "score_diff"
-    if r.has(v.AGAINST, v.DEFENCE):
-        return "score_against"
-    if r.has(v.FOR) or (r.has(v.POINTS) and r.has(v.SCORED)):
-        return "score_for"
-    if r.has(v.POINTS):
-        return "points"
-    if r.has(v.GOALS, v.SCORED, v.HIGHSCORING, v.LOWSCORING):
-        return "score_for"
-    for tag, metric in ((v.WIN, "won"), (v.DRAW, "drawn"), (v.LOSS, "lost")):
-        if r.has(tag):
-            return metric
-    if r.has(v.PLAYED):
-        return "played"
-    if r.has(v.POSITION, v.TABLE, v.TOP, v.BOTTOM, v.LEAD):
-        return "position"
-    return None
-
-
-def _direction(r: Reading, metric: str) -> str:
-    """desc/asc for the first superlative; "best"/"top" depend on which way is better."""
-    better = "asc" if metric in LOWER_IS_BETTER else "desc"
-    worse = "desc" if better == "asc" else "asc"
-    # A defence is ranked like a position: its "top" is its best.
-    rank_like = metric == "position" or r.has(v.DEFENCE)
-    for _word, tags in r.terms:
-        if v.BEST in tags or (rank_like and tags & _UP):
-            return better
-        if v.WORST in tags or (rank_like and tags & _DOWN):
-            return worse
-        if tags & _UP:
-            return "desc"
-        if tags & _DOWN:
-            return "asc"
-    return better
-
-
-_UP = frozenset({v.MOST, v.BIG, v.TOP, v.LEAD})
-_DOWN = frozenset({v.LEAST, v.SMALL, v.BOTTOM, v.LAST})
-
-
-def _filters(r: Reading, **extra: Any) -> dict[str, Any]:
-    found: dict[str, Any] = {"date": r.date, "round": r.round, "group": r.group}
-    found.update(extra)
-    return {key: value for key, value in found.items() if value is not None}
-
-
-def _plan(
-    r: Reading,
-    intent: str,
-    *,
-    metric: str | None = None,
-    teams: Sequence[int] = (),
-    filters: dict[str, Any] | None = None,
-    group_by: str | None = None,
-    order: str = "desc",
-    limit: int | None = None,
-) -> Plan:
-    plan = Plan(intent, r.event.id, metric, tuple(teams), filters or {}, group_by, order, limit)
-    problem = plan_problem(plan)
-    if problem:
-        raise NoPlan(f"That question does not make a valid {intent} query ({problem}).")
-    return plan
-
-
-def plan_problem(plan: Plan) -> str | None:
-    """The plan schema's rules, checked directly: PlanSchema.load costs ~0.1 ms a question.
-
-    The unit tests hold every plan the parser makes to ``plan_from_dict`` as well.
-    """
-    coherent = coherence_problem(plan.intent, plan.metric, plan.teams, plan.group_by)
-    if coherent is not None:
-        return f"metric {plan.metric}" if coherent[0] == "metric" else coherent[0]
-    if plan.limit is not None and not 1 <= plan.limit <= MAX_LIMIT:
-        return "limit"
-    filters = plan.filters
-    if filters.get("result", RESULTS[0]) not in RESULTS:
-        return "result"
-    if filters.get("outcome", OUTCOMES[0]) not in OUTCOMES:
-        return "outcome"
-    if not 1 <= filters.get("round", 1) <= MAX_ROUND:
-        return "round"
-    if not 1 <= len(filters.get("group", "A")) <= MAX_GROUP_LENGTH:
-        return "group"
-    return None
 
 
 def _limit(r: Reading) -> int | None:
@@ -188,8 +99,8 @@ def two_teams(r: Reading) -> Plan | None:
     asks_when = any(v.WHEN in tags for _word, tags in r.terms[:2]) and not results
     dated = (r.date or r.round) and not results
     if (r.has(v.NEXT, v.FIXTURE) or asks_when or dated) and not r.has(v.H2H):
-        return _plan(r, "games", teams=r.teams, filters=_filters(r))
-    return _plan(r, "head_to_head", teams=r.teams, filters=_filters(r))
+        return make(r, "games", teams=r.teams, filters=filters_of(r))
+    return make(r, "head_to_head", teams=r.teams, filters=filters_of(r))
 
 
 def extreme(r: Reading) -> Plan | None:
@@ -218,8 +129,8 @@ def extreme(r: Reading) -> Plan | None:
         extra["result"] = "home_win" if r.home else "away_win"
     elif metric == "total_goals" and r.has(v.DRAW):
         extra["result"] = "draw"  # "the highest-scoring draw"
-    filters = _filters(r, **extra)
-    return _plan(r, "extreme", metric=metric, teams=r.teams, order=order, filters=filters)
+    filters = filters_of(r, **extra)
+    return make(r, "extreme", metric=metric, teams=r.teams, order=order, filters=filters)
 
 
 def form(r: Reading) -> Plan | None:
@@ -229,7 +140,7 @@ def form(r: Reading) -> Plan | None:
     limit = _limit(r)
     if limit is None and not r.has(v.FORM) and _singular_game(r):
         limit = 1  # "Lions' last game"
-    return _plan(r, "form", teams=r.teams, limit=limit or 5, filters=_filters(r, home=r.home))
+    return make(r, "form", teams=r.teams, limit=limit or 5, filters=filters_of(r, home=r.home))
 
 
 def _singular_game(r: Reading) -> bool:
@@ -255,8 +166,13 @@ def average(r: Reading) -> Plan | None:
         metric = "goals_per_game"
     extra = {"home": r.home} if r.teams else {"result": _goal_result(r)}
     group_by = "round" if r.has(v.PER_ROUND) else None
-    return _plan(
-        r, "average", metric=metric, teams=r.teams, group_by=group_by, filters=_filters(r, **extra)
+    return make(
+        r,
+        "average",
+        metric=metric,
+        teams=r.teams,
+        group_by=group_by,
+        filters=filters_of(r, **extra),
     )
 
 
@@ -265,23 +181,7 @@ _AVERAGE_REFUSED = (v.AGAINST, v.POINTS, v.WIN, v.DRAW, v.LOSS, v.CLEAN, v.DIFF)
 
 def _goal_result(r: Reading) -> str | None:
     """Goals "in draws", "in home wins": the games whose goals are summed or averaged."""
-    return _game_result(r) if r.has(v.DRAW, v.DECIDED, v.WIN, v.LOSS) else None
-
-
-def _game_result(r: Reading) -> str | None:
-    """The filters.result a count over all games asks for."""
-    if r.has(v.GOALLESS):
-        return "goalless"
-    if r.has(v.DECIDED) or (r.has(v.DRAW) and r.has(v.NEGATION)):
-        return "decided"
-    if r.has(v.DRAW):
-        return "draw"
-    if r.has(v.WIN, v.LOSS):
-        if r.home is None:
-            return "decided"
-        home_won = r.home == r.has(v.WIN)
-        return "home_win" if home_won else "away_win"
-    return None
+    return game_result(r) if r.has(v.DRAW, v.DECIDED, v.WIN, v.LOSS) else None
 
 
 def totals(r: Reading) -> Plan | None:
@@ -308,8 +208,8 @@ def totals(r: Reading) -> Plan | None:
         metric = "goals"
         if r.home is not None and not r.teams:
             metric = "home_goals" if r.home else "away_goals"
-        filters = _filters(r, home=r.home) if r.teams else _filters(r, result=_goal_result(r))
-        return _plan(r, "total", metric=metric, teams=r.teams, group_by=group_by, filters=filters)
+        filters = filters_of(r, home=r.home) if r.teams else filters_of(r, result=_goal_result(r))
+        return make(r, "total", metric=metric, teams=r.teams, group_by=group_by, filters=filters)
     if r.has(v.POINTS, v.CLEAN, v.DIFF, v.RATE, v.POSITION):
         return None
     if not r.has(v.GAME, v.DRAW, v.WIN, v.LOSS, v.GOALLESS, v.DECIDED, v.PLAYED, v.RESULT):
@@ -326,7 +226,7 @@ def _team_count(r: Reading) -> Plan | None:
 
     ("How many home games have Bears won" — the count of their games, not a column.)
     """
-    metric = _team_metric(r)
+    metric = team_metric(r)
     if metric not in ("played", "won", "drawn", "lost"):
         return None
     ended_level = metric == "drawn" and r.has(v.GAME) and bool(_ENDED & set(r.words()))
@@ -335,7 +235,7 @@ def _team_count(r: Reading) -> Plan | None:
     extra = {"home": r.home, "outcome": _OUTCOMES.get(metric)}
     if metric == "drawn":
         extra["result"] = "draw"
-    return _plan(r, "count", metric="games", teams=r.teams, filters=_filters(r, **extra))
+    return make(r, "count", metric="games", teams=r.teams, filters=filters_of(r, **extra))
 
 
 def _both_sides_goals(r: Reading) -> bool:
@@ -348,7 +248,7 @@ def _team_metric_asked(r: Reading) -> bool:
     """With a team, "how many wins/draws/clean sheets …" is a team value, not a count."""
     if r.has(v.GOALLESS):
         return False  # "how many goalless draws have Lions had": no column says that
-    return _team_metric(r) is not None
+    return team_metric(r) is not None
 
 
 _INVOLVING = frozenset({"involving", "with", "featuring", "including", "of", "the", "for"})
@@ -371,13 +271,13 @@ def _in_team_games(r: Reading) -> bool:
 
 
 def _count(r: Reading, group_by: str | None) -> Plan:
-    extra: dict[str, Any] = {"result": _game_result(r)}
+    extra: dict[str, Any] = {"result": game_result(r)}
     if r.teams:  # the team's side: its wins and losses are outcomes, and it has a venue
-        outcome = _OUTCOMES.get(_team_metric(r) or "")
+        outcome = _OUTCOMES.get(team_metric(r) or "")
         result = None if outcome else extra["result"]
         extra = {"result": result, "outcome": outcome, "home": r.home}
-    return _plan(
-        r, "count", metric="games", teams=r.teams, group_by=group_by, filters=_filters(r, **extra)
+    return make(
+        r, "count", metric="games", teams=r.teams, group_by=group_by, filters=filters_of(r, **extra)
     )
 
 
@@ -386,7 +286,7 @@ def ranking(r: Reading) -> Plan | None:
     ordered = r.has(v.ORDER) and r.has(v.TEAM)
     if r.teams or not (_superlative(r) or ordered or (r.has(v.LAST) and r.has(v.WHO, v.TEAM))):
         return None
-    metric = _team_metric(r) or ("position" if r.has(v.WHO, v.TEAM, v.LAST) else None)
+    metric = team_metric(r) or ("position" if r.has(v.WHO, v.TEAM, v.LAST) else None)
     # Without a metric only a ranking word means the table ("who is best", "who leads");
     # "who has the most?" names no column: refuse rather than guess.
     ranks = r.has(v.BEST, v.WORST, v.TOP, v.BOTTOM, v.LEAD, v.LAST)
@@ -397,36 +297,36 @@ def ranking(r: Reading) -> Plan | None:
     limit = _limit(r)
     if limit is None and r.has(v.ORDER) and metric != "position":
         limit = min(len(r.event.teams), MAX_LIMIT) or None  # "rank the teams by wins": all
-    extra = _filters(r, home=r.home)
-    order = _direction(r, metric)
+    extra = filters_of(r, home=r.home)
+    order = direction(r, metric)
     if limit is None:
-        return _plan(r, "leader", metric=metric, order=order, filters=extra)
-    return _plan(r, "top_n", metric=metric, order=order, limit=limit, filters=extra)
+        return make(r, "leader", metric=metric, order=order, filters=extra)
+    return make(r, "top_n", metric=metric, order=order, limit=limit, filters=extra)
 
 
 def team_questions(r: Reading) -> Plan | None:
     """One team: its record, a value, its place, or its games."""
     if len(r.teams) != 1:
         return None
-    extra = _filters(r, home=r.home)
+    extra = filters_of(r, home=r.home)
     # "Lions game today", "when do Lions play": their games; "how many … today": a value.
     if r.has(v.FIXTURE, v.WHEN, v.NEXT) or ((r.date or r.round) and not r.has(v.HOWMANY)):
-        return _plan(r, "games", teams=r.teams, filters=_filters(r))
+        return make(r, "games", teams=r.teams, filters=filters_of(r))
     both_ways = r.has(v.FOR, v.SCORED) and r.has(v.AGAINST)  # "scored and conceded"
     if (r.has(v.RECORD) and not r.has(v.DEFENCE, v.CLEAN)) or both_ways:
-        return _plan(r, "team_record", teams=r.teams, filters=extra)
+        return make(r, "team_record", teams=r.teams, filters=extra)
     # "which games have Lions played", "who beat the Lions", "who did Tigers play": their games.
     opponents = r.has(v.WHO) and r.has(v.WIN, v.LOSS, v.DRAW, v.MEET) and not _superlative(r)
     if (_which_games(r) or opponents) and not r.has(v.HOWMANY):
-        return _plan(r, "games", teams=r.teams, filters=_filters(r))
+        return make(r, "games", teams=r.teams, filters=filters_of(r))
     if r.has(v.WHERE) or r.near(v.WHO, {v.POSITION}, gap=3):
-        return _plan(r, "team_value", metric="position", teams=r.teams, filters=extra)
-    metric = _team_metric(r)
+        return make(r, "team_value", metric="position", teams=r.teams, filters=extra)
+    metric = team_metric(r)
     if metric is not None:
-        return _plan(r, "team_value", metric=metric, teams=r.teams, filters=extra)
+        return make(r, "team_value", metric=metric, teams=r.teams, filters=extra)
     if r.has(v.GAME, v.RESULT, v.MEET) and not r.has(v.HOW, v.DOING):
-        return _plan(r, "games", teams=r.teams, filters=_filters(r))
-    return _plan(r, "team_record", teams=r.teams, filters=extra)
+        return make(r, "games", teams=r.teams, filters=filters_of(r))
+    return make(r, "team_record", teams=r.teams, filters=extra)
 
 
 def listings(r: Reading) -> Plan | None:
@@ -436,9 +336,9 @@ def listings(r: Reading) -> Plan | None:
     standings = r.has(v.TABLE) and not r.has(v.GAME, v.RESULT, v.FIXTURE) and r.round is None
     ordered = r.has(v.ORDER) and r.has(v.TEAM)  # "rank the teams"
     if standings or (not (r.date or r.round) and (r.group or ordered)):
-        return _plan(r, "table", filters=_filters(r))
+        return make(r, "table", filters=filters_of(r))
     if r.date or r.round or (r.has(v.GAME, v.RESULT, v.FIXTURE) and r.tags <= _JUST_GAMES):
-        return _plan(r, "games", filters=_filters(r))  # "games on 5 May", "all fixtures"
+        return make(r, "games", filters=filters_of(r))  # "games on 5 May", "all fixtures"
     return None
 
 
@@ -459,20 +359,42 @@ RULES: tuple[Callable[[Reading], Plan | None], ...] = (
 
 def plan_reading(r: Reading) -> Plan:
     if r.has(v.UNSUPPORTED) or (r.teams and r.has(v.SCORER)):
-        raise NoPlan("I can answer questions about teams, games, results and the table only.")
+        said = next(word for word, tags in r.terms if tags & {v.UNSUPPORTED, v.SCORER})
+        raise NoPlan(
+            f"I can't use '{said}' here: I know teams, games, results and the table only.",
+            code="unsupported_question",
+            details={"not_understood": [said]},
+        )
+    if r.has(v.LIVE):
+        said = next(word for word, tags in r.terms if v.LIVE in tags)
+        raise NoPlan(
+            f"I can't use '{said}' here: I know final results and scheduled games only.",
+            suggest=False,
+            code="unsupported_question",
+            details={"not_understood": [said]},
+        )
     if len(r.teams) == 1 and _both_sides_goals(r):
         raise NoPlan("I can count the goals a team scored or conceded, not all goals in its games.")
     if r.has(SCORE_REF):
         raise NoPlan("I cannot look games up by an exact score other than 0-0.", suggest=False)
     if len(r.teams) > 2:
-        raise NoPlan("Ask about one team, or two for a head-to-head.")
-    for rule in RULES:
+        raise NoPlan("Ask about one team, or two for a head-to-head.", code="unsupported_question")
+    for rule in (*SHAPE_RULES, *RULES):
         plan = rule(r)
         if plan is not None:
+            check_coverage(r, plan)
             return plan
+    if r.has(v.OR, v.GT, v.LT, v.GE, v.LE, v.GE_AFTER, v.LE_AFTER, v.THAN, v.GAP):
+        said = next(word for word, tags in r.terms if tags & _NO_SHAPE)
+        raise NoPlan(
+            f"I can't use '{said}' here.",
+            code="unsupported_question",
+            details={"not_understood": [said]},
+        )
     raise NoPlan("I did not understand the question.")
 
 
+_NO_SHAPE = frozenset({v.OR, v.GT, v.LT, v.GE, v.LE, v.GE_AFTER, v.LE_AFTER, v.THAN, v.GAP})
 # ---------------------------------------------------------------------------- public
 
 
@@ -490,7 +412,9 @@ def parse_question(question: str, event: EventContext, today: dt.date) -> Plan:
 
         examples = example_questions(event)
         suggestion = _did_you_mean(question, examples) if exc.suggest else None
-        raise UnrecognizedQuestion(exc.message, suggestion=suggestion, examples=examples) from None
+        raise UnrecognizedQuestion(
+            exc.message, suggestion, examples, code=exc.code, details=exc.details
+        ) from None
 
 
 def _did_you_mean(question: str, examples: list[str]) -> str | None:
@@ -508,15 +432,43 @@ def _casefold(text: str) -> str:
 
 def find_event(question: str, events: Sequence[tuple[int, str]]) -> int | None:
     """The event whose name the question mentions (fuzzily), or None when none or unsure."""
+    named = named_events(question, events)
+    return named[0] if len(named) == 1 else None
+
+
+def named_events(question: str, events: Sequence[tuple[int, str]]) -> list[int]:
+    """The ids of the events the question names (its longest event-name mention): one, or
+    several when events share that name, or none."""
     if not events or len(question) > MAX_QUESTION_CHARS:
-        return None
+        return []
     words = [token.text for token in tokenize(question)]
     index = index_for(tuple(events), aliases=False)
-    best: tuple[int, int] | None = None  # (words matched, id)
+    best: tuple[int, list[int]] | None = None  # (words matched, ids)
     for mention in index.find(words):
-        if len(mention.ids) != 1:
-            continue
         size = mention.end - mention.start
         if best is None or size > best[0]:
-            best = (size, mention.ids[0])
-    return None if best is None else best[1]
+            best = (size, list(mention.ids))
+    return [] if best is None else best[1]
+
+
+def off_topic_question(
+    question: str, today: dt.date, teams: Sequence[tuple[int, str]] = ()
+) -> bool:
+    """Whether a question is about no league at all, asked before knowing which event:
+    `teams` are the names of every event's teams, so a bare team name is not off-topic."""
+    refs = tuple(TeamRef(team_id, name) for team_id, name in teams)
+    try:
+        read_question(question, EventContext(id=1, name="the event", teams=refs), today)
+    except NoPlan as exc:
+        return exc.code == "off_topic"
+    return False
+
+
+def covers(question: str, event: EventContext, today: dt.date, plan: Plan) -> list[str]:
+    """The known words of `question` that `plan` does not use (a language model's plan must
+    use every word the parser knows; words the parser does not know are the model's to read)."""
+    try:
+        reading = read_question(question, event, today, topical=False)
+    except NoPlan as exc:
+        return [exc.message]
+    return unused_spans(reading, plan, allow_unknown=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from workers.analytics.language import vocabulary as v
@@ -48,10 +48,18 @@ class NoPlan(Exception):
     """The question cannot be planned (internal: the parser turns it into UnrecognizedQuestion,
     adding the example questions and a "did you mean")."""
 
-    def __init__(self, message: str, suggest: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        suggest: bool = True,
+        code: str = "unrecognized_question",
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.suggest = suggest  # False when the message already says exactly what is wrong
+        self.code = code  # an ErrorCode value: why there is no plan
+        self.details = details or {}
 
 
 # Tags that name a standings column (so "top" is not about the table position).
@@ -87,6 +95,7 @@ class Reading:
         if self.date != self.today:
             raise NoPlan("I can show the table as it is now, not as it was on another day.")
         self.date = None  # "the table today", "who is top now": today is when, not which games
+        self.terms = [(w, frozenset({v.FILLER}) if w == DATE_REF else t) for w, t in self.terms]
 
     def has(self, *tags: str) -> bool:
         return any(tag in self.tags for tag in tags)
@@ -111,7 +120,11 @@ class Reading:
         return self.has(v.HOME)
 
 
-def read_question(question: str, event: EventContext, today: dt.date) -> Reading:
+def read_question(
+    question: str, event: EventContext, today: dt.date, *, topical: bool = True
+) -> Reading:
+    """The reading of `question`; `topical=False` skips the off-topic refusal (a language
+    model's plan is checked against a question the parser found no league word in)."""
     if len(question) > MAX_QUESTION_CHARS:
         raise NoPlan(f"Questions are limited to {MAX_QUESTION_CHARS} characters.")
     tokens = tokenize(question)
@@ -125,9 +138,33 @@ def read_question(question: str, event: EventContext, today: dt.date) -> Reading
     words = _lift_round(words, reading)
     words = _lift_group(words, event, reading)
     reading.terms = _tag(words, reading, _written_as_names(tokens))
+    if topical and off_topic(reading):
+        raise NoPlan(
+            f"I can answer questions about {event.name}'s teams, games, results and table only.",
+            code="off_topic",
+        )
     _check_unknown(tokens, reading)
     reading.finish()
     return reading
+
+
+# Concepts of a league: a question with none of them (and no team, date or round) is not
+# about the event at all.
+_TOPIC = frozenset(
+    {v.GOALS, v.SCORED, v.FOR, v.AGAINST, v.DEFENCE, v.POINTS, v.WIN, v.DRAW, v.LOSS, v.DIFF}
+    | {v.CLEAN, v.RATE, v.PLAYED, v.POSITION, v.TABLE, v.GAME, v.RESULT, v.SCORELINE, v.TEAM}
+    | {v.HIGHSCORING, v.LOWSCORING, v.MARGIN, v.H2H, v.VERSUS, v.MEET, v.FORM, v.RECORD}
+    | {v.DOING, v.FIXTURE, v.GOALLESS, v.DECIDED, v.ROUND, v.PER_GAME, v.PER_TEAM, v.HOME}
+    | {v.AWAY, v.LEAD, v.TOP, v.BOTTOM, v.UNSUPPORTED, v.SCORER, v.UNBEATEN, v.WINLESS}
+    | {v.PER_ROUND, v.SINGLE_GAME, v.LIVE, v.AVERAGE, v.BEST, v.WORST, v.MOST, v.LEAST}
+    | {v.GAP, v.ORDINAL, TEAM_REF, DATE_REF, ROUND_REF, GROUP_REF}
+)
+
+
+def off_topic(r: Reading) -> bool:
+    """Nothing in the question is about a league: no team, game, result or standings word."""
+    tags = {tag for _word, tags in r.terms for tag in tags}
+    return not (tags & _TOPIC) and not r.teams
 
 
 def _drop_spans(words: list[str], spans: Sequence[Any], placeholder: str | None) -> list[str]:
@@ -276,10 +313,17 @@ def _word_tags(words: list[str], i: int, reading: Reading) -> frozenset[str]:
         if len(word) == 4 and 1900 <= value <= 2200:
             _check_season(value, reading)
             return frozenset({v.FILLER})  # a year: "in 2026"
-        if word != "one" or (i and words[i - 1] in ("top", "bottom", "last", "first", "best")):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if (
+            word != "one"
+            or (i and words[i - 1] in ("top", "bottom", "last", "first", "best"))
+            or after in _COUNTED_NOUNS
+        ):
             reading.numbers.append(value)
             return frozenset({NUMBER_REF})
         return frozenset()
+    if _ordinal(word) is not None and word != "first":
+        return frozenset({v.ORDINAL})  # "second and third": places, read by the rules
     if word in v.KNOWN_WORDS or not word.isalpha():
         return frozenset()
     return frozenset({UNKNOWN})
@@ -341,10 +385,44 @@ def _check_unknown(tokens: list[Token], reading: Reading) -> None:
         slot = len(word) >= 4 and (before in _SLOT_BEFORE or bool(after & _VERBS))
         if namelike or (slot and not verbish):
             name = _name_around(tokens, word) if namelike else word.title()
-            raise NoPlan(f'There is no team called "{name}" in {reading.event.name}.', False)
+            raise NoPlan(
+                f'There is no team called "{name}" in {reading.event.name}.',
+                False,
+                code="unknown_team",
+                details={"name": name, "suggestions": closest_teams(name, reading.event)},
+            )
 
 
+# "one goal", "one win": then "one" is a number, not a pronoun.
+_COUNTED_NOUNS = frozenset(
+    [
+        "goal",
+        "goals",
+        "game",
+        "games",
+        "win",
+        "wins",
+        "point",
+        "points",
+        "draw",
+        "draws",
+        "loss",
+        "losses",
+        "defeat",
+        "defeats",
+    ]
+)
 _VERBS = frozenset({v.SCORED, v.AGAINST, v.WIN, v.LOSS, v.DRAW, v.PLAYED, v.MEET, v.DOING})
+
+
+MAX_SUGGESTIONS = 3
+
+
+def closest_teams(name: str, event: EventContext) -> list[str]:
+    """The event's team names nearest to `name`, closest first (at most three)."""
+    names = [team.name for team in event.teams]
+    found = process.extract(name, names, scorer=fuzz.WRatio, limit=MAX_SUGGESTIONS)
+    return [str(match) for match, _score, _index in found]
 
 
 def _name_around(tokens: list[Token], word: str) -> str:

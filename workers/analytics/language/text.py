@@ -27,6 +27,7 @@ _SUFFIXES = re.compile(r"(?<=\w)'(?:ve|re|ll|d|m)\b", re.IGNORECASE)
 # What is left of an apostrophe after a word is a possessive: Lions', Lions's, Tiger's.
 _POSSESSIVE = "\x01"
 _POSSESSIVES = re.compile(r"(?<=\w)'s?(?!\w)", re.IGNORECASE)
+_PLUS = re.compile(r"(\d)\s*\+")
 _KEEP_JOINED = re.compile(r"\d+(?:[-/:.]\d+)+")
 # Words are runs of letters, or numbers (with an ordinal suffix, or joined: 0-0, 2026-05-05);
 # "h2h" is one word, whatever its case.
@@ -63,6 +64,7 @@ def tokenize(question: str) -> list[Token]:
     """Fold and split a question into tokens, keeping capitalisation and possessives."""
     text = _clean(question[: MAX_QUESTION_CHARS * 2])
     text = text.replace("+/-", " plusminus ").replace("%", " percent ").replace("&", " and ")
+    text = _PLUS.sub(r"\1 plus ", text)  # "5+ goals": five or more
     text = text.replace("#", " number ")  # "#1", "# of goals"
     text = _SPECIALS.sub(lambda m: _SPECIAL[m.group().lower()], text)
     text = _IS.sub(r"\1 is", text)

@@ -75,6 +75,25 @@ UNSUPPORTED = "UNSUPPORTED"
 SCORER = "SCORER"  # "top scorer": a team's top scorer is a player, which we do not have
 NEGATION = "NEGATION"
 FILLER = "FILLER"  # understood and deliberately ignored ("this season", "so far")
+# Comparisons: before a number ("more than 3") or after it ("3 or more").
+GT = "GT"
+GE = "GE"
+LT = "LT"
+LE = "LE"
+EQ = "EQ"
+GE_AFTER = "GE_AFTER"
+LE_AFTER = "LE_AFTER"
+UNBEATEN = "UNBEATEN"  # no losses
+WINLESS = "WINLESS"  # no wins
+YET_TO = "YET_TO"  # "yet to keep a clean sheet": none so far
+NEGATIVE = "NEGATIVE"  # below zero
+POSITIVE = "POSITIVE"  # above zero
+THAN = "THAN"  # "more goals than Tigers": a comparison with another team
+ORDINAL = "ORDINAL"  # second, third, 4th: a place in the table
+GAP = "GAP"  # "the gap between", "how far ahead": a difference
+OR = "OR"  # "Lions or Tigers", "points or goals": a choice the plans cannot make
+AND_ALSO = "AND_ALSO"  # a second condition ("and fewer than 3 losses")
+LIVE = "LIVE"  # games in progress: the plans know final and scheduled games only
 
 
 def _split(text: str) -> list[str]:
@@ -152,6 +171,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "defensive": (DEFENCE,),
     "defensive record": (DEFENCE,),
     "back line": (DEFENCE,),
+    "at the back": (DEFENCE,),
     "backline": (DEFENCE,),
     # These words are about defending on their own ("the stingiest side").
     "tightest": (BEST, DEFENCE),
@@ -210,7 +230,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "score difference": (DIFF,),
     "scoring difference": (DIFF,),
     "differential": (DIFF,),
-    "difference": (DIFF,),
+    "difference": (GAP,),
+    "difference in": (GAP,),
     "gd": (DIFF,),
     "plusminus": (DIFF,),
     "plus minus": (DIFF,),
@@ -346,6 +367,10 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "country": (TEAM,),
     "countries": (TEAM,),
     "franchise": (TEAM,),
+    "opponent": (TEAM,),
+    "opponents": (TEAM,),
+    "opposition": (TEAM,),
+    "rivals": (TEAM,),
     "who": (WHO,),
     "whom": (WHO,),
     "which": (WHO,),
@@ -706,6 +731,81 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "no": (NEGATION,),
     "never": (NEGATION,),
     "without": (NEGATION,),
+    # comparisons
+    "more than": (GT,),
+    "greater than": (GT,),
+    "higher than": (GT,),
+    "over": (GT,),
+    "above": (GT,),
+    "in excess of": (GT,),
+    "at least": (GE,),
+    "no fewer than": (GE,),
+    "no less than": (GE,),
+    "fewer than": (LT,),
+    "less than": (LT,),
+    "lower than": (LT,),
+    "under": (LT,),
+    "below": (LT,),
+    "at most": (LE,),
+    "no more than": (LE,),
+    "up to": (LE,),
+    "exactly": (EQ,),
+    "precisely": (EQ,),
+    "or more": (GE_AFTER,),
+    "or over": (GE_AFTER,),
+    "or above": (GE_AFTER,),
+    "or higher": (GE_AFTER,),
+    "or better": (GE_AFTER,),
+    "plus": (GE_AFTER,),
+    "or fewer": (LE_AFTER,),
+    "or less": (LE_AFTER,),
+    "or under": (LE_AFTER,),
+    "or below": (LE_AFTER,),
+    "or lower": (LE_AFTER,),
+    "than": (THAN,),
+    "unbeaten": (UNBEATEN,),
+    "undefeated": (UNBEATEN,),
+    "still unbeaten": (UNBEATEN,),
+    "without a defeat": (UNBEATEN,),
+    "without defeat": (UNBEATEN,),
+    "without losing": (UNBEATEN,),
+    "without a loss": (UNBEATEN,),
+    "yet to lose": (UNBEATEN,),
+    "not lost": (UNBEATEN,),
+    "never lost": (UNBEATEN,),
+    "winless": (WINLESS,),
+    "without a win": (WINLESS,),
+    "without winning": (WINLESS,),
+    "without a victory": (WINLESS,),
+    "yet to win": (WINLESS,),
+    "not won": (WINLESS,),
+    "never won": (WINLESS,),
+    "no wins": (WINLESS,),
+    "yet to": (YET_TO,),
+    "yet to play": (FIXTURE, NEXT),
+    "yet to face": (FIXTURE, NEXT),
+    "still to face": (FIXTURE, NEXT),
+    "left to play": (FIXTURE, NEXT),
+    "fraction": (PERCENT,),
+    "negative": (NEGATIVE,),
+    "positive": (POSITIVE,),
+    "gap": (GAP,),
+    "gaps": (GAP,),
+    "separates": (GAP,),
+    "separating": (GAP,),
+    "apart": (GAP,),
+    "behind": (GAP,),
+    "ahead of": (GAP,),
+    "in front of": (GAP,),
+    "clear of": (GAP,),
+    "how far": (GAP,),
+    "or": (OR,),
+    "either": (OR,),
+    "live": (LIVE,),
+    "in play": (LIVE,),
+    "ongoing": (LIVE,),
+    "in progress": (LIVE,),
+    "right now playing": (LIVE,),
     # things we do not have: answer "cannot", never guess
     "player": (UNSUPPORTED,),
     "players": (UNSUPPORTED,),
@@ -807,6 +907,11 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "cup": (FILLER,),
     "championship": (FILLER,),
     "please": (FILLER,),
+    "match report": (FILLER,),
+    "over the years": (FILLER,),
+    "over the season": (FILLER,),
+    "over the course of the season": (FILLER,),
+    "for my report": (FILLER,),
 }
 
 PHRASES: dict[tuple[str, ...], tuple[str, ...]] = _expand(_PHRASES)
@@ -822,6 +927,7 @@ CARDINALS: dict[str, int] = {
     )
 }
 CARDINALS.update({"thirty": 30, "forty": 40, "fifty": 50, "a couple": 2, "couple": 2})
+CARDINALS.update({"once": 1, "twice": 2})
 ORDINALS: dict[str, int] = {
     word: value
     for value, word in enumerate(
@@ -945,6 +1051,7 @@ COMMON_WORDS = frozenset(
     each respective respectively individual individually apiece
     unbeaten undefeated winless perfect streaks unbeatable invincible
     gimme lemme pls plz thx ty u ur r ya yall kinda sorta um umm uh hmm btw quick quickly
+    report organiser organizer organisers organizers article blog newsletter writing
     dear remind summarise summarize compare explain describe calculate compute work figure
     whats whos hows wheres whens wot wat wht happened happening ago recap update updates
     """
@@ -959,3 +1066,37 @@ def known_words() -> frozenset[str]:
 
 
 KNOWN_WORDS = known_words()
+
+# Known words with no concept tag that still change what a question asks: a plan must use them
+# or the question is refused (see language/coverage.py). Ordinals are places in the table,
+# weekdays and times are dates the reader did not lift, "only"/"except" narrow a set.
+CONTENT_WORDS = frozenset(
+    {
+        *_split(
+            """
+    only except excluding but unless nor neither other another else different same
+    half since after before until till ago yesterday tomorrow tonight weekend weekday
+    monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs
+    fri sat sun morning afternoon evening night early late earliest final finals semi quarter
+    title titles
+    trophy series perfect streaks unbeatable invincible typical typically usually normally
+    generally median always sometimes frequently respective respectively individual
+    individually apiece true false wrong good bad badly poor poorer strong weak weaker
+    close tight narrow heavy heavier large larger small smaller wide great
+    second third fourth fifth sixth seventh eighth ninth tenth minute minutes
+    both once twice month months weeks later soon
+    """
+        ),
+        *ORDINALS,
+    }
+) - {"first"}
+
+# The allow-list of words a question may carry without a plan using them: articles,
+# pronouns, auxiliaries, politeness, verbs of asking ("show", "tell"), and ordinary verbs that
+# only carry a concept already tagged elsewhere ("kept" in "kept clean sheets").
+IGNORABLE = (
+    (STOPWORDS | COMMON_WORDS)
+    - CONTENT_WORDS
+    - set(CARDINALS)
+    - {word for phrase in PHRASES for word in phrase if len(phrase) == 1}
+)

@@ -51,6 +51,15 @@ from workers.analytics.queries.runner import (
     Runner,
     json_row,
 )
+from workers.analytics.queries.shapes import (
+    check_rows,
+    compare_rows,
+    difference_rows,
+    filter_rows,
+    opponents_rows,
+    share_rows,
+    split_rows,
+)
 from workers.analytics.queries.teams import (
     leader_rows,
     table_rows,
@@ -101,4 +110,11 @@ _INTENTS: dict[str, Callable[[Runner], Result]] = {
     "table": table_rows,
     "form": form_rows,
     "games": games_rows,
+    "filter": filter_rows,
+    "compare": compare_rows,
+    "difference": difference_rows,
+    "split": split_rows,
+    "share": share_rows,
+    "opponents": opponents_rows,
+    "check": check_rows,
 }

@@ -22,6 +22,7 @@ from models import Game, Team
 from workers.analytics.queries.runner import (
     DEFAULT_LIMIT,
     GAME_COLUMNS,
+    GAME_MEASURE_EXPRS,
     Expr,
     Query,
     Result,
@@ -37,7 +38,7 @@ from workers.analytics.queries.runner import (
 # --- game intents ----------------------------------------------------------------------------
 
 
-def _game_select(*extra: Expr) -> Query:
+def game_select(*extra: Expr) -> Query:
     home = aliased(Team, name="home_side")
     away = aliased(Team, name="away_side")
     return (
@@ -64,7 +65,7 @@ def _chronological(newest_first: bool = False) -> list[Any]:
     return [Game.starts_at.asc().nulls_last(), Game.id.asc()]
 
 
-def _games_of(
+def games_of(
     run: Runner, side: Side | None, *, final_only: bool = True, relative: bool = True
 ) -> list[Expr]:
     """Scope, group, the plan's team(s) and (if `relative`) the team-relative filters."""
@@ -83,38 +84,40 @@ def _games_of(
 
 
 def head_to_head_rows(run: Runner) -> Result:
-    stmt = _game_select().where(*_games_of(run, team_side(run)))
+    stmt = game_select().where(*games_of(run, team_side(run)))
     return GAME_COLUMNS, run.rows(stmt.order_by(*_chronological()).limit(run.cap))
 
 
 def games_rows(run: Runner) -> Result:
-    stmt = _game_select().where(*_games_of(run, team_side(run), final_only=False))
+    stmt = game_select().where(*games_of(run, team_side(run), final_only=False))
     return GAME_COLUMNS, run.rows(stmt.order_by(*_chronological()).limit(run.cap))
+
+
+def result_letter(side: Side) -> Expr:
+    """W/D/L from `side`'s view of a game."""
+    won, drew = side.scored > side.conceded, side.scored == side.conceded
+    return case((won, "W"), (drew, "D"), else_="L")
 
 
 def form_rows(run: Runner) -> Result:
     side = Side(run.p.team(0))
-    won, drew = side.scored > side.conceded, side.scored == side.conceded
-    letter = case((won, "W"), (drew, "D"), else_="L")
+    letter = result_letter(side)
     limit = min(run.plan.limit or DEFAULT_LIMIT, run.cap)
-    stmt = _game_select(letter.label("result")).where(*_games_of(run, side))
+    stmt = game_select(letter.label("result")).where(*games_of(run, side))
     return [*GAME_COLUMNS, "result"], run.rows(stmt.order_by(*_chronological(True)).limit(limit))
 
 
-_EXTREMES: dict[str, Callable[[], Expr]] = {
-    "total_goals": lambda: Game.home_score + Game.away_score,
-    "margin": lambda: func.abs(Game.home_score - Game.away_score),
-}
+_EXTREMES = GAME_MEASURE_EXPRS
 
 
 def extreme_rows(run: Runner) -> Result:
     """Every game sharing the most (desc) or least (asc) total goals or margin."""
     metric = run.plan.metric or ""
     value = _EXTREMES[metric]()
-    where = _games_of(run, team_side(run))
+    where = games_of(run, team_side(run))
     best = func.max(value) if run.plan.order == "desc" else func.min(value)
     top = select(best).where(*where).correlate(None).scalar_subquery()
-    stmt = _game_select(value.label(metric)).where(*where, value == top)
+    stmt = game_select(value.label(metric)).where(*where, value == top)
     return [*GAME_COLUMNS, metric], run.rows(stmt.order_by(*_chronological()).limit(run.cap))
 
 
@@ -149,7 +152,7 @@ def _aggregate(
     matches still gets its row (with 0) when grouping by round.
     """
     side = team_side(run)
-    scope = _games_of(run, side, relative=False)
+    scope = games_of(run, side, relative=False)
     value, only = _goal_measures(side)[run.plan.metric or ""] if measures else (Game.id, None)
     masks = [*side_selection(run, side), *([only] if only is not None else [])]
     mask = and_(*masks) if masks else None

@@ -225,10 +225,35 @@ def team_side(run: Runner) -> Side | None:
     return Side(run.p.team(0)) if run.plan.teams else None
 
 
+# A game's own measures, for thresholds on games ("five goals or more", "won by 3").
+GAME_MEASURE_EXPRS: dict[str, Callable[[], Expr]] = {
+    "total_goals": lambda: Game.home_score + Game.away_score,
+    "margin": lambda: func.abs(Game.home_score - Game.away_score),
+}
+# The plan's comparison operators, allow-listed: never built from text.
+OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "eq": lambda a, b: a == b,
+}
+
+
+def game_threshold(run: Runner) -> list[Expr]:
+    """filters.threshold on a game measure, as a clause with the value bound."""
+    rule = run.filters.get("threshold")
+    if rule is None or rule["metric"] not in GAME_MEASURE_EXPRS:
+        return []
+    measure = GAME_MEASURE_EXPRS[rule["metric"]]()
+    return [OPS[rule["op"]](measure, run.p("threshold", rule["value"]))]
+
+
 def side_selection(run: Runner, side: Side | None) -> list[Expr]:
-    """The filters on a game's result: the result, the team's outcome and its venue."""
+    """The filters on a game's result: the result, the team's outcome and its venue, and a
+    threshold on the game's goals or margin."""
     f = run.filters
-    clauses = result_filter(run)
+    clauses = [*result_filter(run), *game_threshold(run)]
     if "outcome" in f:
         clauses.append(_outcome(f["outcome"], side))
     if side is not None and "home" in f:

@@ -112,7 +112,7 @@ _TEAM_METRICS: dict[str, Callable[[Any, Runner], Expr]] = {
 }
 
 
-def _valued(run: Runner, team_index: int | None = None) -> CTE:
+def valued(run: Runner, team_index: int | None = None) -> CTE:
     assert run.plan.metric is not None  # the plan schema requires one for team metrics
     stats = _team_stats(run, team_index)
     value = _TEAM_METRICS[run.plan.metric](stats.c, run)
@@ -133,15 +133,26 @@ def _anyone_played(v: Any) -> Expr:
     return select(func.max(v.played)).correlate(None).scalar_subquery() > 0
 
 
+def _ranked(run: Runner, v: Any) -> list[Expr]:
+    """Over home (or away) games only, a team with none there has no value to rank: it is
+    not "the best defence at home" for never having played at home."""
+    return [v.played > 0] if run.filters.get("home") is not None else []
+
+
 def leader_rows(run: Runner) -> Result:
     metric = run.plan.metric or ""
     if metric == "position":
         return _position_leader(run)
-    v = _valued(run).c
+    v = valued(run).c
     extreme = func.max(v.value) if run.plan.order == "desc" else func.min(v.value)
+    ranked = _ranked(run, v)
     stmt = (
         select(*_team_out(v, metric))
-        .where(v.value == select(extreme).correlate(None).scalar_subquery(), _anyone_played(v))
+        .where(
+            v.value == select(extreme).where(*ranked).correlate(None).scalar_subquery(),
+            _anyone_played(v),
+            *ranked,
+        )
         .order_by(func.lower(v.team), v.team_id)
         .limit(run.cap)
     )
@@ -153,11 +164,11 @@ def top_n_rows(run: Runner) -> Result:
     limit = min(run.plan.limit or DEFAULT_LIMIT, run.cap)
     if metric == "position":
         return _position_top(run, limit)
-    v = _valued(run).c
+    v = valued(run).c
     by_value = v.value.desc() if run.plan.order == "desc" else v.value.asc()
     stmt = (
         select(*_team_out(v, metric))
-        .where(_anyone_played(v))
+        .where(_anyone_played(v), *_ranked(run, v))
         .order_by(by_value.nulls_last(), func.lower(v.team), v.team_id)
         .limit(limit)
     )
@@ -167,9 +178,9 @@ def top_n_rows(run: Runner) -> Result:
 def team_value_rows(run: Runner) -> Result:
     metric = run.plan.metric or ""
     if metric == "position":
-        rows = [r for r in _standings(run) if r.team_id == run.plan.teams[0]]
+        rows = [r for r in standings_rows(run) if r.team_id == run.plan.teams[0]]
         return POSITION_COLUMNS, [_position_row(r) for r in rows]
-    v = _valued(run, team_index=0).c
+    v = valued(run, team_index=0).c
     return _team_columns(metric), run.rows(select(*_team_out(v, metric)))
 
 
@@ -192,7 +203,7 @@ def team_record_rows(run: Runner) -> Result:
 # --- the standings rules themselves: position and table -------------------------------------
 
 
-def _standings(run: Runner) -> list[StandingsRow]:
+def standings_rows(run: Runner) -> list[StandingsRow]:
     """The event's table by the standings rules, from plain columns (no ORM objects: a
     64-team double round robin is 4,032 games)."""
     p = run.p
@@ -228,7 +239,7 @@ def _nobody_played(rows: list[StandingsRow]) -> bool:
 
 def _position_leader(run: Runner) -> Result:
     """Rank 1 of each group (order asc), or the last rank of each group (desc)."""
-    table = _standings(run)
+    table = standings_rows(run)
     if _nobody_played(table):
         return POSITION_COLUMNS, []
     pick = max if run.plan.order == "desc" else min
@@ -237,7 +248,7 @@ def _position_leader(run: Runner) -> Result:
 
 
 def _position_top(run: Runner, limit: int) -> Result:
-    table = _standings(run)
+    table = standings_rows(run)
     if _nobody_played(table):
         return POSITION_COLUMNS, []
     sign = -1 if run.plan.order == "desc" else 1
@@ -260,6 +271,6 @@ def table_rows(run: Runner) -> Result:
             r.score_diff,
             r.points,
         ]
-        for r in _standings(run)
+        for r in standings_rows(run)
     ]
     return TABLE_COLUMNS, rows[: run.cap]

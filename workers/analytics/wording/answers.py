@@ -26,6 +26,15 @@ from workers.analytics.wording.games import (
     total_sentence,
 )
 from workers.analytics.wording.phrases import DEFAULT_WORDS, View
+from workers.analytics.wording.shapes import (
+    check_sentence,
+    compare_sentence,
+    difference_sentence,
+    filter_sentence,
+    opponents_sentence,
+    share_sentence,
+    split_sentence,
+)
 from workers.analytics.wording.teams import (
     leader_sentence,
     table_sentence,
@@ -67,4 +76,11 @@ _SENTENCES: dict[str, Callable[[View], str]] = {
     "table": table_sentence,
     "form": form_sentence,
     "games": games_sentence,
+    "filter": filter_sentence,
+    "compare": compare_sentence,
+    "difference": difference_sentence,
+    "split": split_sentence,
+    "share": share_sentence,
+    "opponents": opponents_sentence,
+    "check": check_sentence,
 }

@@ -12,6 +12,7 @@ from workers.analytics.wording.phrases import (
     counted,
     decimal,
     event_scope,
+    game_condition,
     have,
     join_names,
     not_played,
@@ -197,6 +198,9 @@ def count_sentence(v: View) -> str:
     if v.plan.group_by == "round":
         return _per_round(v, "games", _count_label(v), str)
     n = v.records[0]["games"] if v.records else 0
+    if "threshold" in v.filters:  # "5 games had at least 5 goals"
+        games = f"of {possessive(v.team(0))} games" if v.plan.teams else "games"
+        return f"{n} {games} {game_condition(v)} {event_scope(v)}."
     result = _result_filter(v)
     outcome = str(v.filters.get("outcome"))
     if v.plan.teams:

@@ -129,3 +129,63 @@ def nothing_played(v: View) -> str:
 
 def not_played(v: View, name: str) -> str:
     return f"{name} have not played a game yet{team_scope(v)}."
+
+
+# --- thresholds and conditions (the newer plan shapes) --------------------------------------
+
+OP_WORDS = {
+    "gt": "more than",
+    "ge": "at least",
+    "lt": "fewer than",
+    "le": "at most",
+    "eq": "exactly",
+}
+OP_SIGNS = {"gt": ">", "ge": "\u2265", "lt": "<", "le": "\u2264", "eq": "="}
+METRIC_NOUNS = {
+    "points": "points",
+    "played": "games played",
+    "won": "wins",
+    "drawn": "draws",
+    "lost": "losses",
+    "score_for": "{goals} scored",
+    "score_against": "{goals} conceded",
+    "score_diff": "{goal} difference",
+    "clean_sheets": "clean sheets",
+    "win_rate": "win rate",
+    "position": "position",
+    "total_goals": "{goals} in the game",
+    "margin": "winning margin",
+}
+RESULT_PHRASES = {
+    "draw": "ended in a draw",
+    "home_win": "were home wins",
+    "away_win": "were away wins",
+    "decided": "had a winner",
+    "goalless": "were goalless",
+}
+
+
+def metric_noun(metric: str, words: dict[str, str] | None = None) -> str:
+    return METRIC_NOUNS.get(metric, metric).format(**(words or DEFAULT_WORDS))
+
+
+def threshold_value(metric: str, value: Any) -> str:
+    return f"{value}%" if metric == "win_rate" else str(value)
+
+
+def game_condition(v: View) -> str | None:
+    """What the counted games had: 'had at least 5 goals', 'were won by exactly 1 goal'."""
+    rule = v.filters.get("threshold")
+    pieces = []
+    if v.filters.get("result") is not None:
+        pieces.append(RESULT_PHRASES[v.filters["result"]])
+    if v.plan.teams and v.filters.get("outcome") is not None:
+        verb = {"win": "were wins", "draw": "were draws", "loss": "were defeats"}
+        pieces.append(f"{verb[v.filters['outcome']]} for {v.team(0)}")
+    if v.plan.teams and v.filters.get("home") is not None:
+        pieces.append("were at home" if v.filters["home"] else "were away")
+    if rule is not None and rule["metric"] in ("total_goals", "margin"):
+        bound = counted(rule["value"], v.words["goal"], v.words["goals"])
+        said = f"{OP_WORDS[rule['op']]} {bound}"
+        pieces.append(f"had {said}" if rule["metric"] == "total_goals" else f"were won by {said}")
+    return join_names(pieces) if pieces else None

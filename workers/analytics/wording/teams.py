@@ -23,7 +23,7 @@ from workers.analytics.wording.phrases import (
 # --- team metrics ---------------------------------------------------------------------------
 
 # (metric, order) → how the extreme is said: "Lions have the most wins: 5."
-_EXTREME_PHRASES: dict[tuple[str, str], str] = {
+EXTREME_PHRASES: dict[tuple[str, str], str] = {
     ("played", "desc"): "have played the most games",
     ("played", "asc"): "have played the fewest games",
     ("won", "desc"): "have the most wins",
@@ -48,7 +48,7 @@ _EXTREME_PHRASES: dict[tuple[str, str], str] = {
 
 
 def _phrase(v: View, metric: str) -> str:
-    return _EXTREME_PHRASES[(metric, v.plan.order)].format(**v.words)
+    return EXTREME_PHRASES[(metric, v.plan.order)].format(**v.words)
 
 
 def leader_sentence(v: View) -> str:
@@ -91,7 +91,7 @@ def _placing(record: Mapping[str, Any]) -> str:
     return f"{place} in group {group}" if group is not None else place
 
 
-_TEAM_VALUE: dict[str, Callable[[View, Any], str]] = {
+TEAM_VALUE: dict[str, Callable[[View, Any], str]] = {
     "points": lambda v, n: f"have {counted(n, 'point')}",
     "played": lambda v, n: f"have played {counted(n, 'game')}",
     "won": lambda v, n: f"have won {counted(n, 'game')}",
@@ -117,7 +117,7 @@ def team_value_sentence(v: View) -> str:
     value = record[v.metric]
     if value is None:  # a win rate without games
         return not_played(v, name)
-    return f"{name} {_TEAM_VALUE[v.metric](v, value)}{team_scope(v)}."
+    return f"{name} {TEAM_VALUE[v.metric](v, value)}{team_scope(v)}."
 
 
 def team_record_sentence(v: View) -> str:

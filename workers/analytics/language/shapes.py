@@ -1,0 +1,286 @@
+"""Rules for the newer plan shapes: sets of teams by a comparison, two-team comparisons and
+differences, home/away splits, shares of games, opponents, and yes/no questions.
+
+Each rule returns a plan or None (not its shape), like the rules in ``parser.py``; they run
+first, because a comparison word ("more than 10") changes what a question asks, and the older
+rules would otherwise answer a neighbouring question.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.analytics.language import vocabulary as v
+from workers.analytics.language.bounds import Bound, find_bound
+from workers.analytics.language.planning import (
+    direction,
+    filters_of,
+    game_result,
+    make,
+    team_metric,
+)
+from workers.analytics.language.reading import NUMBER_REF, TEAM_REF, Reading
+from workers.analytics.plan import LAST_RANK, VALUE_METRICS, Plan
+
+_AUX = frozenset({"is", "are", "did", "does", "do", "has", "have", "was", "were"})
+_SUPERLATIVE = (v.MOST, v.LEAST, v.BEST, v.WORST, v.TOP, v.BOTTOM, v.LEAD, v.LAST)
+_OUTCOME_OF = {v.WIN: "win", v.DRAW: "draw", v.LOSS: "loss"}
+_INVERSE = {"win": "loss", "loss": "win", "draw": "draw"}
+
+
+def _yes_no(r: Reading) -> bool:
+    """ "Is X top?", "did A beat B?"; or terse, a team then a result or a place: "A beat B",
+    "Lions top of the table" (the same with or without a question mark)."""
+    words = r.words()
+    if not words:
+        return False
+    if words[0] in _AUX:
+        return True
+    if words[0] != TEAM_REF or len(r.terms) < 2:
+        return False
+    then = r.terms[1][1]
+    if len(r.teams) == 2:
+        return bool(then & {v.WIN, v.LOSS, v.DRAW})
+    return bool(then & {v.TOP, v.BOTTOM, v.LEAD}) and team_metric(r) == "position"
+
+
+def _team_positions(r: Reading) -> list[int]:
+    return [i for i, (word, _tags) in enumerate(r.terms) if word == TEAM_REF]
+
+
+def _ordered_teams(r: Reading) -> list[int]:
+    """The teams, subject first: "ahead of B are A", "more than B have A" name the object first."""
+    teams = list(r.teams)
+    spots = _team_positions(r)
+    if len(teams) == 2 and spots and spots[0] > 0:
+        before = r.terms[spots[0] - 1][1]
+        if before & {v.GAP, v.THAN}:
+            teams.reverse()
+    return teams
+
+
+def _threshold(bound: Bound, metric: str) -> dict[str, Any]:
+    return {"metric": metric, "op": bound.op, "value": bound.value}
+
+
+def _bound_metric(r: Reading, bound: Bound) -> str | None:
+    named = team_metric(r)
+    if bound.metric is not None:
+        return bound.metric if named in (None, bound.metric) else None
+    return named
+
+
+# --- yes/no --------------------------------------------------------------------------------------
+
+
+def yes_no(r: Reading) -> Plan | None:
+    """ "Is X top?", "did X beat Y?", "have X scored more than 10?", "is X unbeaten?"."""
+    if not _yes_no(r) or not r.teams or r.has(v.HOWMANY):
+        return None
+    if len(r.teams) == 2:
+        if r.has(v.THAN, v.GT, v.LT):
+            return compare(r)
+        outcome = _outcome(r)
+        if outcome is None:
+            return None
+        return make(
+            r, "check", teams=_ordered_teams(r), filters=filters_of(r, outcome=outcome, home=r.home)
+        )
+    bound = find_bound(r)
+    if bound is not None:
+        metric = _bound_metric(r, bound)
+        if metric not in VALUE_METRICS:
+            return None
+        extra = {"home": r.home, "threshold": _threshold(bound, metric)}
+        return make(r, "check", metric=metric, teams=r.teams, filters=filters_of(r, **extra))
+    if not r.has(*_SUPERLATIVE):
+        return None
+    metric = team_metric(r) or "position"
+    return make(
+        r,
+        "check",
+        metric=metric,
+        teams=r.teams,
+        order=direction(r, metric),
+        filters=filters_of(r, home=r.home),
+    )
+
+
+def _outcome(r: Reading) -> str | None:
+    """The first team's result in "did A beat/lose to/draw with B"."""
+    for _word, tags in r.terms:
+        for tag, outcome in _OUTCOME_OF.items():
+            if tag in tags:
+                return outcome
+    return None
+
+
+# --- two teams on a metric -----------------------------------------------------------------------
+
+
+def compare(r: Reading) -> Plan | None:
+    """ "Did Lions concede more than Tigers?": yes/no with both values."""
+    if len(r.teams) != 2 or r.has(v.HOWMANY, v.GAP) or not r.has(v.THAN, v.GT, v.LT):
+        return None
+    metric = team_metric(r)
+    if metric is None:
+        return None
+    if r.has(v.BEST, v.WORST):
+        order = direction(r, metric)
+    elif metric == "position":  # "higher in the table" = a smaller place number
+        order = "asc" if r.has(v.GT, v.MOST) else "desc"
+    elif r.has(v.GT, v.MOST):
+        order = "desc"
+    elif r.has(v.LT, v.LEAST):
+        order = "asc"
+    else:
+        return None
+    teams = _ordered_teams(r)
+    return make(
+        r, "compare", metric=metric, teams=teams, order=order, filters=filters_of(r, home=r.home)
+    )
+
+
+def difference(r: Reading) -> Plan | None:
+    """ "How many points ahead of Tigers are Lions?", "the gap between first and last"."""
+    gap = r.has(v.GAP) or (r.has(v.HOWMANY) and r.has(v.MOST, v.LEAST) and r.has(v.THAN))
+    if len(r.teams) == 2 and gap:
+        metric = team_metric(r) or ("points" if r.has(v.GAP) else None)
+        if metric not in VALUE_METRICS:
+            return None
+        teams = _ordered_teams(r)
+        return make(r, "difference", metric=metric, teams=teams, filters=filters_of(r, home=r.home))
+    if r.teams or not r.has(v.GAP, v.BETWEEN):
+        return None
+    ranks = _ranks(r)
+    if ranks is None:
+        return None
+    metric = team_metric(r)
+    metric = "points" if metric in (None, "position") else metric  # places are in the table
+    if metric not in VALUE_METRICS:
+        return None
+    return make(r, "difference", metric=metric, filters=filters_of(r, ranks=ranks))
+
+
+_RANK_WORDS = {"top": 1, "first": 1, "1st": 1, "leader": 1, "leaders": 1}
+_LAST_WORDS = frozenset({"bottom", "last"})
+
+
+def _ranks(r: Reading) -> list[int] | None:
+    """Two places in the table: "first and second", "top two", "top and bottom"."""
+    words = r.words()
+    found: list[int] = []
+    for i, word in enumerate(words):
+        if word in _RANK_WORDS:
+            after = r.terms[i + 1][1] if i + 1 < len(words) else frozenset()
+            if word == "top" and NUMBER_REF in after and r.numbers and r.numbers[0] == 2:
+                return [1, 2]  # "the top two"
+            found.append(1)
+        elif word in _LAST_WORDS or word in ("last place", "bottom of"):
+            found.append(LAST_RANK)
+        elif word in v.ORDINALS and word != "first":
+            found.append(v.ORDINALS[word])
+        elif word[-2:] in ("nd", "rd", "th") and word[:-2].isdigit():
+            found.append(int(word[:-2]))
+    if len(found) != 2 or found[0] == found[1]:
+        return None
+    return found
+
+
+# --- home and away -------------------------------------------------------------------------------
+
+
+def split(r: Reading) -> Plan | None:
+    """ "Lions' goals at home and away": both sides of one team's metric."""
+    if len(r.teams) != 1 or not (r.has(v.HOME) and r.has(v.AWAY)) or r.has(*_SUPERLATIVE):
+        return None
+    metric = team_metric(r)
+    if metric not in VALUE_METRICS:
+        return None
+    return make(r, "split", metric=metric, teams=r.teams, filters=filters_of(r))
+
+
+# --- games: a condition counted, or its share ----------------------------------------------------
+
+
+def _game_bound(r: Reading) -> dict[str, Any] | None:
+    """A threshold on a game's goals or winning margin ("5 goals or more", "won by 3")."""
+    bound = find_bound(r)
+    if bound is None or bound.metric is not None:
+        return None
+    first = min(bound.used)
+    by = (first > 0 and r.terms[first - 1][0] == "by") or r.has(v.MARGIN)
+    if not r.has(v.GOALS) and not by:
+        return None
+    return {"metric": "margin" if by else "total_goals", "op": bound.op, "value": bound.value}
+
+
+def share(r: Reading) -> Plan | None:
+    """ "What share of games were home wins?": a percentage with the counts."""
+    if not r.has(v.PERCENT) or r.has(v.RATE) or len(r.teams) > 1 or not r.has(v.GAME):
+        return None
+    threshold = _game_bound(r)
+    result = None if threshold and threshold["metric"] == "margin" else game_result(r)
+    if r.teams and (r.has(v.WIN, v.LOSS) or threshold):
+        return None  # a team's share of wins is its win rate
+    if threshold is None and result is None:
+        return None
+    filters = filters_of(r, result=result, threshold=threshold)
+    return make(r, "share", metric="games", teams=r.teams, filters=filters)
+
+
+def game_count(r: Reading) -> Plan | None:
+    """ "How many matches had five goals or more?": a count with a threshold on each game."""
+    if r.teams or not r.has(v.HOWMANY) or r.has(v.PERCENT):
+        return None
+    threshold = _game_bound(r)
+    if threshold is None:
+        return None
+    result = None if threshold["metric"] == "margin" else game_result(r)
+    return make(
+        r, "count", metric="games", filters=filters_of(r, result=result, threshold=threshold)
+    )
+
+
+# --- opponents -----------------------------------------------------------------------------------
+
+
+def opponents(r: Reading) -> Plan | None:
+    """ "Who have Wolves lost to?", "who did Lions beat?", "who have Lions still to play?"."""
+    if len(r.teams) != 1 or r.has(v.HOWMANY, *_SUPERLATIVE) or not r.has(v.WHO, v.TEAM):
+        return None
+    if r.has(v.NEXT) and r.has(v.FIXTURE):
+        return make(r, "opponents", teams=r.teams, filters=filters_of(r, pending=True))
+    spot = _team_positions(r)[0]
+    for i, (_word, tags) in enumerate(r.terms):
+        outcome = next((o for tag, o in _OUTCOME_OF.items() if tag in tags), None)
+        if outcome is None:
+            continue
+        passive = i + 1 < len(r.terms) and r.terms[i + 1][0] == "by"  # "beaten by"
+        subject = spot < i
+        if subject == passive:
+            outcome = _INVERSE[outcome]
+        return make(
+            r, "opponents", teams=r.teams, filters=filters_of(r, outcome=outcome, home=r.home)
+        )
+    return None
+
+
+# --- sets of teams -------------------------------------------------------------------------------
+
+
+def team_filter(r: Reading) -> Plan | None:
+    """ "Which teams have more than 10 points?", "unbeaten sides", "teams without a win"."""
+    if r.teams or r.has(v.HOWMANY) or not r.has(v.WHO, v.TEAM, v.LIST):
+        return None
+    bound = find_bound(r)
+    if bound is None:
+        return None
+    metric = _bound_metric(r, bound)
+    if metric not in VALUE_METRICS:
+        return None
+    extra = {"home": r.home, "threshold": _threshold(bound, metric)}
+    return make(r, "filter", metric=metric, filters=filters_of(r, **extra))
+
+
+RULES = (yes_no, difference, compare, split, share, game_count, opponents, team_filter)
