@@ -58,10 +58,9 @@ class EventGamesHandler(BaseHandler):
             event = await event_service.load_event(
                 session, self.path_id(event_id), self.current_user, Need.VIEW
             )
-            games, total = await game_service.list_games(
+            items, total = await game_service.list_games(
                 session, event, query, query["page"], query["per_page"]
             )
-            items = GAME.dump(games, many=True)
         self.write_json(self.page_envelope(items, total, query))
 
     async def post(self, event_id: str) -> None:

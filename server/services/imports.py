@@ -51,7 +51,7 @@ TEAM_COLUMNS = tuple(
     TEAMS.c.group_name.label("group") if name == "group" else TEAMS.c[name]
     for name in TeamSchema().fields
 )
-GAME_COLUMNS = tuple(GAMES.c[name] for name in GameSchema().fields)
+GAME_COLUMNS = tuple(GAMES.c[name] for name in GameSchema().fields if name in GAMES.c)
 by_id = attrgetter("id")
 
 
