@@ -98,12 +98,19 @@ def wait(driver: webdriver.Chrome, check: Callable[[], Any], timeout: float, wha
 
 
 def text(driver: webdriver.Chrome, css: str) -> str:
-    found = driver.find_elements(By.CSS_SELECTOR, css)
-    return found[0].text if found else ""
+    """The rendered text of the first match, read in one step (the page re-renders often,
+    so an element found in one call may be gone by the next)."""
+    script = "const n = document.querySelector(arguments[0]); return n ? n.innerText : '';"
+    return str(driver.execute_script(script, css)).strip()
 
 
-def game_item(driver: webdriver.Chrome, game_id: int) -> Any:
-    return driver.find_element(By.CSS_SELECTOR, f'li.game[data-game-id="{game_id}"]')
+def game_css(game_id: int) -> str:
+    return f'li.game[data-game-id="{game_id}"]'
+
+
+def classes(driver: webdriver.Chrome, css: str) -> list[str]:
+    script = "const n = document.querySelector(arguments[0]); return n ? n.className : '';"
+    return str(driver.execute_script(script, css)).split()
 
 
 def open_event(driver: webdriver.Chrome, served: ServedApp, event_id: int) -> None:
@@ -141,15 +148,15 @@ def test_live_score_correction_and_standings(
     event = league(owner, "Live Cup", [(0, 1), (2, 3)])
     first, second = event["games"]
     open_event(page, served, event["id"])
-    assert "Lions" in text(page, f'li.game[data-game-id="{first}"]')  # names, not ids
-    caption = page.find_element(By.CSS_SELECTOR, "table.standings caption").text
+    assert "Lions" in text(page, game_css(first))  # names, not ids
+    caption = text(page, "table.standings caption")
     assert caption == "Live Cup standings"
 
     started = time.monotonic()
     score(owner, first, 1, 0)
-    wait(page, lambda: f"1{DASH}0" in game_item(page, first).text, 1.0, "the score within 1 s")
+    wait(page, lambda: f"1{DASH}0" in text(page, game_css(first)), 1.0, "the score within 1 s")
     print(f"\nscore on the page {time.monotonic() - started:.3f} s after the PUT")
-    assert "flash" in game_item(page, first).get_attribute("class").split()
+    assert "flash" in classes(page, game_css(first))
     wait(
         page,
         lambda: "Lions 1, Tigers 0" in text(page, "#announcer"),
@@ -169,10 +176,10 @@ def test_live_score_correction_and_standings(
     admin.sign_in("admin-live@example.com", register=False)
     correction = {"home_score": 0, "away_score": 2, "reason": "own goal credited wrongly"}
     admin.ok("POST", f"/api/v1/admin/games/{first}/corrections", correction)
-    wait(page, lambda: f"0{DASH}2" in game_item(page, first).text, 2, "the corrected score")
-    item = game_item(page, first)
-    assert "corrected" in item.get_attribute("class").split()
-    assert "Corrected" in item.text and "own goal credited wrongly" in item.text
+    wait(page, lambda: f"0{DASH}2" in text(page, game_css(first)), 2, "the corrected score")
+    assert "corrected" in classes(page, game_css(first))
+    item = text(page, game_css(first))
+    assert "Corrected" in item and "own goal credited wrongly" in item
     wait(page, lambda: "Corrected:" in text(page, "#announcer"), 1, "the correction announced")
     assert text(page, "#phase") == "Finished: these are the final standings"
     assert not_reloaded(page)
@@ -191,7 +198,7 @@ def test_dropped_stream_reconnects_and_catches_up(
         score(owner, game, 2, 2)  # while the browser cannot reach the server
     finally:
         served.restore()
-    wait(page, lambda: f"2{DASH}2" in game_item(page, game).text, 5, "the missed score")
+    wait(page, lambda: f"2{DASH}2" in text(page, game_css(game)), 5, "the missed score")
     wait(page, lambda: text(page, "#live") == "Live", 5, "live again")
     assert not_reloaded(page)
 
@@ -208,7 +215,7 @@ def test_restart_sends_reset_and_the_page_refetches(
         score(owner, game, 4, 1)
     finally:
         served.restore()
-    wait(page, lambda: f"4{DASH}1" in game_item(page, game).text, 8, "the refetched score")
+    wait(page, lambda: f"4{DASH}1" in text(page, game_css(game)), 8, "the refetched score")
     wait(page, lambda: text(page, "#live") == "Live", 5, "live again")
     assert SSE_RESETS._value.get() > resets  # it came by a `reset`, not only by polling
     assert not_reloaded(page)
@@ -270,6 +277,10 @@ def test_api_unreachable_says_so_and_recovers(
     wait(page, lambda: text(page, "#live") == "Live", 10, "recovered by itself")
     assert text(page, "#event-name") == "Offline Cup"
 
+    page.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/api/v1/*"]})
+    page.get(served.url + "/")
+    wait(page, lambda: "cannot be reached" in text(page, "#status"), 5, "the list's failure")
+
 
 def test_phone_width_keyboard_and_axe(
     page: webdriver.Chrome, served: ServedApp, owner: Client
@@ -295,6 +306,23 @@ def test_phone_width_keyboard_and_axe(
         reached.add(page.switch_to.active_element.get_attribute("id") or "")
     assert {"question"} <= reached, reached
 
+    for scheme in ("light", "dark"):  # the stylesheet has both palettes
+        page.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+        )
+        report = run_axe(page)
+        print(
+            f"\naxe-core ({scheme}): {report['passes']} rules passed, "
+            f"{len(report['violations'])} violated"
+        )
+        assert report["passes"] > 10  # it ran; colour contrast is among its rules
+        assert report["violations"] == [], (scheme, report["violations"])
+    page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def run_axe(page: webdriver.Chrome) -> dict:
+    """axe-core's WCAG 2 A/AA and best-practice rules on the page as it is now."""
     page.execute_script(AXE.read_text())  # injected, so the page's CSP stays as it is
     results = page.execute_async_script(
         "const done = arguments[arguments.length - 1];"
@@ -303,10 +331,8 @@ def test_phone_width_keyboard_and_axe(
         " violations: r.violations.map(v => ({id: v.id, impact: v.impact,"
         " nodes: v.nodes.map(n => n.target.join(' '))}))})));"
     )
-    report = json.loads(results)
-    print(f"\naxe-core: {report['passes']} rules passed, {len(report['violations'])} violated")
-    assert report["passes"] > 10  # it ran, contrast among them
-    assert report["violations"] == [], report["violations"]
+    report: dict = json.loads(results)
+    return report
 
 
 def test_page_weight(page: webdriver.Chrome, served: ServedApp, owner: Client) -> None:
