@@ -296,6 +296,10 @@ def test_phone_width_keyboard_and_axe(
         "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];"
     )
     assert widths[0] <= widths[1] == 360, widths  # no horizontal scroll at 360 px
+    table = page.execute_script(
+        "const w = document.querySelector('.table-wrap'); return [w.scrollWidth, w.clientWidth];"
+    )
+    assert table[0] <= table[1], table  # the whole table, points included, without scrolling
     page.save_screenshot(str(ARTIFACTS / "phone-360.png"))
 
     # Keyboard: Tab from the top reaches the question box and its button.
