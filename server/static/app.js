@@ -532,7 +532,7 @@
 
   var lastUpdate = null; // when the page last had fresh data
 
-  // connecting, live, polling, reconnecting, offline: each says what the page is doing.
+  // connecting, live, polling, reconnecting, offline, stopped: what the page is doing.
   function liveLabel(mode) {
     var live = byId("live");
     live.setAttribute("data-mode", mode);
@@ -543,6 +543,7 @@
       polling: "Updating every " + POLL_MS / 1000 + " s",
       reconnecting: "Reconnecting…" + since,
       offline: "Cannot reach the server, retrying" + since,
+      stopped: "Not updating",
     };
     live.textContent = labels[mode] || mode;
   }
@@ -703,7 +704,6 @@
           window.setTimeout(start, POLL_MS);
         } else {
           liveLabel("stopped");
-          byId("live").textContent = "Not updating";
         }
         return;
       }
