@@ -8,7 +8,9 @@ here carries the same security headers and ``X-Request-ID`` as the API.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,29 @@ from server.services.errors import NotFound
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
+# Where a page names a file under /static/ (href="/static/app.js"), it names a version too.
+STATIC_REF = re.compile(rb'(?P<attr>(?:href|src)=")/static/(?P<name>[A-Za-z0-9._-]+)"')
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@functools.cache
+def asset_version(directory: Path, name: str) -> str:
+    """The first 12 hex digits of a static file's SHA-256: its URL changes when it does."""
+    return hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]
+
+
 @functools.cache
 def read_page(directory: Path, name: str) -> bytes:
-    """A page's bytes, read once per process."""
-    return (directory / name).read_bytes()
+    """A page's bytes, read once per process, its /static/ references made `?v=<hash>` URLs
+    (cached for a year by browsers; the page itself is revalidated every time)."""
+
+    def versioned(match: re.Match[bytes]) -> bytes:
+        asset = match["name"].decode()
+        if not (directory / asset).is_file():
+            return match[0]
+        return match["attr"] + f'/static/{asset}?v={asset_version(directory, asset)}"'.encode()
+
+    return STATIC_REF.sub(versioned, (directory / name).read_bytes())
 
 
 class HtmlPageHandler(BaseHandler):
@@ -90,7 +111,8 @@ class SecureStaticFileHandler(StaticFileHandler):
     """StaticFileHandler with the API's security headers, X-Request-ID and error body.
 
     ``max_age`` (seconds) applies to requests without a ``?v=`` version argument; 0 means
-    browsers revalidate every time (cheap: ETag / Last-Modified answer 304).
+    browsers revalidate every time (cheap: ETag / Last-Modified answer 304). A versioned URL
+    (the pages add ``?v=<content hash>``) is cached for a year and never revalidated.
     """
 
     max_age = 0
@@ -108,7 +130,9 @@ class SecureStaticFileHandler(StaticFileHandler):
         return self.max_age
 
     def set_extra_headers(self, path: str) -> None:
-        if "Cache-Control" not in self._headers:
+        if "v" in self.request.arguments:
+            self.set_header("Cache-Control", IMMUTABLE)
+        elif "Cache-Control" not in self._headers:
             self.set_header("Cache-Control", "no-cache")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:

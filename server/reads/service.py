@@ -110,10 +110,9 @@ class EventReads:
             began = self.cache.begin()
             page, per_page = query["page"], query["per_page"]
             async with self._list_sessions(user)() as session:
-                games, total = await game_service.list_games(
+                items, total = await game_service.list_games(
                     session, event_id, query, page, per_page
                 )
-                items = GAME.dump(games, many=True)
             loaded = encode(envelope(items, total, page, per_page), public=entry.event.public)
             if token is not UNKNOWN and self.cache.holds(event_id, entry, began):
                 entry.games.put(key, loaded)

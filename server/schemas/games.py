@@ -115,6 +115,9 @@ class GameSchema(Schema):
     event_id = fields.Integer()
     home_team_id = fields.Integer()
     away_team_id = fields.Integer()
+    # Game lists carry the names too, so a fixture list needs no second request.
+    home_team_name = fields.String(dump_only=True)
+    away_team_name = fields.String(dump_only=True)
     home_score = fields.Integer(allow_none=True)
     away_score = fields.Integer(allow_none=True)
     status = fields.String(metadata={"enum": list(STATUSES)})

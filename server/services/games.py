@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models import Event, Game, Team, User
 from models.domain.constraints import Booking
@@ -14,7 +15,7 @@ from server.policy import Need
 from server.schemas.games import GameSchema
 from server.services import audit, conflicts
 from server.services.errors import Conflict, InvalidInput, NotFound
-from server.services.events import load_event, paginate
+from server.services.events import load_event
 from server.unit_of_work import publish
 
 GAME = GameSchema()
@@ -75,7 +76,9 @@ async def create_game(
 
 async def list_games(
     session: AsyncSession, event_id: int, filters: dict[str, Any], page: int, per_page: int
-) -> tuple[list[Game], int]:
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of an event's games as payloads, each with its two teams' names."""
+    home, away = aliased(Team), aliased(Team)
     query = select(Game).where(Game.event_id == event_id)
     if "status" in filters:
         query = query.where(Game.status == filters["status"])
@@ -85,7 +88,18 @@ async def list_games(
         team_id = filters["team_id"]
         query = query.where(or_(Game.home_team_id == team_id, Game.away_team_id == team_id))
     query = query.order_by(Game.round.is_(None), Game.round, Game.starts_at, Game.id)
-    return await paginate(session, query, page, per_page)
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    named = (
+        query.add_columns(home.name, away.name)
+        .join(home, home.id == Game.home_team_id)
+        .join(away, away.id == Game.away_team_id)
+    )
+    rows = await session.execute(named.limit(per_page).offset((page - 1) * per_page))
+    items = [
+        {**GAME.dump(game), "home_team_name": home_name, "away_team_name": away_name}
+        for game, home_name, away_name in rows
+    ]
+    return items, int(total or 0)
 
 
 def check_version(game: Game, expected_version: int | None) -> None:

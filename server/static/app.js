@@ -6,10 +6,15 @@
 // Live updates: the event page opens an EventSource on /api/v1/events/{id}/stream and
 // applies `score`, `game`, `correction` and `standings` messages as they come. Until the
 // stream is open (or where it is unavailable) the page polls the API every 5 seconds.
+//
+// No state waits forever: every request gives up after FETCH_TIMEOUT_MS, and a page that
+// could not load says so and tries again every POLL_MS (docs/pages.md lists the states).
 (function () {
   "use strict";
 
   var POLL_MS = 5000;
+  var FETCH_TIMEOUT_MS = 10000;
+  var FLASH_MS = 4000; // how long a changed score stays highlighted
   var PAGE_SIZE = 200; // the API's largest page
   var MAX_PAGES = 50;
   var STATUS_LABELS = {
@@ -63,10 +68,14 @@
   // fetch() and the JSON body, or an ApiError carrying the contract's error (and its details).
   async function requestJSON(path, options) {
     var response;
+    var controller = new AbortController();
+    var timer = window.setTimeout(function () { controller.abort(); }, FETCH_TIMEOUT_MS);
     try {
-      response = await fetch(path, options);
+      response = await fetch(path, Object.assign({ signal: controller.signal }, options));
     } catch (err) {
       throw new ApiError(0, "the server cannot be reached");
+    } finally {
+      window.clearTimeout(timer);
     }
     var body = null;
     try {
@@ -141,6 +150,21 @@
     return parts.filter(Boolean).join(" · ");
   }
 
+  function clockTime(date) {
+    return date.toLocaleTimeString(undefined, {
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    });
+  }
+
+  // A short message for screen readers (the page's polite live region); score changes only.
+  function announce(message) {
+    var region = byId("announcer");
+    if (!region) return;
+    region.textContent = "";
+    // A fresh text node after an empty one is announced even when the text repeats.
+    window.setTimeout(function () { region.textContent = message; }, 50);
+  }
+
   function eventPath(id) {
     return "/events/" + encodeURIComponent(String(id));
   }
@@ -177,7 +201,13 @@
         more.hidden = body.items.length === 0 || shown >= body.total;
         setStatus(body.total === 0 ? "No public events yet." : "");
       } catch (err) {
-        setStatus("Could not load the events: " + err.message);
+        if (err.status === 0 && shown === 0) {
+          setStatus("Could not load the events: " + err.message + ". Trying again in " +
+            POLL_MS / 1000 + " s.");
+          window.setTimeout(loadMore, POLL_MS);
+        } else {
+          setStatus("Could not load the events: " + err.message);
+        }
       } finally {
         more.disabled = false;
       }
@@ -189,7 +219,7 @@
 
   // --- one event --------------------------------------------------------------------------
 
-  function standingsTable(rows) {
+  function standingsTable(rows, caption) {
     var head = el("tr", {}, [
       el("th", { scope: "col", className: "num", text: "#" }),
       el("th", { scope: "col", className: "team", text: "Team" }),
@@ -216,8 +246,11 @@
         el("td", { className: "num pts", text: row.points }),
       ]);
     }));
-    return el("div", { className: "table-wrap" }, [
-      el("table", { className: "standings" }, [el("thead", {}, [head]), body]),
+    // Focusable so that a keyboard can scroll it where it is wider than the screen.
+    return el("div", { className: "table-wrap", tabindex: "0", role: "region", "aria-label": caption }, [
+      el("table", { className: "standings" }, [
+        el("caption", { text: caption }), el("thead", {}, [head]), body,
+      ]),
     ]);
   }
 
@@ -249,6 +282,8 @@
     this.standings = null;
     this.games = new Map(); // id → game
     this.teamNames = new Map(); // id → name
+    this.flashed = new Map(); // game id → when its score last changed (ms)
+    this.corrections = new Map(); // game id → reason of its last correction
   }
 
   EventView.prototype.teamName = function (id) {
@@ -273,35 +308,80 @@
       return;
     }
     var runs = runsBy(rows, function (row) { return row.group; });
+    var eventName = this.event ? this.event.name : "Event";
     runs.forEach(function (run) {
+      var caption = eventName + " standings";
       if (runs.length > 1 || run[0] !== null) {
-        root.appendChild(el("h3", { text: run[0] === null ? "No group" : "Group " + run[0] }));
+        var group = run[0] === null ? "No group" : "Group " + run[0];
+        root.appendChild(el("h3", { text: group }));
+        caption = group + " standings";
       }
-      root.appendChild(standingsTable(run[1]));
+      root.appendChild(standingsTable(run[1], caption));
     });
+  };
+
+  EventView.prototype.homeName = function (game) {
+    return game.home_team_name || this.teamName(game.home_team_id);
+  };
+
+  EventView.prototype.awayName = function (game) {
+    return game.away_team_name || this.teamName(game.away_team_id);
   };
 
   EventView.prototype.gameItem = function (game) {
     var played = game.home_score !== null && game.away_score !== null;
     var score = played ? game.home_score + " – " + game.away_score : "vs";
-    return el("li", { className: "game", "data-status": game.status }, [
+    var changed = this.flashed.get(game.id);
+    var flash = changed !== undefined && Date.now() - changed < FLASH_MS;
+    var correction = this.corrections.get(game.id);
+    var classes = "game" + (flash ? " flash" : "") + (correction !== undefined ? " corrected" : "");
+    return el("li", { className: classes, "data-status": game.status, "data-game-id": game.id }, [
       el("div", { className: "line" }, [
-        el("span", { className: "home", text: this.teamName(game.home_team_id) }),
+        el("span", { className: "home", text: this.homeName(game) }),
         el("span", { className: "score", text: score }),
-        el("span", { className: "away", text: this.teamName(game.away_team_id) }),
+        el("span", { className: "away", text: this.awayName(game) }),
       ]),
       el("div", { className: "meta" }, [
         el("span", { className: "badge", text: STATUS_LABELS[game.status] || game.status }),
+        correction !== undefined ? " " : null,
+        correction !== undefined
+          ? el("span", { className: "badge correction", text: "Corrected" })
+          : null,
         " ",
         joinParts([formatDateTime(game.starts_at), game.venue]),
       ]),
+      correction ? el("p", { className: "correction-note", text: "Correction: " + correction }) : null,
     ]);
+  };
+
+  // Not started, in progress, or finished (every game decided); shown beside the title.
+  EventView.prototype.phase = function () {
+    var games = Array.from(this.games.values());
+    if (games.length === 0) return "empty";
+    var open = games.filter(function (g) { return g.status === "scheduled" || g.status === "live"; });
+    if (open.length === 0) return "finished";
+    return games.some(function (g) { return g.status !== "scheduled"; }) ? "running" : "upcoming";
+  };
+
+  EventView.prototype.renderPhase = function () {
+    var node = byId("phase");
+    if (!node) return;
+    var phase = this.phase();
+    var labels = {
+      empty: "No games scheduled yet",
+      upcoming: "Not started yet",
+      running: "In progress",
+      finished: "Finished: these are the final standings",
+    };
+    node.setAttribute("data-phase", phase);
+    node.textContent = labels[phase];
   };
 
   EventView.prototype.renderGames = function () {
     var root = byId("games");
     clear(root);
     var games = Array.from(this.games.values()).sort(compareGames);
+    this.renderPhase();
     if (games.length === 0) {
       root.appendChild(el("p", { className: "muted", text: "No games scheduled yet." }));
       return;
@@ -371,10 +451,26 @@
     this.renderGames();
   };
 
+  // A score that differs from the one shown: highlighted for a while, and announced.
+  EventView.prototype.noteScore = function (game, correction) {
+    var known = this.games.get(game.id);
+    var same = known && known.home_score === game.home_score && known.away_score === game.away_score;
+    if (correction) this.corrections.set(game.id, correction.reason || "score corrected");
+    if (same && !correction) return;
+    this.flashed.set(game.id, Date.now());
+    var self = this;
+    window.setTimeout(function () { self.renderGames(); }, FLASH_MS + 50); // the highlight ends
+    if (game.home_score === null || game.away_score === null) return;
+    announce((correction ? "Corrected: " : "") + this.homeName(game) + " " + game.home_score +
+      ", " + this.awayName(game) + " " + game.away_score +
+      (game.status === "final" ? ", final" : ""));
+  };
+
   // --- live updates: the stream when it answers, polling otherwise ------------------------
 
   function LiveFeed(options) {
     this.options = options; // {streamUrl(), refresh(), onMessage(type, data), onMode(mode)}
+    this.opened = false;
     this.timer = null;
     this.source = null;
   }
@@ -407,6 +503,7 @@
     var source = new window.EventSource(options.streamUrl());
     this.source = source;
     source.addEventListener("open", function () {
+      self.opened = true;
       self.stopPolling();
       options.onMode("live");
     });
@@ -415,9 +512,12 @@
         // Refused (no stream endpoint, not an event stream): keep polling for good.
         source.close();
         self.source = null;
+        self.startPolling();
+        return;
       }
-      // Otherwise the browser reconnects (sending Last-Event-ID); poll meanwhile.
+      // The browser reconnects (sending Last-Event-ID, so it catches up); poll meanwhile.
       self.startPolling();
+      if (self.opened) options.onMode("reconnecting");
     });
     ["score", "game", "correction", "standings", "reset"].forEach(function (type) {
       source.addEventListener(type, function (message) {
@@ -432,17 +532,27 @@
     });
   };
 
+  var lastUpdate = null; // when the page last had fresh data
+
+  // connecting, live, polling, reconnecting, offline, stopped: what the page is doing.
   function liveLabel(mode) {
     var live = byId("live");
     live.setAttribute("data-mode", mode);
-    live.textContent = mode === "live" ? "Live" : "Updating every " + POLL_MS / 1000 + " s";
+    var since = lastUpdate ? " (last update " + clockTime(lastUpdate) + ")" : "";
+    var labels = {
+      connecting: "Connecting…",
+      live: "Live",
+      polling: "Updating every " + POLL_MS / 1000 + " s",
+      reconnecting: "Reconnecting…" + since,
+      offline: "Cannot reach the server, retrying" + since,
+      stopped: "Not updating",
+    };
+    live.textContent = labels[mode] || mode;
   }
 
   function markUpdated() {
-    var time = new Date().toLocaleTimeString(undefined, {
-      hour: "2-digit", minute: "2-digit", second: "2-digit",
-    });
-    byId("updated").textContent = "Updated " + time;
+    lastUpdate = new Date();
+    byId("updated").textContent = "Updated " + clockTime(lastUpdate);
   }
 
   // --- questions (POST /api/v1/analytics/query) -------------------------------------------
@@ -461,6 +571,7 @@
     var answer = byId("answer");
     var understood = byId("understood");
     var suggestions = byId("suggestions");
+    var understood = byId("understood");
     if (!form) return;
 
     function offer(questions) {
@@ -534,9 +645,15 @@
     var view = new EventView(match[1]);
     var standingsTimer = null;
 
+    var feed = null;
+
     function reportError(err) {
-      if (err.status === 404) setStatus("This event does not exist or is not public.");
-      else setStatus("Could not update: " + err.message);
+      if (err.status === 404) {
+        setStatus("This event does not exist or is not public.");
+        return;
+      }
+      setStatus("Could not update: " + err.message + ".");
+      if (err.status === 0) liveLabel("offline");
     }
 
     async function refresh() {
@@ -544,6 +661,9 @@
         await view.loadAll();
         setStatus("");
         markUpdated();
+        if (feed && byId("live").getAttribute("data-mode") === "offline") {
+          liveLabel(feed.timer === null ? "live" : "polling");
+        }
       } catch (err) {
         reportError(err);
       }
@@ -575,6 +695,9 @@
         return;
       }
       var game = type === "correction" ? data && data.game : data;
+      if (game && typeof game.id === "number" && (type === "score" || type === "correction")) {
+        view.noteScore(game, type === "correction" ? data : null);
+      }
       if (view.applyGame(game)) {
         var unknownTeam = !view.teamNames.has(game.home_team_id) ||
           !view.teamNames.has(game.away_team_id);
@@ -585,7 +708,7 @@
       if (type === "score" || type === "correction") refetchStandingsSoon();
     }
 
-    var feed = new LiveFeed({
+    feed = new LiveFeed({
       // Open the stream where the standings left off, so nothing in between is missed.
       streamUrl: function () {
         var last = view.standings && view.standings.last_event_id;
@@ -597,10 +720,26 @@
       onMode: liveLabel,
     });
 
-    view.loadEvent().then(async function () {
+    // The first load: a server that cannot be reached is tried again, never waited on forever.
+    async function start() {
+      try {
+        await view.loadEvent();
+      } catch (err) {
+        reportError(err);
+        if (err.status === 0) {
+          setStatus("Could not load this event: " + err.message + ". Trying again in " +
+            POLL_MS / 1000 + " s.");
+          window.setTimeout(start, POLL_MS);
+        } else {
+          liveLabel("stopped");
+        }
+        return;
+      }
       await refresh();
       feed.start();
-    }, reportError);
+    }
+    liveLabel("connecting");
+    start();
   }
 
   // --- start ------------------------------------------------------------------------------

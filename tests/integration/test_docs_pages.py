@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -307,7 +308,7 @@ async def test_spectator_pages(client: Client, path: str) -> None:
     assert response.headers["Content-Type"].startswith("text/html")
     assert_security_headers(response)
     html = response.body.decode()
-    assert '<script src="/static/app.js"' in html
+    assert '<script src="/static/app.js?v=' in html
     assert "<script>" not in html
 
 
@@ -322,6 +323,23 @@ async def test_page_assets_are_served(client: Client, path: str) -> None:
     assert response.code == 200
     assert_security_headers(response)
     assert response.headers.get("Cache-Control") == "no-cache"
+
+
+async def test_pages_name_their_assets_by_content_hash(client: Client) -> None:
+    """One script and one stylesheet, under URLs that change with their content: cached for a
+    year without revalidation, while the page itself is revalidated every time."""
+    page = await client.get("/")
+    assert page.headers["Cache-Control"] == "no-cache"
+    html = page.body.decode()
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert len(scripts) == 1 and len(sheets) == 1, (scripts, sheets)
+    for url, name in [(scripts[0], "app.js"), (sheets[0], "style.css")]:
+        source = (Path(server.app.__file__).parent / "static" / name).read_bytes()
+        assert url == f"/static/{name}?v={hashlib.sha256(source).hexdigest()[:12]}"
+        asset = await client.get(url)
+        assert asset.code == 200 and asset.body == source
+        assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
 async def test_app_js_never_writes_html() -> None:

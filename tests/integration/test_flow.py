@@ -86,6 +86,14 @@ async def test_full_flow_register_to_standings(api: Api, app: MatchdayApp) -> No
 
     listed = await api.get(f"/api/v1/events/{event_id}/games?status=final&per_page=2&page=2")
     assert listed.json["total"] == 6 and listed.json["page"] == 2 and len(listed.json["items"]) == 2
+    # A fixture list is drawable without a second request: each game names its two teams.
+    names = {row["team_id"]: row["team_name"] for row in table["rows"]}
+    for game in listed.json["items"]:
+        assert game["home_team_name"] == names[game["home_team_id"]]
+        assert game["away_team_name"] == names[game["away_team_id"]]
+    spec = (await api.get("/api/v1/openapi.json")).json
+    game_fields = spec["components"]["schemas"]["Game"]["properties"]
+    assert {"home_team_name", "away_team_name"} <= set(game_fields)
 
 
 async def test_standings_apply_tiebreakers_and_share_ranks(api: Api, app: MatchdayApp) -> None:
