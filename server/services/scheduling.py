@@ -70,6 +70,7 @@ class Draft:
     options: dict[str, Any]
     fixtures: list[rules.Fixture]
     violations: list[Violation]
+    names: dict[int, str]  # the event's team names by id, for the games' payloads
 
 
 async def schedule_event(
@@ -93,7 +94,7 @@ async def schedule_event(
     event.schedule = draft.options
     rows = [_row(event.id, f) for f in draft.fixtures]
     stored = await insert_returning(session, GAMES, rows, *GAME_COLUMNS)
-    result = await blocking.run(_serialise, stored)
+    result = await blocking.run(_serialise, stored, draft.names)
     details = {"schedule": request["format"], "games": len(result.game_events)}
     audit.record(session, "game.create", "event", event.id, details)
     await publish_many(session, event.id, "game", result.game_events)
@@ -127,7 +128,7 @@ async def draft_schedule(
         timed, found = await blocking.run(_timed_and_checked, fixtures, request, event_rules)
     except ValueError as exc:  # e.g. the blackout dates leave no day to play
         raise InvalidInput(str(exc), details={"schedule_rules": [str(exc)]}) from exc
-    return Draft(options, timed, found)
+    return Draft(options, timed, found, {team.id: team.name for team in teams})
 
 
 def _timed_and_checked(
@@ -159,22 +160,24 @@ def _json(payload: Any) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
-def _serialise(stored: list[Row[Any]]) -> GeneratedSchedule:
+def _serialise(stored: list[Row[Any]], names: dict[int, str]) -> GeneratedSchedule:
     """Stored games in id order (blocking runner; one dumps per game keeps each piece short)."""
-    games = [_json(game_payload(row)) for row in sorted(stored, key=lambda row: row.id)]
+    games = [_json(game_payload(row, names)) for row in sorted(stored, key=lambda row: row.id)]
     return GeneratedSchedule('{"games":[' + ",".join(games) + "]}", games)
 
 
-def _preview_game(event_id: int, fixture: rules.Fixture) -> dict[str, Any]:
+def _preview_game(event_id: int, fixture: rules.Fixture, names: dict[int, str]) -> dict[str, Any]:
     known = {
         **_row(event_id, fixture),
         "starts_at": None if fixture.starts_at is None else utc_text(fixture.starts_at),
+        "home_team_name": names[fixture.home_team_id],
+        "away_team_name": names[fixture.away_team_id],
     }
     return {name: known.get(name) for name in GAME_FIELDS}
 
 
 def _preview(event_id: int, draft: Draft) -> GeneratedSchedule:
-    games = [_json(_preview_game(event_id, f)) for f in draft.fixtures]
+    games = [_json(_preview_game(event_id, f, draft.names)) for f in draft.fixtures]
     violations = _json(conflicts.violation_details(draft.violations))
     body = '{"games":[' + ",".join(games) + '],"violations":' + violations + ',"dry_run":true}'
     return GeneratedSchedule(body, [])
