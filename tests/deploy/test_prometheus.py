@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from tests.deploy.dockerfile import ROOT
-from tests.deploy.tools import run
+from tests.deploy.tools import run, yamllint
 from tests.metrics_doc import declared
 from tests.promql_names import DASHBOARDS, dashboard_exprs, exporter_names, used_names
 
@@ -46,6 +46,11 @@ def test_the_rules_are_valid_and_their_unit_tests_pass() -> None:
     assert tests
     done = run(_tool("promtool"), "test", "rules", *tests)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_yaml_is_lint_clean() -> None:
+    lint = yamllint(PROMETHEUS, ROOT / "deploy" / "alertmanager")
+    assert lint.returncode == 0, lint.stdout
 
 
 def test_the_alertmanager_config_is_valid_and_routes_page_and_ticket() -> None:
