@@ -4,7 +4,7 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-pgbouncer lint format clean readme-settings metrics-doc
+.PHONY: install run test test-pgbouncer lint format clean readme-settings metrics-doc dashboards
 
 # uv, bootstrapped from PyPI into the venv, installs in a fraction of pip's time; the venv is
 # made without pip (ensurepip alone takes seconds) and uv comes through the system's pip, or
@@ -64,6 +64,10 @@ clean:
 
 metrics-doc: install
 	$(PY) -m tests.metrics_doc
+
+# deploy/grafana/dashboards/*.json from deploy/grafana/build.py (commit both).
+dashboards: install
+	$(PY) deploy/grafana/build.py
 
 readme-settings: install
 	$(PY) -c "import re,pathlib; from config.settings import settings_table as t; p=pathlib.Path('README.md'); s=p.read_text(); p.write_text(re.sub(r'(<!-- settings:start[^>]*-->\n).*?(\n<!-- settings:end -->)', lambda m: m.group(1)+t()+m.group(2), s, flags=re.S))"

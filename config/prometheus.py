@@ -53,6 +53,17 @@ def prepare_multiprocess(prefix: str) -> MultiprocessDir:
     return MultiprocessDir(path, owned=True, creator_pid=os.getpid())
 
 
+def forget_own_files() -> None:
+    """The supervisor imported the application (and so declared its metrics) only to fork
+    children from that copy: its files hold zeros, and it serves nothing. Remove them so a
+    scrape sums the serving processes only (each child writes files of its own pid)."""
+    directory = os.environ.get(ENV)
+    if directory:
+        for own in Path(directory).glob(f"*_{os.getpid()}.db"):
+            with contextlib.suppress(OSError):
+                own.unlink()
+
+
 def process_exited(pid: int) -> None:
     """A child exited: its live gauges (in-flight requests, open streams…) no longer count."""
     if os.environ.get(ENV):

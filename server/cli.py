@@ -24,7 +24,7 @@ from config.data_dir import DataDirUnusable, ensure_data_dir
 from config.errors import setup_sentry
 from config.logging import configure_logging
 from config.pools import pool_share
-from config.prometheus import prepare_multiprocess, process_exited
+from config.prometheus import forget_own_files, prepare_multiprocess, process_exited
 from config.settings import ConfigError, Settings, load_settings, settings_table
 from config.telemetry import setup_tracing, shutdown_tracing
 from server.graceful import DrainingHTTPServer
@@ -361,6 +361,8 @@ def _bind_and_serve(
     # then starts from the parent's copy instead of importing it again, which took 5-40 s on
     # a loaded 2-core machine. Importing starts nothing (no loop, thread or connection).
     import server.app  # noqa: F401
+
+    forget_own_files()  # the parent's metric files, made by that import: it serves nothing
 
     # The parent never returns from here; it closes its copy of the sockets when stopping, so
     # new connections are refused rather than queued while the workers drain.

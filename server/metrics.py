@@ -83,6 +83,13 @@ STREAM_READ_ERRORS = Counter(
     "matchday_stream_read_errors_total", "Failed reads of the event streams (backend down)"
 )
 OUTBOX_PUBLISHED = Counter("matchday_outbox_published_total", "Live events relayed from the outbox")
+# Every process's relay reads the same table: the largest (latest) reading is the backlog.
+OUTBOX_PENDING = Gauge(
+    "matchday_outbox_pending",
+    "Outbox entries waiting to be published after the relay's last pass (0 when it caught up; "
+    "grows while the streams backend is down)",
+    multiprocess_mode="livemax",
+)
 RATE_LIMITED = Counter(
     "matchday_rate_limited_total", "Requests refused with 429 by a rate limit, by limit", ["limit"]
 )

@@ -16,10 +16,10 @@ pg_basebackup --dbname="$url" --pgdata="$target.partial" --format=tar --gzip \
     --wal-method=stream --checkpoint=fast --label="matchday-$stamp" --no-password
 mv "$target.partial" "$target"
 # Retention: the newest $keep base backups; WAL older than the oldest kept is not needed.
-ls -1d "$root"/base-*Z 2>/dev/null | sort | head -n "-$keep" | while read -r old; do
+find "$root" -mindepth 1 -maxdepth 1 -name 'base-*Z' | sort | head -n "-$keep" | while read -r old; do
     rm -rf "$old"
 done
-oldest="$(ls -1d "$root"/base-*Z | sort | head -n 1)"
+oldest="$(find "$root" -mindepth 1 -maxdepth 1 -name 'base-*Z' | sort | head -n 1)"
 # The oldest kept backup's first WAL segment, from its backup_label.
 start_wal="$(tar -xzOf "$oldest/base.tar.gz" backup_label 2>/dev/null | sed -n 's/^START WAL LOCATION: .* (file \(.*\))$/\1/p')"
 if [ -n "$start_wal" ] && [ -d "$archive" ]; then

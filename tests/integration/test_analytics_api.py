@@ -377,8 +377,9 @@ async def test_questions_read_from_the_replica_when_one_is_configured(tmp_path: 
         drop_pg_schema(primary)
         drop_pg_schema(replica)
 
-    # The primary has no events at all; anonymous public lists read the replica too.
-    assert events.json["total"] == 1
+    # The primary has no events at all. Anonymous lists come from the read cache, filled
+    # from the primary (a lagging replica could fill it with data older than its version).
+    assert events.json["total"] == 0
     assert answered.status == 200, answered.body
     assert mentioned(answered.json["answer"]) == {"Tigers"}
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from tornado.httpserver import HTTPServer
@@ -706,6 +707,11 @@ async def test_outbox_relays_every_event_after_a_redis_outage(production: Live) 
         async with app.sessions() as session:
             assert await session.scalar(select(func.count()).select_from(OutboxEntry)) == 4
 
+        async def backlog_shown() -> bool:  # what OutboxBacklogGrowing watches
+            return REGISTRY.get_sample_value("matchday_outbox_pending") == 4
+
+        await eventually(backlog_shown, timeout=5)
+
         process = await start_redis(port)  # empty: no persistence
 
         async def relayed() -> bool:
@@ -713,6 +719,7 @@ async def test_outbox_relays_every_event_after_a_redis_outage(production: Live) 
                 return await session.scalar(select(func.count()).select_from(OutboxEntry)) == 0
 
         await eventually(relayed, timeout=10)
+        assert REGISTRY.get_sample_value("matchday_outbox_pending") == 0
         assert (await api.get("/readyz")).status == 200
         await score(api, token, game, 6, 0)
 
