@@ -21,16 +21,13 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
 from models.db import sync_url
+from models.migration_errors import MigrationRefused
 
 log = logging.getLogger("matchday.migrate")
 
 # One lock per schema (alembic_version lives there): two deployments sharing a database in
 # different schemas do not wait for each other. hashtext() gives a stable int4 key.
 LOCK_KEY_SQL = "hashtext('matchday.migrate:' || current_schema())"
-
-
-class MigrationRefused(RuntimeError):
-    """The database cannot be migrated by this code; the message says why, on one line."""
 
 
 def alembic_config(database_url: str) -> Config:

@@ -132,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"matchday: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    from models.migrate import MigrationRefused
+    from models.migration_errors import MigrationRefused
 
     try:
         return COMMANDS[args.command](settings, args)
