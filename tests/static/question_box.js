@@ -18,7 +18,7 @@ function element(id) {
 const ids = ["ask", "question", "answer", "understood", "suggestions", "status"];
 const nodes = Object.fromEntries(ids.map((id) => [id, element(id)]));
 const loaded = [];
-global.window = { location: { pathname: "/events/1" } };
+global.window = { location: { pathname: "/events/1" }, setTimeout, clearTimeout };
 global.document = {
   body: { getAttribute: () => "question-only" },
   getElementById: (id) => nodes[id] || null,
