@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable
 from typing import Protocol
 
-import redis.asyncio as aioredis
+from config.redis_clients import aioredis_from_url
 
 REDIS_TIMEOUT_SECONDS = 1.0
 LIST_KEY = "list"  # the public events list
@@ -69,7 +69,7 @@ class RedisVersions:
     def __init__(self, url: str, prefix: str) -> None:
         # One connection: this class sends one MGET at a time anyway, and without the pool's
         # checkout and return a read's check costs ~25% less CPU (measured: 134 vs 174 µs).
-        self._client = aioredis.from_url(
+        self._client = aioredis_from_url(  # a URL, or Sentinel (config/redis_clients.py)
             url,
             single_connection_client=True,
             decode_responses=True,
