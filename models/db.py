@@ -95,9 +95,7 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
-        pool = _pg_pool(settings, "async", True, url)
-        engine = _create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
-        pool.attach(engine.sync_engine)
+        engine = _pooled_async_engine(settings, "async", url)
     _measured(settings, engine.sync_engine)
     return engine
 
@@ -112,6 +110,13 @@ def make_sync_engine(settings: Settings) -> Engine:
     else:
         engine = _pooled_sync_engine(settings, "sync", url)
     _measured(settings, engine)
+    return engine
+
+
+def _pooled_async_engine(settings: Settings, role: str, url: str) -> AsyncEngine:
+    pool = _pg_pool(settings, role, True, url)
+    engine = _create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
+    pool.attach(engine.sync_engine)
     return engine
 
 
@@ -133,9 +138,7 @@ def make_async_replica_engine(settings: Settings) -> AsyncEngine | None:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_deferred)
     else:
-        pool = _pg_pool(settings, "replica", True, url)
-        engine = _create_async_engine(url, poolclass=NullPool, async_creator=pool.aconnect)
-        pool.attach(engine.sync_engine)
+        engine = _pooled_async_engine(settings, "replica", url)
     _measured(settings, engine.sync_engine)
     return engine
 
