@@ -3,12 +3,18 @@
 Ordering is modelled as an ordered list of *tie classes* (lists of team ids that are
 still level). Points produce the first split; each tiebreaker then splits only the
 classes of size > 1, in place, so earlier criteria always dominate later ones.
+
+Each class remembers the split that put the class above it ahead of it (its `cause`): the
+first rule that separated them, since a class only ever splits further. That is what a
+row's `decided_by` reports (models/domain/standings_wording.py words it).
 """
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from itertools import groupby
 from typing import Self
+
+from models.domain.standings_wording import Split, split_detail, tied_detail
 
 TIEBREAKERS = ("score_diff", "score_for", "wins", "head_to_head", "fewest_score_against")
 DEFAULT_TIEBREAKERS = ("score_diff", "score_for", "head_to_head")
@@ -50,6 +56,21 @@ class Result:
 
 
 @dataclass(frozen=True)
+class DecidedBy:
+    """Why a row sits above the next row of its group.
+
+    `rule` is "points", a tiebreaker name, or "tied" when the next row shares its rank;
+    `over` the team ids of the next rank (for "tied": the next row's team)."""
+
+    rule: str
+    over: tuple[int, ...]
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "over": list(self.over), "detail": self.detail}
+
+
+@dataclass(frozen=True)
 class Row:
     rank: int
     group: str | None
@@ -63,9 +84,12 @@ class Row:
     score_against: int
     score_diff: int
     points: int
+    decided_by: DecidedBy | None = None  # None: the last row of its group
 
     def as_dict(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
+        row["decided_by"] = self.decided_by.as_dict() if self.decided_by else None
+        return row
 
 
 @dataclass(frozen=True)
@@ -106,8 +130,23 @@ class _Context:
     scoring: Scoring
 
 
-TieClasses = list[list[int]]
+@dataclass
+class _TieClass:
+    members: list[int]
+    cause: Split | None  # why the class above sits above this one; None for the first
+
+
+TieClasses = list[_TieClass]
 _Breaker = Callable[[list[int], _Context], TieClasses]
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """One compared value: its name in a Split, and its sign in the sort key (higher key
+    is better, so "fewest against" sorts on minus the value)."""
+
+    name: str
+    sign: int = 1
 
 
 def validate_tiebreakers(tiebreakers: Sequence[str]) -> list[str]:
@@ -168,10 +207,10 @@ def _group_table(
     ids = frozenset(members)
     own = tuple(r for r in results if _within(r, ids))
     ctx = _Context(_tally(ids, own, scoring), own, scoring)
-    classes = _split_by(sorted(ids), lambda t: (ctx.table[t].points,))
+    classes = _split_by(sorted(ids), lambda t: (ctx.table[t].points,), "points", (_POINTS,))
     for name in tiebreakers:
         classes = _refine(classes, _BREAKERS[name], ctx)
-    return _rows(classes, members, ctx.table)
+    return _rows(classes, members, ctx.table, tiebreakers)
 
 
 def _within(result: Result, ids: frozenset[int]) -> bool:
@@ -190,23 +229,69 @@ def _tally(ids: frozenset[int], results: Iterable[Result], scoring: Scoring) -> 
     return table
 
 
-def _split_by(team_ids: Sequence[int], key: Callable[[int], tuple[int, ...]]) -> TieClasses:
-    """Ordered tie classes by ``key`` descending (higher key = better)."""
+def _split_by(
+    team_ids: Sequence[int],
+    key: Callable[[int], tuple[int, ...]],
+    rule: str,
+    measures: tuple[_Measure, ...],
+    among: int = 2,
+) -> TieClasses:
+    """Ordered tie classes by ``key`` descending (higher key = better), each but the first
+    caused by the first component of ``key`` that differs from the class above."""
     ordered = sorted(team_ids, key=key, reverse=True)
-    return [list(cls) for _, cls in groupby(ordered, key=key)]
+    classes: TieClasses = []
+    above: tuple[int, ...] = ()
+    for value, cls in groupby(ordered, key=key):
+        cause = _split(rule, measures, above, value, among) if classes else None
+        classes.append(_TieClass(list(cls), cause))
+        above = value
+    return classes
+
+
+def _split(
+    rule: str,
+    measures: tuple[_Measure, ...],
+    upper: tuple[int, ...],
+    lower: tuple[int, ...],
+    among: int,
+) -> Split:
+    index = next(i for i, (u, w) in enumerate(zip(upper, lower, strict=True)) if u != w)
+    measure = measures[index]
+    return Split(
+        rule, measure.name, measure.sign * upper[index], measure.sign * lower[index], among
+    )
 
 
 def _refine(classes: TieClasses, breaker: _Breaker, ctx: _Context) -> TieClasses:
-    """Apply one tiebreaker to every still-tied class, keeping class order."""
+    """Apply one tiebreaker to every still-tied class, keeping class order. The first part
+    of a split class inherits the class's cause: what put the class above it ahead."""
     refined: TieClasses = []
     for cls in classes:
-        refined.extend(breaker(cls, ctx) if len(cls) > 1 else [cls])
+        if len(cls.members) == 1:
+            refined.append(cls)
+            continue
+        parts = breaker(cls.members, ctx)
+        parts[0].cause = cls.cause
+        refined.extend(parts)
     return refined
 
 
-def _stat_breaker(key: Callable[[_Tally], int]) -> _Breaker:
+_POINTS = _Measure("points")
+# The one-value tiebreakers: the tally value each compares (also what "tied" rows share).
+_STATS: dict[str, tuple[_Measure, Callable[[_Tally], int]]] = {
+    "score_diff": (_Measure("score_diff"), lambda t: t.score_diff),
+    "score_for": (_Measure("score_for"), lambda t: t.score_for),
+    "wins": (_Measure("wins"), lambda t: t.won),
+    "fewest_score_against": (_Measure("score_against", sign=-1), lambda t: t.score_against),
+}
+_MINI_TABLE = (_Measure("points"), _Measure("score_diff"), _Measure("score_for"))
+
+
+def _stat_breaker(name: str) -> _Breaker:
+    measure, value = _STATS[name]
+
     def breaker(tied: list[int], ctx: _Context) -> TieClasses:
-        return _split_by(tied, lambda t: (key(ctx.table[t]),))
+        return _split_by(tied, lambda t: (measure.sign * value(ctx.table[t]),), name, (measure,))
 
     return breaker
 
@@ -214,7 +299,13 @@ def _stat_breaker(key: Callable[[_Tally], int]) -> _Breaker:
 def _head_to_head(tied: list[int], ctx: _Context) -> TieClasses:
     """Mini-table of mutual games, recomputed on each still-tied subset until stable."""
     mini = _tally(frozenset(tied), ctx.results, ctx.scoring)
-    classes = _split_by(tied, lambda t: (mini[t].points, mini[t].score_diff, mini[t].score_for))
+    classes = _split_by(
+        tied,
+        lambda t: (mini[t].points, mini[t].score_diff, mini[t].score_for),
+        "head_to_head",
+        _MINI_TABLE,
+        among=len(tied),
+    )
     if len(classes) == 1:
         return classes  # separates no one: the next tiebreaker takes over
     # Only the subset's own mutual games count on the next pass, hence the recursion.
@@ -222,26 +313,60 @@ def _head_to_head(tied: list[int], ctx: _Context) -> TieClasses:
 
 
 _BREAKERS: dict[str, _Breaker] = {
-    "score_diff": _stat_breaker(lambda t: t.score_diff),
-    "score_for": _stat_breaker(lambda t: t.score_for),
-    "wins": _stat_breaker(lambda t: t.won),
-    "fewest_score_against": _stat_breaker(lambda t: -t.score_against),
+    **{name: _stat_breaker(name) for name in _STATS},
     "head_to_head": _head_to_head,
 }
 
 
 def _rows(
-    classes: TieClasses, members: dict[int, TeamEntry], table: dict[int, _Tally]
+    classes: TieClasses,
+    members: dict[int, TeamEntry],
+    table: dict[int, _Tally],
+    tiebreakers: Sequence[str],
 ) -> list[Row]:
+    def by_name(cls: _TieClass) -> list[int]:
+        return sorted(cls.members, key=lambda t: (members[t].name.casefold(), t))
+
     rows: list[Row] = []
-    for cls in classes:
+    for index, cls in enumerate(classes):
         rank = len(rows) + 1  # competition ranking: 1, 2, 2, 4
-        ordered = sorted(cls, key=lambda t: (members[t].name.casefold(), t))
-        rows.extend(_row(rank, members[t], table[t]) for t in ordered)
+        ordered = by_name(cls)
+        nxt = classes[index + 1] if index + 1 < len(classes) else None
+        for position, team_id in enumerate(ordered):
+            tally = table[team_id]
+            if position + 1 < len(ordered):
+                level = _level_values(tally, tiebreakers)
+                why = DecidedBy("tied", (ordered[position + 1],), tied_detail(level))
+            elif nxt is not None:
+                cause = _cause(nxt)
+                why = DecidedBy(cause.rule, tuple(by_name(nxt)), split_detail(cause))
+            else:
+                why = None
+            rows.append(_row(rank, members[team_id], tally, why))
     return rows
 
 
-def _row(rank: int, team: TeamEntry, tally: _Tally) -> Row:
+def _cause(cls: _TieClass) -> Split:
+    # Every class but a group's first was split off by some rule, so it has a cause.
+    if cls.cause is None:
+        raise RuntimeError("a tie class below another has no cause")
+    return cls.cause
+
+
+def _level_values(tally: _Tally, tiebreakers: Sequence[str]) -> list[tuple[str, int | None]]:
+    """What rows sharing a rank are level on: points, then each tiebreaker in order (with
+    its value, except head-to-head, which has none of its own)."""
+    level: list[tuple[str, int | None]] = [("points", tally.points)]
+    for name in tiebreakers:
+        if name in _STATS:
+            measure, value = _STATS[name]
+            level.append((measure.name, value(tally)))
+        else:
+            level.append((name, None))
+    return level
+
+
+def _row(rank: int, team: TeamEntry, tally: _Tally, decided_by: DecidedBy | None) -> Row:
     return Row(
         rank=rank,
         group=team.group,
@@ -255,4 +380,5 @@ def _row(rank: int, team: TeamEntry, tally: _Tally) -> Row:
         score_against=tally.score_against,
         score_diff=tally.score_diff,
         points=tally.points,
+        decided_by=decided_by,
     )

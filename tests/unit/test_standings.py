@@ -63,6 +63,7 @@ def test_counts_wins_draws_losses_and_goals() -> None:
         "score_against": 3,
         "score_diff": 0,
         "points": 3,
+        "decided_by": {"rule": "points", "over": [2], "detail": "points 3\u20131"},
     }
     assert (rows["B"].won, rows["B"].drawn, rows["B"].lost, rows["B"].points) == (0, 1, 1, 1)
     assert (rows["C"].score_for, rows["C"].score_against, rows["C"].points) == (4, 2, 4)
@@ -84,6 +85,7 @@ def test_as_dict_has_exactly_the_field_names_in_order() -> None:
         "score_against",
         "score_diff",
         "points",
+        "decided_by",
     ]
 
 
