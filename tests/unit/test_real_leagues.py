@@ -5,6 +5,7 @@ tallies agree with it for all three seasons, so the full tables are checked.
 """
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 from models.domain.standings import Result, Row, TeamEntry, compute_standings
@@ -131,3 +132,97 @@ def test_la_liga_2016_17() -> None:
         (19, "CA Osasuna", 22),
         (20, "Granada CF", 20),
     ]
+
+
+# --- decided_by: why each row sits above the next --------------------------------------------
+
+DASH = "\u2013"
+
+
+def reasons(rows: list[Row]) -> list[tuple[str, str, list[str], str]]:
+    """(team, rule, teams of the next rank, detail) for every row a tiebreaker decided."""
+    names = {r.team_id: r.team_name for r in rows}
+    return [
+        (r.team_name, r.decided_by.rule, [names[t] for t in r.decided_by.over], r.decided_by.detail)
+        for r in rows
+        if r.decided_by is not None and r.decided_by.rule != "points"
+    ]
+
+
+def assert_points_rows_are_consistent(rows: list[Row]) -> None:
+    """Every row not decided by a tiebreaker is above the next on points, and says so."""
+    assert rows[-1].decided_by is None
+    for row, below in pairwise(rows):
+        assert row.decided_by is not None
+        assert row.decided_by.over == (below.team_id,)  # no shared ranks in these tables
+        if row.points != below.points:
+            assert row.decided_by.rule == "points"
+            assert row.decided_by.detail == f"points {row.points}{DASH}{below.points}"
+        else:
+            assert row.decided_by.rule != "points"
+
+
+def test_la_liga_2013_14_says_head_to_head_put_getafe_above_espanyol() -> None:
+    rows = standings("la-liga-2013-14", LA_LIGA_RULES)
+    getafe, espanyol = rows[12], rows[13]
+    assert (getafe.team_name, espanyol.team_name) == ("Getafe CF", "Espanyol Barcelona")
+    # Worse goal difference (-19 against -10), but 2-0 away and 0-0 at home: 4 points to 1.
+    assert (getafe.score_diff, espanyol.score_diff) == (-19, -10)
+    assert getafe.as_dict()["decided_by"] == {
+        "rule": "head_to_head",
+        "over": [espanyol.team_id],
+        "detail": f"head-to-head points 4{DASH}1",
+    }
+
+
+def test_la_liga_2013_14_every_tie_on_points_is_explained() -> None:
+    rows = standings("la-liga-2013-14", LA_LIGA_RULES)
+    assert_points_rows_are_consistent(rows)
+    assert reasons(rows) == [
+        ("FC Barcelona", "head_to_head", ["Real Madrid"], f"head-to-head points 6{DASH}0"),
+        ("Villarreal CF", "head_to_head", ["Real Sociedad"], f"head-to-head points 6{DASH}0"),
+        # Both won their home game 2-1: head to head is level, goal difference decides.
+        ("Valencia CF", "score_diff", ["RC Celta"], "score difference -2 vs -5"),
+        ("Getafe CF", "head_to_head", ["Espanyol Barcelona"], f"head-to-head points 4{DASH}1"),
+        ("Elche CF", "head_to_head", ["UD Almería"], f"head-to-head points 4{DASH}1"),
+    ]
+
+
+def test_la_liga_2016_17_has_no_getafe_and_explains_its_own_ties() -> None:
+    # The issue placed Getafe above Espanyol in 2016/17; Getafe played in the second
+    # division that season (docs/standings.md). Head to head decides two other ties there.
+    rows = standings("la-liga-2016-17", LA_LIGA_RULES)
+    assert "Getafe CF" not in {r.team_name for r in rows}
+    assert_points_rows_are_consistent(rows)
+    assert reasons(rows) == [
+        ("Málaga CF", "head_to_head", ["Valencia CF"], f"head-to-head points 4{DASH}1"),
+        (
+            "UD Las Palmas",
+            "head_to_head",
+            ["Real Betis"],
+            "head-to-head score difference +1 vs -1",
+        ),
+    ]
+
+
+def test_premier_league_2011_12_every_tie_on_points_is_explained() -> None:
+    rows = standings("premier-league-2011-12", PREMIER_LEAGUE_RULES)
+    assert_points_rows_are_consistent(rows)
+    assert reasons(rows) == [
+        ("Manchester City", "score_diff", ["Manchester United"], "score difference +64 vs +56"),
+        ("Liverpool FC", "score_diff", ["Fulham FC"], "score difference +7 vs -3"),
+        # West Brom and Swansea: 47 points and -7 each; West Brom scored 45, Swansea 44.
+        ("West Bromwich Albion", "score_for", ["Swansea City"], f"scored 45{DASH}44"),
+        ("Swansea City", "score_diff", ["Norwich City"], "score difference -7 vs -14"),
+        ("Sunderland AFC", "score_diff", ["Stoke City"], "score difference -1 vs -17"),
+    ]
+
+
+def test_premier_league_2011_12_points_only_says_the_title_is_shared() -> None:
+    rows = standings("premier-league-2011-12", [])
+    city = rows[0].as_dict()
+    assert city["decided_by"] == {
+        "rule": "tied",
+        "over": [rows[1].team_id],
+        "detail": "level on points 89",
+    }
