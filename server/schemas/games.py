@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from models.domain.constraints import RULES
 from models.domain.game_state import SCHEDULE_STATUSES, STATUSES
+from models.domain.standings import TIEBREAKERS
 from server.schemas.common import PageQuerySchema
 from server.schemas.fields import Text, UTCDateTime, bounded_int
 
@@ -163,6 +164,26 @@ class GameListQuerySchema(PageQuerySchema):
     round = bounded_int(1, 10_000, strict=False)
 
 
+class DecidedBySchema(Schema):
+    rule = fields.String(
+        metadata={
+            "enum": ["points", *TIEBREAKERS, "tied"],
+            "description": "the first rule that separates this row from the next rank; "
+            "`tied` when the next row shares this row's rank",
+        }
+    )
+    over = fields.List(
+        fields.Integer(),
+        metadata={"description": "team ids of the next rank (for `tied`: the next row's team)"},
+    )
+    detail = fields.String(
+        metadata={
+            "description": "the deciding values, this row's first",
+            "example": "head-to-head points 4\u20131",
+        }
+    )
+
+
 class StandingsRowSchema(Schema):
     rank = fields.Integer()
     group = fields.String(allow_none=True)
@@ -176,6 +197,15 @@ class StandingsRowSchema(Schema):
     score_against = fields.Integer()
     score_diff = fields.Integer()
     points = fields.Integer()
+    decided_by = fields.Nested(
+        DecidedBySchema,
+        allow_none=True,
+        metadata={
+            "description": "why this row sits above the next row of its group; null for a "
+            "group's last row (and absent from a table stored before this field existed, "
+            "until its next recompute)"
+        },
+    )
 
 
 class StandingsSchema(Schema):

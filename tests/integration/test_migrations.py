@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from models import Base
+from models import Base, Event, PendingRecompute, StandingsSnapshot, User
 from models.migrate import downgrade, upgrade
 from tests.support import PG_ADMIN_URL, create_pg_schema, drop_pg_schema, pg_schema_url
 
@@ -74,3 +75,53 @@ def test_0007_lets_games_be_postponed_on_postgresql() -> None:
         assert "postponed" not in _status_check(PG_ADMIN_URL, schema)
     finally:
         drop_pg_schema(schema)
+
+
+def _event_with_a_stored_table(sync_url: str) -> int:
+    """An event whose snapshot predates `decided_by` (rows without it)."""
+    engine = sa.create_engine(sync_url)
+    try:
+        with Session(engine) as session, session.begin():
+            owner = User(email="o@example.com", display_name="O", password_hash="x")
+            session.add(owner)
+            session.flush()
+            event = Event(name="Old", scoring={"win": 3, "draw": 1, "loss": 0}, tiebreakers=[])
+            event.owner_id = owner.id
+            session.add(event)
+            session.flush()
+            session.add(StandingsSnapshot(event_id=event.id, version=3, rows=[]))
+            return event.id
+    finally:
+        engine.dispose()
+
+
+def _owed(sync_url: str) -> list[tuple[int, int]]:
+    engine = sa.create_engine(sync_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(PendingRecompute.event_id, PendingRecompute.requested_at))
+            return [(event_id, requested_at.year) for event_id, requested_at in rows]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_0009_owes_every_stored_table_a_recompute_on_postgresql() -> None:
+    schema = create_pg_schema()
+    try:
+        downgrade(pg_schema_url(schema), "0008")
+        event_id = _event_with_a_stored_table(pg_schema_url(schema))
+        upgrade(pg_schema_url(schema))
+        # Overdue from the start: the sweeper queues it on its first round.
+        assert _owed(pg_schema_url(schema)) == [(event_id, 2000)]
+    finally:
+        drop_pg_schema(schema)
+
+
+def test_0009_owes_every_stored_table_a_recompute_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    sync = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    upgrade(url, "0008")
+    event_id = _event_with_a_stored_table(sync)
+    upgrade(url)
+    assert _owed(sync) == [(event_id, 2000)]
