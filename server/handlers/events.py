@@ -76,7 +76,10 @@ class EventHandler(BaseHandler):
             body=EventUpdateSchema(partial=True),
             errors=(403,),
             description="Send only the fields to change. Changing `scoring` or `tiebreakers` "
-            "recomputes the standings.",
+            "recomputes the standings. The tiebreakers freeze once a result is recorded (a "
+            "game is or was final): changing them then is 403 `tiebreakers_frozen` for anyone "
+            "but an admin, and 422 (`details.reason`) for an admin who sends no `reason`; "
+            "the change is audited (`event.update`) with the reason.",
         ),
     }
 

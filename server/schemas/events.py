@@ -130,6 +130,13 @@ class EventUpdateSchema(EventCreateSchema):
         validate=validate.Length(max=len(TIEBREAKERS)),
     )
     schedule_rules = fields.Nested(ScheduleRulesSchema, allow_none=True)
+    reason = Text(
+        max_length=500,
+        metadata={
+            "description": "why the change is made; required (admins only) to change "
+            "`tiebreakers` once a result is recorded, and kept in the audit entry"
+        },
+    )
 
 
 class EventSchema(Schema):

@@ -8,11 +8,11 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, Scorekeeper, Team, User
+from models import Event, Game, Scorekeeper, Team, User
 from models.visibility import visible_events
 from server.policy import Need, authorize, is_admin
 from server.services import audit
-from server.services.errors import Conflict, InvalidInput, NotFound
+from server.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from server.unit_of_work import forget_standings, recompute
 
 
@@ -49,20 +49,55 @@ async def create_event(session: AsyncSession, owner: User, fields: dict[str, Any
 async def change_event(
     session: AsyncSession, event_id: int, user: User | None, changes: dict[str, Any]
 ) -> Event:
-    """A partial update, audited as old/new values; a new visibility drops cached tables,
-    new scoring or tiebreakers recompute them."""
+    """A partial update, audited as old/new values (and the `reason`, when given); a new
+    visibility drops cached tables, new scoring or tiebreakers recompute them."""
+    changes = dict(changes)
+    reason = changes.pop("reason", None)
     event = await load_event(session, event_id, user, Need.MANAGE, lock=True)
+    if "tiebreakers" in changes and changes["tiebreakers"] != event.tiebreakers:
+        await _check_tiebreakers_may_change(session, event, user, reason)
     diff = update_event(event, changes)
     if not diff:
         return event
     await session.flush()
-    audit.record(session, "event.update", "event", event.id, diff)
+    audit.record(session, "event.update", "event", event.id, _with_reason(diff, reason))
     changed = diff["new"].keys()
     if "visibility" in changed:
         forget_standings(session, event.id)
     if {"scoring", "tiebreakers"} & changed:
         recompute(session, event.id)
     return event
+
+
+async def results_recorded(session: AsyncSession, event_id: int) -> bool:
+    """Whether any result has been recorded: a final game, or one that was final and has
+    since been cancelled or postponed (it keeps its score to return to)."""
+    recorded = (Game.status == "final") | (Game.held_status == "final")
+    query = select(Game.id).where(Game.event_id == event_id, recorded).limit(1)
+    return await session.scalar(query) is not None
+
+
+async def _check_tiebreakers_may_change(
+    session: AsyncSession, event: Event, user: User | None, reason: str | None
+) -> None:
+    """The tiebreakers freeze with the first result: reordering them mid-season would move
+    teams without a game played, so only an admin may, and must say why."""
+    if not await results_recorded(session, event.id):
+        return
+    if not is_admin(user):
+        raise PermissionDenied(
+            "the tiebreakers are frozen once a result is recorded; ask an admin",
+            code="tiebreakers_frozen",
+        )
+    if not reason:
+        raise InvalidInput(
+            "changing the tiebreakers after a result is recorded needs a reason",
+            details={"reason": ["required to change tiebreakers once a result is recorded"]},
+        )
+
+
+def _with_reason(diff: dict[str, Any], reason: str | None) -> dict[str, Any]:
+    return {**diff, "reason": reason} if reason else diff
 
 
 def _visible_events(user: User | None) -> Select[Any]:

@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, StandingsSnapshot
-from models.domain.standings import compute_standings
-from models.standings_source import standings_payload, team_entries
+from models.standings_source import standings_payload, table_for
 from server.services.events import event_teams
 
 
@@ -20,5 +19,6 @@ async def standings_for(session: AsyncSession, event: Event) -> dict[str, Any]:
             event.id, snapshot.version, snapshot.updated_at, snapshot.last_event_id, snapshot.rows
         )
     teams = await event_teams(session, event.id)
-    rows = [r.as_dict() for r in compute_standings(team_entries(teams), [])]
+    # The event's own rules even with no results: they word each row's `decided_by`.
+    rows = [r.as_dict() for r in table_for(event, teams, [])]
     return standings_payload(event.id, 0, None, None, rows)
