@@ -219,7 +219,35 @@
 
   // --- one event --------------------------------------------------------------------------
 
-  function standingsTable(rows, caption) {
+  // How a row's `decided_by.rule` reads in a sentence.
+  var RULE_WORDS = {
+    points: "points", score_diff: "score difference", score_for: "scored", wins: "wins",
+    head_to_head: "head to head", fewest_score_against: "fewest conceded",
+  };
+
+  // Why a row sits above the next one, as a sentence; null for a group's last row (or a
+  // table stored before the API said why).
+  function whyText(row, nameOf) {
+    var why = row.decided_by;
+    if (!why) return null;
+    var others = why.over.map(nameOf).join(", ");
+    if (why.rule === "tied") return "Shares rank " + row.rank + " with " + others + ": " + why.detail;
+    return "Above " + others + " on " + (RULE_WORDS[why.rule] || why.rule) + ": " + why.detail;
+  }
+
+  // The rank cell: a button whose title explains on hover, and whose press (tap, Enter)
+  // shows the same sentence in the line below the table (a disclosure, aria-expanded).
+  function rankCell(row, nameOf, lineId) {
+    var sentence = whyText(row, nameOf);
+    if (!sentence) return el("td", { className: "num rank", text: row.rank });
+    var button = el("button", {
+      type: "button", className: "why", title: sentence, text: row.rank,
+      "aria-expanded": "false", "aria-controls": lineId, "data-team-id": row.team_id,
+    });
+    return el("td", { className: "num rank" }, [button]);
+  }
+
+  function standingsTable(rows, caption, nameOf, lineId) {
     var head = el("tr", {}, [
       el("th", { scope: "col", className: "num", text: "#" }),
       el("th", { scope: "col", className: "team", text: "Team" }),
@@ -234,7 +262,7 @@
     ]);
     var body = el("tbody", {}, rows.map(function (row) {
       return el("tr", {}, [
-        el("td", { className: "num", text: row.rank }),
+        rankCell(row, nameOf, lineId),
         el("th", { scope: "row", className: "team", text: row.team_name }),
         el("td", { className: "num", text: row.played }),
         el("td", { className: "num", text: row.won }),
@@ -247,11 +275,24 @@
       ]);
     }));
     // Focusable so that a keyboard can scroll it where it is wider than the screen.
-    return el("div", { className: "table-wrap", tabindex: "0", role: "region", "aria-label": caption }, [
+    var wrap = el("div", { className: "table-wrap", tabindex: "0", role: "region", "aria-label": caption }, [
       el("table", { className: "standings" }, [
         el("caption", { text: caption }), el("thead", {}, [head]), body,
       ]),
     ]);
+    var line = el("p", { id: lineId, className: "why-line", hidden: true });
+    return el("div", { className: "standings-block" }, [wrap, line]);
+  }
+
+  // Show (or, pressed again, hide) one row's explanation in its table's line.
+  function toggleWhy(block, button, open) {
+    var line = block.querySelector(".why-line");
+    block.querySelectorAll("button.why").forEach(function (other) {
+      other.setAttribute("aria-expanded", "false");
+    });
+    line.hidden = !open;
+    line.textContent = open ? button.title : "";
+    if (open) button.setAttribute("aria-expanded", "true");
   }
 
   // Consecutive runs of items with the same key, in order: [[key, [items]], ...]
@@ -284,6 +325,7 @@
     this.teamNames = new Map(); // id → name
     this.flashed = new Map(); // game id → when its score last changed (ms)
     this.corrections = new Map(); // game id → reason of its last correction
+    this.openWhy = null; // team id whose standings explanation is shown (kept across updates)
   }
 
   EventView.prototype.teamName = function (id) {
@@ -309,14 +351,27 @@
     }
     var runs = runsBy(rows, function (row) { return row.group; });
     var eventName = this.event ? this.event.name : "Event";
-    runs.forEach(function (run) {
+    var names = new Map(rows.map(function (row) { return [row.team_id, row.team_name]; }));
+    var view = this;
+    var nameOf = function (id) { return names.get(id) || view.teamName(id); };
+    runs.forEach(function (run, index) {
       var caption = eventName + " standings";
       if (runs.length > 1 || run[0] !== null) {
         var group = run[0] === null ? "No group" : "Group " + run[0];
         root.appendChild(el("h3", { text: group }));
         caption = group + " standings";
       }
-      root.appendChild(standingsTable(run[1], caption));
+      root.appendChild(standingsTable(run[1], caption, nameOf, "why-" + index));
+    });
+    root.querySelectorAll("button.why").forEach(function (button) {
+      var block = button.closest(".standings-block");
+      var teamId = Number(button.getAttribute("data-team-id"));
+      button.addEventListener("click", function () {
+        var open = button.getAttribute("aria-expanded") !== "true";
+        view.openWhy = open ? teamId : null;
+        toggleWhy(block, button, open);
+      });
+      if (teamId === view.openWhy) toggleWhy(block, button, true); // a new table, still open
     });
   };
 

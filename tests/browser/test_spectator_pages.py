@@ -185,6 +185,38 @@ def test_live_score_correction_and_standings(
     assert not_reloaded(page)
 
 
+def test_rank_explains_why_on_hover_and_on_press(
+    page: webdriver.Chrome, served: ServedApp, owner: Client
+) -> None:
+    # Lions beat Tigers 1-0; Bears and Wolves draw: Lions above Bears on points, Bears and
+    # Wolves share a rank, above Tigers on points.
+    event = league(owner, "Why Cup", [(0, 1), (2, 3)], tiebreakers=[])
+    score(owner, event["games"][0], 1, 0, "final")
+    score(owner, event["games"][1], 0, 0, "final")
+    open_event(page, served, event["id"])
+    wait(page, lambda: first_team(page) == "Lions", 5, "Lions on top")
+    button = page.find_element(By.CSS_SELECTOR, "table.standings tbody tr button.why")
+    assert button.get_attribute("title") == "Above Bears, Wolves on points: points 3\u20131"
+    assert button.get_attribute("aria-expanded") == "false"
+    line = page.find_element(By.CSS_SELECTOR, ".why-line")
+    assert not line.is_displayed()
+
+    button.click()  # a tap, or Enter on the focused rank
+    assert line.is_displayed()
+    assert line.text == "Above Bears, Wolves on points: points 3\u20131"
+    assert button.get_attribute("aria-expanded") == "true"
+    tied = page.find_elements(By.CSS_SELECTOR, "table.standings tbody tr button.why")[1]
+    assert tied.get_attribute("title") == "Shares rank 2 with Wolves: level on points 1"
+    tied.send_keys(Keys.ENTER)
+    assert line.text == "Shares rank 2 with Wolves: level on points 1"
+    assert button.get_attribute("aria-expanded") == "false"
+    tied.send_keys(Keys.ENTER)  # pressed again: closed
+    assert not line.is_displayed()
+    # The last row has nothing below it to explain.
+    last = page.find_elements(By.CSS_SELECTOR, "table.standings tbody tr")[-1]
+    assert last.find_elements(By.CSS_SELECTOR, "button.why") == []
+
+
 def test_dropped_stream_reconnects_and_catches_up(
     page: webdriver.Chrome, served: ServedApp, owner: Client
 ) -> None:
