@@ -216,6 +216,16 @@ def test_rank_explains_why_on_hover_and_on_press(
     last = page.find_elements(By.CSS_SELECTOR, "table.standings tbody tr")[-1]
     assert last.find_elements(By.CSS_SELECTOR, "button.why") == []
 
+    # Lions' explanation stays open while the live stream brings a new table.
+    page.find_element(By.CSS_SELECTOR, "table.standings tbody tr button.why").click()
+    teams = event["teams"]
+    body = {"home_team_id": teams[2], "away_team_id": teams[1], "round": 2}
+    game = owner.ok("POST", f"/api/v1/events/{event['id']}/games", body, 201)
+    score(owner, game["id"], 2, 0, "final")  # Bears go top with 4 points
+    wait(page, lambda: first_team(page) == "Bears", 5, "Bears on top")
+    assert text(page, ".why-line") == "Above Wolves on points: points 3\u20131"
+    assert not_reloaded(page)
+
 
 def test_dropped_stream_reconnects_and_catches_up(
     page: webdriver.Chrome, served: ServedApp, owner: Client
