@@ -377,6 +377,8 @@ async def test_a_final_score_leads_to_a_standings_event_computed_by_the_worker(
     assert worker.succeeded("matchday.recompute_standings"), "the worker ran no recompute"
     winner = next(r for r in table["rows"] if r["team_id"] == league.games[0]["home_team_id"])
     assert (winner["rank"], winner["won"], winner["points"]) == (1, 1, 3)
+    # The worker's table says why: the winner is above the next rank on points.
+    assert winner["decided_by"]["rule"] == "points", winner
 
 
 # --- 2. a correction -------------------------------------------------------------------------
