@@ -61,6 +61,7 @@ from server.schemas.events import (
     TeamSchema,
 )
 from server.schemas.games import (
+    DecidedBySchema,
     GameChangePreviewSchema,
     GameChangeSchema,
     GameCreateSchema,
@@ -162,6 +163,7 @@ COMPONENT_SCHEMAS: dict[str, Schema | type[Schema]] = {
     "SchedulePreview": _reply(SchedulePreviewSchema),
     "Schedule": ScheduleSchema,
     "Score": ScoreSchema,
+    "DecidedBy": _reply(DecidedBySchema),
     "StandingsRow": _reply(StandingsRowSchema),
     "Standings": _reply(StandingsSchema),
     "Correction": CorrectionSchema,

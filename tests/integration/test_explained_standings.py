@@ -10,6 +10,7 @@ from sqlalchemy import delete
 
 from models import StandingsSnapshot
 from server.app import MatchdayApp
+from server.openapi import build_openapi
 from tests.integration.test_admin import (
     assert_error,
     entries,
@@ -176,3 +177,16 @@ async def test_games_without_a_result_do_not_freeze_them(
     if status == "live":
         await score(api, owner, game["id"], 1, 0, status="live")
     ok(await patch_event(api, owner, event_id, {"tiebreakers": ["wins"]}))
+
+
+def test_openapi_documents_decided_by_and_the_freeze() -> None:
+    document = build_openapi()
+    schemas = document["components"]["schemas"]
+    row = schemas["StandingsRow"]["properties"]["decided_by"]
+    assert {"$ref": "#/components/schemas/DecidedBy"} in row["anyOf"]
+    assert set(schemas["DecidedBy"]["properties"]) == {"rule", "over", "detail"}
+    assert "tied" in schemas["DecidedBy"]["properties"]["rule"]["enum"]
+    assert "reason" in schemas["EventUpdate"]["properties"]
+    patch = document["paths"]["/api/v1/events/{event_id}"]["patch"]
+    assert {"403", "422"} <= set(patch["responses"])
+    assert "tiebreakers_frozen" in patch["description"]
