@@ -55,6 +55,7 @@ class CorrectionHandler(AdminHandler):
                 body["home_score"],
                 body["away_score"],
                 body["reason"],
+                body["periods"],
             )
             payload = GAME.dump(game)
         self.set_header("ETag", f'"{game.version}"')

@@ -224,7 +224,8 @@ class ScoreHandler(BaseHandler):
 
     async def put(self, game_id: str) -> None:
         body = self.load_body(ScoreSchema())
-        update = ScoreUpdate(body["home_score"], body["away_score"], body["status"])
+        periods = None if body["periods"] is None else tuple(body["periods"])
+        update = ScoreUpdate(body["home_score"], body["away_score"], body["status"], periods)
         version = expected_version(self)
         idempotent = self._idempotent_request()
         async with self.db() as session:
