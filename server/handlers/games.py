@@ -218,7 +218,11 @@ class ScoreHandler(BaseHandler):
             errors=(403, 409),
             description="A final game's score changes only through a correction (409); "
             "re-sending the identical final score is 200 and changes nothing. 409 "
-            "`version_conflict` when `If-Match` names an older version.",
+            "`version_conflict` when `If-Match` names an older version. Optional `periods`: "
+            "the score period by period, named and limited by the event's sport; they add up "
+            "to the score (set sports: the score counts sets won; a shootout gives its winner "
+            "one), else 422 with `details.periods` (docs/scores.md). Published with the game "
+            "in the `score` event.",
         )
     }
 
