@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -35,6 +35,11 @@ class Game(Base):
     round: Mapped[int | None] = mapped_column(Integer)
     # While cancelled or postponed: the status a restore returns the game to (its score kept).
     held_status: Mapped[str | None] = mapped_column(String(10))
+    # Per-period scores, [{"name", "home", "away"[, "shootout"]}] (models/domain/periods.py);
+    # [] when none were recorded.
+    periods: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
     # Optimistic concurrency: SQLAlchemy adds "AND version = :old" to every UPDATE.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,9 @@
 """Game status rules: which score updates are allowed, and which are no-ops."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from models.domain.periods import Period, resolve
 
 STATUSES = ("scheduled", "live", "final", "cancelled", "postponed")
 _UPDATE_STATUSES = ("live", "final")
@@ -25,6 +28,7 @@ class ScoreUpdate:
     home_score: int
     away_score: int
     status: str  # "live" | "final"
+    periods: tuple[Period, ...] | None = None  # None: not sent (see periods.resolve)
 
     def __post_init__(self) -> None:
         _require_score(self.home_score)
@@ -36,22 +40,21 @@ def apply_score(
     current_home: int | None,
     current_away: int | None,
     update: ScoreUpdate,
+    current_periods: Sequence[Period] = (),
 ) -> bool:
     """Check ``update`` against the current state; True if it changes anything.
 
-    An identical re-send (same status and score) returns False rather than raising, so
-    retried requests from scorekeepers are harmless.
+    An identical re-send (same status, score and periods, or no periods) returns False rather
+    than raising, so retried requests from scorekeepers are harmless.
     """
     _require_status(current_status)
     if current_status == "cancelled":
         raise TransitionError("cancelled", "a cancelled game cannot receive scores")
     if current_status == "postponed":
         raise TransitionError("postponed", "a postponed game needs a new time before scores")
-    unchanged = (current_status, current_home, current_away) == (
-        update.status,
-        update.home_score,
-        update.away_score,
-    )
+    same_score = (current_home, current_away) == (update.home_score, update.away_score)
+    periods = resolve(update.periods, current_periods, score_unchanged=same_score)
+    unchanged = current_status == update.status and same_score and periods == tuple(current_periods)
     if current_status == "final":
         if unchanged:
             return False

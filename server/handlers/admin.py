@@ -41,7 +41,10 @@ class CorrectionHandler(AdminHandler):
             errors=(403, 409),
             description="Writes a `game.correct` audit entry (old and new values, reason), "
             "publishes `correction`, then the recompute publishes `standings`. 409 `not_final` "
-            "for a game that is not final. The same score again is 200 and changes nothing.",
+            "for a game that is not final. The same score again is 200 and changes nothing. "
+            "Optional `periods` as for `PUT /games/{id}/score` (checked as for a final game); "
+            "omitted, the recorded ones stay while the score does and are dropped when it "
+            "changes; 422 `details.periods` when they do not fit.",
         )
     }
 
@@ -55,6 +58,7 @@ class CorrectionHandler(AdminHandler):
                 body["home_score"],
                 body["away_score"],
                 body["reason"],
+                body["periods"],
             )
             payload = GAME.dump(game)
         self.set_header("ETag", f'"{game.version}"')

@@ -218,13 +218,18 @@ class ScoreHandler(BaseHandler):
             errors=(403, 409),
             description="A final game's score changes only through a correction (409); "
             "re-sending the identical final score is 200 and changes nothing. 409 "
-            "`version_conflict` when `If-Match` names an older version.",
+            "`version_conflict` when `If-Match` names an older version. Optional `periods`: "
+            "the score period by period, named and limited by the event's sport; they add up "
+            "to the score (set sports: the score counts sets won; a shootout gives its winner "
+            "one), else 422 with `details.periods` (docs/scores.md). Published with the game "
+            "in the `score` event.",
         )
     }
 
     async def put(self, game_id: str) -> None:
         body = self.load_body(ScoreSchema())
-        update = ScoreUpdate(body["home_score"], body["away_score"], body["status"])
+        periods = None if body["periods"] is None else tuple(body["periods"])
+        update = ScoreUpdate(body["home_score"], body["away_score"], body["status"], periods)
         version = expected_version(self)
         idempotent = self._idempotent_request()
         async with self.db() as session:

@@ -6,13 +6,14 @@ from marshmallow import Schema, fields, validate
 
 from server.schemas.common import PageQuerySchema
 from server.schemas.fields import Text, UTCDateTime, bounded_int
-from server.schemas.games import MAX_ID, MAX_SCORE, GameSchema
+from server.schemas.games import MAX_ID, MAX_SCORE, GameSchema, periods_field
 
 
 class CorrectionSchema(Schema):
     home_score = bounded_int(0, MAX_SCORE, required=True)
     away_score = bounded_int(0, MAX_SCORE, required=True)
     reason = Text(required=True, max_length=500, metadata={"description": "why the score changes"})
+    periods = periods_field()
 
 
 class CorrectionEventSchema(Schema):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from models.domain.constraints import RULES
 from models.domain.game_state import SCHEDULE_STATUSES, STATUSES
+from models.domain.periods import Period
 from models.domain.standings import TIEBREAKERS
 from server.schemas.common import PageQuerySchema
 from server.schemas.fields import Text, UTCDateTime, bounded_int
@@ -105,10 +106,58 @@ class ScheduleSchema(Schema):
             raise ValidationError("each team at most once", field_name="seeds")
 
 
+MAX_PERIODS = 50  # above any sport's limit (models/domain/periods.py), which is checked later
+PERIODS_DOC = (
+    "the score period by period, in order (docs/scores.md); the event's sport names the "
+    "periods and limits their count; they add up to the score (for set sports: the score "
+    "counts the sets each side won). Omitted: the recorded periods stay while the score is "
+    "unchanged, and are dropped when it changes; `[]` drops them."
+)
+
+SHOOTOUT_DOC = "the last period is a shootout (penalties): its winner's score counts one more"
+
+
+class PeriodInSchema(Schema):
+    home = bounded_int(0, MAX_SCORE, required=True)
+    away = bounded_int(0, MAX_SCORE, required=True)
+    shootout = fields.Boolean(load_default=False, metadata={"description": SHOOTOUT_DOC})
+    name = Text(
+        max_length=50, metadata={"description": "ignored: the event's sport names the periods"}
+    )
+
+    @post_load
+    def _period(self, data: dict[str, Any], **_kwargs: Any) -> Period:
+        return Period(data["home"], data["away"], data["shootout"])
+
+
+def periods_field() -> fields.List:
+    return fields.List(
+        fields.Nested(PeriodInSchema),
+        validate=validate.Length(max=MAX_PERIODS),
+        load_default=None,
+        metadata={"description": PERIODS_DOC},
+    )
+
+
 class ScoreSchema(Schema):
     home_score = bounded_int(0, MAX_SCORE, required=True)
     away_score = bounded_int(0, MAX_SCORE, required=True)
     status = fields.String(required=True, validate=validate.OneOf(("live", "final")))
+    periods = periods_field()
+
+
+class PeriodSchema(Schema):
+    name = fields.String(metadata={"example": "1st half"})
+    home = fields.Integer()
+    away = fields.Integer()
+    shootout = fields.Boolean(metadata={"description": "present (true) on a shootout only"})
+
+
+class Periods(fields.List):
+    """A game's periods on the way out: [] when none were recorded."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(value or [], attr, obj, **kwargs)
 
 
 class GameSchema(Schema):
@@ -125,6 +174,10 @@ class GameSchema(Schema):
     starts_at = UTCDateTime(allow_none=True)
     venue = fields.String(allow_none=True)
     round = fields.Integer(allow_none=True)
+    periods = Periods(
+        fields.Nested(PeriodSchema),
+        metadata={"description": "the score period by period; [] when not recorded"},
+    )
     version = fields.Integer()
 
 

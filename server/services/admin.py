@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,24 +10,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import AuditEntry, Game, User
 from models.domain.game_state import correction_allowed
+from models.domain.periods import Period
 from server.policy import Need
 from server.services import audit
 from server.services.errors import Conflict, NotFound
 from server.services.events import load_event, paginate
+from server.services.periods import updated_periods, with_periods
 from server.unit_of_work import pending, recompute
 
 
-def change_final_score(game: Game, home: int, away: int) -> dict[str, Any] | None:
-    """Change a final score; returns old/new values, or None if it already is that score."""
+def change_final_score(
+    game: Game,
+    home: int,
+    away: int,
+    sport: str | None,
+    periods: Sequence[Period] | None = None,
+) -> dict[str, Any] | None:
+    """Change a final score (and its periods: omitted, they stay while the score does);
+    returns old/new values, or None if it already is that score."""
     if not correction_allowed(game.status):
         raise Conflict(
             f"only final scores are corrected; this game is {game.status}", code="not_final"
         )
-    if (game.home_score, game.away_score) == (home, away):
+    stored = updated_periods(game, sport, periods, (home, away), final=True)
+    if (game.home_score, game.away_score, game.periods or []) == (home, away, stored):
         return None
     old = {"home_score": game.home_score, "away_score": game.away_score}
-    game.home_score, game.away_score = home, away
-    return {"old": old, "new": {"home_score": home, "away_score": away}}
+    change = with_periods(
+        {"old": old, "new": {"home_score": home, "away_score": away}}, game.periods or [], stored
+    )
+    game.home_score, game.away_score, game.periods = home, away, stored
+    return change
 
 
 async def request_recompute(session: AsyncSession, event_id: int, user: User) -> None:

@@ -11,11 +11,13 @@ from sqlalchemy.orm import aliased
 from models import Event, Game, Team, User
 from models.domain.constraints import Booking
 from models.domain.game_state import ScoreUpdate, TransitionError, apply_score
+from models.domain.periods import from_json
 from server.policy import Need
 from server.schemas.games import GameSchema
 from server.services import audit, conflicts
 from server.services.errors import Conflict, InvalidInput, NotFound
 from server.services.events import load_event
+from server.services.periods import updated_periods, with_periods
 from server.unit_of_work import publish
 
 GAME = GameSchema()
@@ -111,21 +113,29 @@ def check_version(game: Game, expected_version: int | None) -> None:
         )
 
 
-def change_score(game: Game, update: ScoreUpdate) -> dict[str, Any] | None:
-    """Apply a score; returns the old/new values, or None when nothing changed."""
+def change_score(game: Game, update: ScoreUpdate, sport: str | None) -> dict[str, Any] | None:
+    """Apply a score (and its periods, checked against the event's `sport`); returns the
+    old/new values, or None when nothing changed."""
     try:
-        changed = apply_score(game.status, game.home_score, game.away_score, update)
+        changed = apply_score(
+            game.status, game.home_score, game.away_score, update, from_json(game.periods)
+        )
     except TransitionError as exc:
         raise Conflict(str(exc), code=exc.code) from exc
     if not changed:
         return None
+    score = (update.home_score, update.away_score)
+    periods = updated_periods(game, sport, update.periods, score, final=update.status == "final")
     old = {"home_score": game.home_score, "away_score": game.away_score, "status": game.status}
-    game.home_score, game.away_score, game.status = (
-        update.home_score,
-        update.away_score,
-        update.status,
-    )
-    return {"old": old, "new": {**update.__dict__}}
+    new = {
+        "home_score": update.home_score,
+        "away_score": update.away_score,
+        "status": update.status,
+    }
+    change = with_periods({"old": old, "new": new}, game.periods or [], periods)
+    game.home_score, game.away_score, game.status = (*score, update.status)
+    game.periods = periods
+    return change
 
 
 async def event_games(session: AsyncSession, event_id: int) -> list[Game]:

@@ -172,6 +172,7 @@ def _preview_game(event_id: int, fixture: rules.Fixture, names: dict[int, str]) 
         "starts_at": None if fixture.starts_at is None else utc_text(fixture.starts_at),
         "home_team_name": names[fixture.home_team_id],
         "away_team_name": names[fixture.away_team_id],
+        "periods": [],
     }
     return {name: known.get(name) for name in GAME_FIELDS}
 

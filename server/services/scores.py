@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Game, User
 from models.domain.game_state import ScoreUpdate
+from models.domain.periods import Period
 from server.policy import Need
 from server.schemas.games import GameSchema
 from server.services import admin, audit, idempotency, scheduling
@@ -73,7 +75,7 @@ async def _apply(
     scheduling.require_knockout_winner(
         event, game, update.home_score, update.away_score, update.status
     )
-    change = change_score(game, update)
+    change = change_score(game, update, event.sport)
     if not change:
         return  # the identical score again: nothing to record, publish or recompute
     await session.flush()  # the new version goes into the event
@@ -86,12 +88,18 @@ async def _apply(
 
 
 async def correct_score(
-    session: AsyncSession, game_id: int, user: User, home: int, away: int, reason: str
+    session: AsyncSession,
+    game_id: int,
+    user: User,
+    home: int,
+    away: int,
+    reason: str,
+    periods: Sequence[Period] | None = None,
 ) -> Game:
-    """An admin's correction of a final score: audited with its reason, published as a
-    `correction`, and the table recomputed."""
+    """An admin's correction of a final score (and its periods): audited with its reason,
+    published as a `correction`, and the table recomputed."""
     game, event = await load_game(session, game_id, user, Need.MANAGE, lock=True)
-    change = admin.change_final_score(game, home, away)
+    change = admin.change_final_score(game, home, away, event.sport, periods)
     if change:
         await session.flush()
         audit.record(session, "game.correct", "game", game.id, {**change, "reason": reason})

@@ -383,6 +383,15 @@
     return game.away_team_name || this.teamName(game.away_team_id);
   };
 
+  // The score period by period ("1st half 1–0", "Q1 25–20", "Set 1 25–20"), when recorded.
+  function periodList(game) {
+    if (!Array.isArray(game.periods) || game.periods.length === 0) return null;
+    return el("ol", { className: "periods", "aria-label": "Score by period" },
+      game.periods.map(function (period) {
+        return el("li", { text: period.name + " " + period.home + "–" + period.away });
+      }));
+  }
+
   EventView.prototype.gameItem = function (game) {
     var played = game.home_score !== null && game.away_score !== null;
     var score = played ? game.home_score + " – " + game.away_score : "vs";
@@ -396,6 +405,7 @@
         el("span", { className: "score", text: score }),
         el("span", { className: "away", text: this.awayName(game) }),
       ]),
+      periodList(game),
       el("div", { className: "meta" }, [
         el("span", { className: "badge", text: STATUS_LABELS[game.status] || game.status }),
         correction !== undefined ? " " : null,

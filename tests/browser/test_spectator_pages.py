@@ -227,6 +227,28 @@ def test_rank_explains_why_on_hover_and_on_press(
     assert not_reloaded(page)
 
 
+def test_periods_show_under_the_score_as_they_come(
+    page: webdriver.Chrome, served: ServedApp, owner: Client
+) -> None:
+    event = league(owner, "Period Cup", [(0, 1)], sport="basketball")
+    (game,) = event["games"]
+    open_event(page, served, event["id"])
+    assert not page.find_elements(By.CSS_SELECTOR, f"{game_css(game)} ol.periods")  # none yet
+    path = f"/api/v1/games/{game}/score"
+    half = {"home_score": 45, "away_score": 40, "status": "live"}
+    owner.ok("PUT", path, {**half, "periods": [{"home": 25, "away": 20}, {"home": 20, "away": 20}]})
+    css = f"{game_css(game)} ol.periods"
+
+    def shown() -> list[str]:
+        return [item.text for item in page.find_elements(By.CSS_SELECTOR, f"{css} li")]
+
+    wait(page, lambda: shown() == ["Q1 25\u201320", "Q2 20\u201320"], 2, "the quarters")
+    label = page.find_element(By.CSS_SELECTOR, css).get_attribute("aria-label")
+    assert label == "Score by period"
+    assert f"45{DASH}40" in text(page, game_css(game))
+    assert not_reloaded(page)
+
+
 def test_dropped_stream_reconnects_and_catches_up(
     page: webdriver.Chrome, served: ServedApp, owner: Client
 ) -> None:

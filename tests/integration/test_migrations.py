@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,27 @@ def test_0009_owes_every_stored_table_a_recompute_on_sqlite(tmp_path: Path) -> N
     event_id = _event_with_a_stored_table(sync)
     upgrade(url)
     assert _owed(sync) == [(event_id, 2000)]
+
+
+def test_0010_gives_existing_games_no_periods_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    try:
+        upgrade(url, "0009")
+        with engine.begin() as conn:  # SQLite enforces no foreign keys here: ids made up
+            conn.execute(
+                sa.text(
+                    "INSERT INTO games (id, event_id, home_team_id, away_team_id, home_score,"
+                    " away_score, status, version, created_at, updated_at) VALUES (1, 1, 1, 2,"
+                    " 2, 1, 'final', 1, '2026-12-01 12:00:00', '2026-12-01 12:00:00')"
+                )
+            )
+        upgrade(url)
+        with engine.connect() as conn:
+            stored = conn.execute(sa.text("SELECT periods FROM games WHERE id = 1")).scalar()
+        assert json.loads(stored) == []
+        downgrade(url, "0009")
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("games")}
+        assert "periods" not in columns and "home_score" in columns
+    finally:
+        engine.dispose()

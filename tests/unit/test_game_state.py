@@ -11,6 +11,7 @@ from models.domain.game_state import (
     change_placement,
     correction_allowed,
 )
+from models.domain.periods import Period
 
 
 def test_statuses() -> None:
@@ -133,3 +134,23 @@ def test_a_final_game_cannot_be_postponed() -> None:
         with pytest.raises(TransitionError) as info:
             change_placement(current, "postponed")
         assert info.value.code == "invalid_transition"
+
+
+def test_a_new_breakdown_alone_is_a_change_while_live() -> None:
+    update = ScoreUpdate(1, 0, "live", (Period(1, 0), Period(0, 0)))
+    assert apply_score("live", 1, 0, update, (Period(1, 0),)) is True
+    assert apply_score("live", 1, 0, update, update.periods or ()) is False
+
+
+def test_a_final_resend_without_periods_keeps_them_and_changes_nothing() -> None:
+    recorded = (Period(1, 0), Period(1, 1))
+    assert apply_score("final", 2, 1, ScoreUpdate(2, 1, "final"), recorded) is False
+    assert apply_score("final", 2, 1, ScoreUpdate(2, 1, "final", recorded), recorded) is False
+
+
+def test_a_final_breakdown_changes_only_through_a_correction() -> None:
+    recorded = (Period(1, 0), Period(1, 1))
+    other = ScoreUpdate(2, 1, "final", (Period(2, 0), Period(0, 1)))
+    with pytest.raises(TransitionError) as caught:
+        apply_score("final", 2, 1, other, recorded)
+    assert caught.value.code == "final_locked"
