@@ -36,7 +36,7 @@ from server.dispatch import (
     make_runtime,
 )
 from server.follow_ups import AppFollowUps
-from server.handlers import analytics, auth, events, games, health, stream
+from server.handlers import analytics, auth, calendar, events, games, health, stream
 from server.live.hub import StreamHub
 from server.live.memory_streams import MemoryStreams
 from server.live.nudges import NudgeListener
@@ -60,6 +60,7 @@ def all_routes() -> list[Any]:
         *admin.routes,
         *events.routes,
         *games.routes,
+        *calendar.routes,
         *imports.routes,
         *analytics.routes,
         *stream.routes,
