@@ -114,6 +114,7 @@ class CalendarTokenHandler(BaseHandler):
             summary="When the caller's calendar feed token was issued",
             tag="auth",
             responses={200: CalendarTokenSchema},
+            errors=(404,),
             description="The token itself is not kept, so it cannot be shown again. 404 "
             "`no_calendar_token` when the caller has none.",
         ),
