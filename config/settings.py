@@ -356,6 +356,12 @@ class Settings:
         "X-PUBLISHED-TTL); Google Calendar keeps its own pace (hours).",
         between=(5, 10_080),
     )
+    calendar_cache_bytes: int = setting(
+        16_777_216,
+        "Rendered calendar feeds each process keeps (bytes; a season of 400 games is about "
+        "120 kB), served again while their ETag holds; 0 turns the cache off.",
+        between=(0, 2**31 - 1),
+    )
     drain_seconds: float = setting(10.0, "Longest graceful shutdown on SIGTERM.", positive=True)
     metrics_port: int = setting(
         0,

@@ -27,6 +27,7 @@ from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
 from server.body_limit import BodyTooLargeHandler, body_limit, limit_body
+from server.calendar.cache import RenderedFeeds
 from server.dispatch import (
     AnalyticsRuntime,
     CeleryDispatcher,
@@ -127,6 +128,7 @@ class MatchdayApp(tornado.web.Application):
         self.streams = _streams(config)
         self.standings_cache = StandingsCache(config.standings_cache_ttl_seconds)
         self.read_cache = ReadCache(config.read_cache_events, config.read_cache_max_age_seconds)
+        self.calendar_feeds = RenderedFeeds(config.calendar_cache_bytes)
         self.hub = StreamHub(
             self.streams,
             self.standings_cache,

@@ -57,14 +57,15 @@ class FeedHandler(BaseHandler):
         async with self.db() as session:
             feed, event = await load(session)
         run = self.application.blocking.run  # a season's feed is thousands of entries
-        self.set_header("ETag", await run(ics.etag, feed))
+        tag = await run(ics.etag, feed)
+        self.set_header("ETag", tag)
         private = event.visibility != "public"
         self.set_header("Cache-Control", "private, no-cache" if private else "no-cache")
         if self.check_etag_header():
             self.set_status(304)
             self.finish()
             return
-        body = await run(ics.render, feed)
+        body = await self.application.calendar_feeds.body(tag, lambda: run(ics.render, feed))
         self.set_header("Content-Type", CONTENT_TYPE)
         self.finish(body)
 

@@ -39,7 +39,6 @@ async def _games(session: AsyncSession, event_id: int, team_id: int | None) -> l
             Game.venue,
             Game.round,
             Game.sequence,
-            Game.created_at,
             Game.updated_at,
         )
         .join(home, home.id == Game.home_team_id)
