@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,12 @@ log = logging.getLogger("matchday.telemetry")
 ROLES = ("api", "worker", "beat")
 # Probes and scrapes every few seconds would be most of the traces and tell nothing.
 UNTRACED_URLS = "/healthz,/readyz,/metrics"
+# Credentials some clients can only put in the query string: calendar apps (`token`, a feed
+# token) and EventSource (`access_token`). The attributes the HTTP instrumentations keep a
+# query in, under the old and the new semantic conventions.
+SECRET_QUERY_PARAMETERS = ("token", "access_token")
+SECRET_QUERY_VALUE = re.compile(rf"((?:^|[?&])(?:{'|'.join(SECRET_QUERY_PARAMETERS)})=)[^&#]*")
+URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 
 
 def setup_tracing(
@@ -66,6 +73,7 @@ def _provider(settings: Settings, role: str, exporter: SpanExporter | None) -> T
     provider = TracerProvider(
         resource=resource, sampler=ParentBased(root=entry_sampler(settings.trace_sample_ratio))
     )
+    provider.add_span_processor(redacting_processor())
     if exporter is not None:  # tests read spans as soon as they end
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
@@ -76,6 +84,28 @@ def _provider(settings: Settings, role: str, exporter: SpanExporter | None) -> T
         # starts that thread again in the child.
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     return provider
+
+
+def redact_query(text: str) -> str:
+    """`text` (a URL, a target or a bare query) with the values of SECRET_QUERY_PARAMETERS
+    replaced: a feed token or an SSE access token must not reach the collector."""
+    return SECRET_QUERY_VALUE.sub(r"\1REDACTED", text)
+
+
+def redacting_processor() -> Any:
+    """A span processor that redacts secret query parameters from a server span's URL
+    attributes as the span starts (the instrumentation's own redaction knows only cloud
+    signature parameters), before any exporter sees it."""
+    from opentelemetry.sdk.trace import Span, SpanProcessor
+
+    class RedactQuery(SpanProcessor):
+        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+            for name in URL_ATTRIBUTES:
+                value = (span.attributes or {}).get(name)
+                if isinstance(value, str) and "=" in value:
+                    span.set_attribute(name, redact_query(value))
+
+    return RedactQuery()
 
 
 def entry_sampler(ratio: float) -> Any:
