@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from config.logging import install_trace_ids
+from config.redaction import redact_query
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,11 +32,8 @@ log = logging.getLogger("matchday.telemetry")
 ROLES = ("api", "worker", "beat")
 # Probes and scrapes every few seconds would be most of the traces and tell nothing.
 UNTRACED_URLS = "/healthz,/readyz,/metrics"
-# Credentials some clients can only put in the query string: calendar apps (`token`, a feed
-# token) and EventSource (`access_token`). The attributes the HTTP instrumentations keep a
-# query in, under the old and the new semantic conventions.
-SECRET_QUERY_PARAMETERS = ("token", "access_token")
-SECRET_QUERY_VALUE = re.compile(rf"((?:^|[?&])(?:{'|'.join(SECRET_QUERY_PARAMETERS)})=)[^&#]*")
+# Where the HTTP instrumentations keep a query string (old and new semantic conventions):
+# redacted of credentials (config/redaction.py).
 URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 
 
@@ -84,12 +81,6 @@ def _provider(settings: Settings, role: str, exporter: SpanExporter | None) -> T
         # starts that thread again in the child.
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     return provider
-
-
-def redact_query(text: str) -> str:
-    """`text` (a URL, a target or a bare query) with the values of SECRET_QUERY_PARAMETERS
-    replaced: a feed token or an SSE access token must not reach the collector."""
-    return SECRET_QUERY_VALUE.sub(r"\1REDACTED", text)
 
 
 def redacting_processor() -> Any:
