@@ -3,6 +3,7 @@ reads them: parsed with icalendar, on SQLite and PostgreSQL; feed tokens for pri
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
@@ -14,9 +15,10 @@ from sqlalchemy import select
 
 from config.logging import JsonFormatter
 from models import CalendarToken
+from server.admin_cli import create_admin
 from server.app import MatchdayApp
 from server.openapi import build_openapi
-from tests.support import Api, Reply
+from tests.support import STRONG_PASSWORD, Api, Reply
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TOKEN_PATH = "/api/v1/me/calendar-token"
@@ -222,6 +224,13 @@ async def test_a_private_event_needs_a_feed_token_of_someone_who_may_see_it(
     assert (await api.get(f"{team_path}?token={older}")).status == 401
     assert (await api.get(f"{team_path}?token={newer}")).status == 200
     assert (await api.post(TOKEN_PATH)).status == 401  # issuing one needs a login
+    # Each issue and revocation is audited, under the owner's name.
+    await api.register("admin@example.com")
+    await asyncio.to_thread(create_admin, app.config, "admin@example.com", STRONG_PASSWORD, "A")
+    admin = await api.login("admin@example.com")
+    audit = ok(await api.get("/api/v1/admin/audit?per_page=200", token=admin))["items"]
+    actions = [e["action"] for e in audit if e["action"].startswith("user.calendar_token")]
+    assert sorted(actions) == ["user.calendar_token"] * 4 + ["user.calendar_token_revoke"]
 
 
 @pytest.mark.postgres
