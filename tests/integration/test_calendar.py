@@ -90,6 +90,19 @@ async def test_each_timed_game_is_one_entry_with_a_stable_uid(api: Api) -> None:
     assert (await feed(api, event_id)).body == reply.body  # and the same bytes
 
 
+async def test_a_generated_schedule_is_in_the_feed_at_once(api: Api) -> None:
+    owner = await api.user("owner@example.com")
+    event_id, _teams = await league(api, owner, teams=4)
+    body = {"format": "round_robin", "starts_at": at(T0), "venues": ["North", "South"]}
+    games = ok(await api.post(f"/api/v1/events/{event_id}/schedule", body, token=owner), 201)
+    found = entries(await feed(api, event_id))
+    assert sorted(found) == sorted(uid(g["id"]) for g in games["games"])  # stored in bulk
+    for game in games["games"]:
+        entry = found[uid(game["id"])]
+        assert int(entry["SEQUENCE"]) == 0 and str(entry["LOCATION"]) == game["venue"]
+        assert entry.decoded("DTSTART") == datetime.fromisoformat(game["starts_at"])
+
+
 async def test_a_move_shows_at_once_with_its_sequence_raised(api: Api) -> None:
     owner = await api.user("owner@example.com")
     event_id, (a, b, _c) = await league(api, owner)
