@@ -213,6 +213,10 @@ async def test_a_private_event_needs_a_feed_token_of_someone_who_may_see_it(
     reply = await api.get(f"{team_path}?token={owners}")
     assert uid(game["id"]) in entries(reply)
     assert reply.headers["Cache-Control"] == "private, no-cache"
+    # A feed token reads feeds and nothing else: it is no access token.
+    assert (await api.get("/api/v1/me", token=owners)).status == 401
+    stream = await api.get(f"/api/v1/events/{event_id}/stream?access_token={owners}")
+    assert stream.status == 401
     # The stranger's own token opens only what the stranger may see.
     strangers = ok(await api.post(TOKEN_PATH, token=stranger), 201)["token"]
     assert (await api.get(f"{event_path}?token={strangers}")).status == 404
