@@ -281,3 +281,15 @@ def test_the_feeds_and_the_token_are_documented() -> None:
     assert set(token) >= {"get", "post", "delete"}
     assert {"401", "404"} <= token["get"]["responses"].keys()
     assert "401" in token["delete"]["responses"]
+
+
+async def test_a_password_change_ends_the_feed_token(api: Api) -> None:
+    owner = await api.user("owner@example.com")
+    event_id, _teams = await league(api, owner, visibility="private")
+    token = ok(await api.post(TOKEN_PATH, token=owner), 201)["token"]
+    path = f"/api/v1/events/{event_id}/calendar.ics?token={token}"
+    assert (await api.get(path)).status == 200
+    change = {"current_password": STRONG_PASSWORD, "new_password": "an entirely new passphrase"}
+    assert (await api.post("/api/v1/me/password", change, token=owner)).status == 204
+    refused = await api.get(path)  # one made with a stolen password must not outlive it
+    assert refused.status == 401 and refused.error_code() == "invalid_feed_token"
