@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from config.logging import log_context
+from config.redaction import redact_query
 from config.settings import Settings
 from config.tracing import current_trace_id
 
@@ -86,6 +87,12 @@ def _with_context(event: Event, _hint: dict[str, Any]) -> Event:
     trace_id = current_trace_id()
     if trace_id:
         tags.setdefault("trace_id", trace_id)
+    request = event.get("request")
+    if isinstance(request, dict):  # a feed token or an access token in the query string
+        for key in ("query_string", "url"):
+            value = request.get(key)
+            if isinstance(value, str):
+                request[key] = redact_query(value)
     return event
 
 

@@ -134,6 +134,12 @@ def _http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _uid_domain(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", raw):
+        raise ValueError("a host name such as matchday.example.org")
+    return raw.lower()
+
+
 def _dsn(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname or not parts.username:
@@ -337,6 +343,24 @@ class Settings:
         "Longest a cached read is served before it is read again from the database (bounds "
         "staleness only if a change's version bump failed; changes otherwise show at once).",
         positive=True,
+    )
+    calendar_uid_domain: str = setting(
+        "matchday.local",
+        "Domain of the calendar feeds' UIDs (`game-<id>@<domain>`): set it to your public host "
+        "name once; changing it later makes every subscribed calendar see new entries.",
+        parse=_uid_domain,
+    )
+    calendar_refresh_minutes: int = setting(
+        60,
+        "How often calendar apps are asked to fetch a feed again (REFRESH-INTERVAL, "
+        "X-PUBLISHED-TTL); Google Calendar keeps its own pace (hours).",
+        between=(5, 10_080),
+    )
+    calendar_cache_bytes: int = setting(
+        16_777_216,
+        "Rendered calendar feeds each process keeps (bytes; a season of 400 games is about "
+        "120 kB), served again while their ETag holds; 0 turns the cache off.",
+        between=(0, 2**31 - 1),
     )
     drain_seconds: float = setting(10.0, "Longest graceful shutdown on SIGTERM.", positive=True)
     metrics_port: int = setting(

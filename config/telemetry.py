@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from config.logging import install_trace_ids
+from config.redaction import redact_query
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ log = logging.getLogger("matchday.telemetry")
 ROLES = ("api", "worker", "beat")
 # Probes and scrapes every few seconds would be most of the traces and tell nothing.
 UNTRACED_URLS = "/healthz,/readyz,/metrics"
+# Where the HTTP instrumentations keep a query string (old and new semantic conventions):
+# redacted of credentials (config/redaction.py).
+URL_ATTRIBUTES = ("http.url", "http.target", "url.full", "url.query")
 
 
 def setup_tracing(
@@ -66,6 +70,7 @@ def _provider(settings: Settings, role: str, exporter: SpanExporter | None) -> T
     provider = TracerProvider(
         resource=resource, sampler=ParentBased(root=entry_sampler(settings.trace_sample_ratio))
     )
+    provider.add_span_processor(redacting_processor())
     if exporter is not None:  # tests read spans as soon as they end
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     else:
@@ -76,6 +81,22 @@ def _provider(settings: Settings, role: str, exporter: SpanExporter | None) -> T
         # starts that thread again in the child.
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     return provider
+
+
+def redacting_processor() -> Any:
+    """A span processor that redacts secret query parameters from a server span's URL
+    attributes as the span starts (the instrumentation's own redaction knows only cloud
+    signature parameters), before any exporter sees it."""
+    from opentelemetry.sdk.trace import Span, SpanProcessor
+
+    class RedactQuery(SpanProcessor):
+        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+            for name in URL_ATTRIBUTES:
+                value = (span.attributes or {}).get(name)
+                if isinstance(value, str) and "=" in value:
+                    span.set_attribute(name, redact_query(value))
+
+    return RedactQuery()
 
 
 def entry_sampler(ratio: float) -> Any:

@@ -2,6 +2,7 @@
 
 from models.audit import AuditEntry, IdempotencyRecord
 from models.base import Base
+from models.calendar import CalendarToken
 from models.events import Event, Scorekeeper, Team
 from models.games import Game, StandingsSnapshot
 from models.intents import PendingAudit, PendingRecompute
@@ -11,6 +12,7 @@ from models.users import RevokedToken, TokenFamily, User
 __all__ = [
     "AuditEntry",
     "Base",
+    "CalendarToken",
     "Event",
     "Game",
     "IdempotencyRecord",

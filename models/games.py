@@ -40,6 +40,9 @@ class Game(Base):
     periods: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default=text("'[]'")
     )
+    # RFC 5545 SEQUENCE of the game's calendar entry: raised by every move (time, venue,
+    # status) so calendar apps replace their copy; scores leave it alone (server/calendar).
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Optimistic concurrency: SQLAlchemy adds "AND version = :old" to every UPDATE.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,7 @@ from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
 from server.body_limit import BodyTooLargeHandler, body_limit, limit_body
+from server.calendar.cache import RenderedFeeds
 from server.dispatch import (
     AnalyticsRuntime,
     CeleryDispatcher,
@@ -36,7 +37,7 @@ from server.dispatch import (
     make_runtime,
 )
 from server.follow_ups import AppFollowUps
-from server.handlers import analytics, auth, events, games, health, stream
+from server.handlers import analytics, auth, calendar, events, games, health, stream
 from server.live.hub import StreamHub
 from server.live.memory_streams import MemoryStreams
 from server.live.nudges import NudgeListener
@@ -60,6 +61,7 @@ def all_routes() -> list[Any]:
         *admin.routes,
         *events.routes,
         *games.routes,
+        *calendar.routes,
         *imports.routes,
         *analytics.routes,
         *stream.routes,
@@ -126,6 +128,7 @@ class MatchdayApp(tornado.web.Application):
         self.streams = _streams(config)
         self.standings_cache = StandingsCache(config.standings_cache_ttl_seconds)
         self.read_cache = ReadCache(config.read_cache_events, config.read_cache_max_age_seconds)
+        self.calendar_feeds = RenderedFeeds(config.calendar_cache_bytes)
         self.hub = StreamHub(
             self.streams,
             self.standings_cache,

@@ -47,6 +47,7 @@ from server.schemas.auth import (
     UserEnvelopeSchema,
     UserSchema,
 )
+from server.schemas.calendar import CalendarTokenSchema, IssuedCalendarTokenSchema
 from server.schemas.common import ErrorDetailSchema, ErrorSchema, page_schema
 from server.schemas.events import (
     EventCreateSchema,
@@ -136,6 +137,8 @@ COMPONENT_SCHEMAS: dict[str, Schema | type[Schema]] = {
     "TokenPair": _reply(TokenPairSchema),
     "User": _reply(UserSchema),
     "UserEnvelope": _reply(UserEnvelopeSchema),
+    "CalendarToken": _reply(CalendarTokenSchema),
+    "IssuedCalendarToken": _reply(IssuedCalendarTokenSchema),
     "Scoring": ScoringSchema,
     "PlayingHours": PlayingHoursSchema,
     "ScheduleRules": ScheduleRulesSchema,
@@ -300,6 +303,7 @@ HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
 PATH_PARAMETERS: dict[str, str] = {
     "event_id": "The event's id.",
     "game_id": "The game's id.",
+    "team_id": "The team's id.",
     "user_id": "The user's id.",
 }
 

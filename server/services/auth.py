@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, exists, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import RevokedToken, TokenFamily, User
+from models import CalendarToken, RevokedToken, TokenFamily, User
 from models.base import utcnow
 from server.auth.tokens import TokenPair, TokenService, claim_expiry, issued_at
 from server.services import audit
@@ -216,4 +216,6 @@ async def change_password(session: AsyncSession, user_id: int, password_hash: st
         .execution_options(synchronize_session=False)
     )
     await revoke_families(session, "password", user_id=user_id)
+    # The calendar feed token too: one made by whoever had the old password must not outlive it.
+    await session.execute(delete(CalendarToken).where(CalendarToken.user_id == user_id))
     audit.record(session, "user.password_change", "user", user_id)

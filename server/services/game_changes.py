@@ -81,6 +81,8 @@ async def change_game(
     was_final = game.status == "final"
     game.starts_at, game.venue, game.round = target.starts_at, target.venue, target.round
     game.status, game.held_status = target.placement.status, target.placement.held
+    if PLACING & diff["new"].keys():
+        game.sequence += 1  # a calendar app replaces its copy only for a higher SEQUENCE
     await session.flush()  # the new version goes into the event
     payload: dict[str, Any] = GAME.dump(game)
     audit.record(session, "game.update", "game", game.id, diff)

@@ -169,6 +169,36 @@ async def test_one_score_post_is_one_trace_to_the_recompute_and_both_publication
     assert all(getattr(r, "trace_id", None) == trace_id(root) for r in lines)
 
 
+def _get(url: str) -> int:
+    """As a calendar app (or an EventSource) asks: the credential in the query string."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return int(response.status)
+
+
+@pytest.mark.parametrize("traced_stack", ["embedded"], indirect=True)  # one backend is enough
+async def test_query_string_credentials_never_reach_a_span(
+    traced_stack: tuple[MatchdayApp, Api, object],
+) -> None:
+    _app, api, finished = traced_stack
+    owner = await api.user("owner@example.com")
+    event = (await api.post("/api/v1/events", {"name": "Cup"}, token=owner)).json["id"]
+    feed_token = (await api.post("/api/v1/me/calendar-token", token=owner)).json["token"]
+    feed = f"{api.base_url}/api/v1/events/{event}/calendar.ics?x=1&token={feed_token}"
+    assert await asyncio.to_thread(_get, feed) == 200
+    event_page = f"{api.base_url}/api/v1/events/{event}?access_token={owner}"
+    assert await asyncio.to_thread(_get, event_page) == 200
+
+    def attributes() -> list[dict]:
+        spans = finished()  # type: ignore[operator]
+        return [dict(s.attributes or {}) for s in spans if s.kind == SpanKind.SERVER]
+
+    await eventually(lambda: asyncio.sleep(0, len(attributes()) >= 2))
+    seen = json.dumps(attributes())
+    assert feed_token not in seen and owner not in seen
+    assert "token=REDACTED" in seen and "access_token=REDACTED" in seen
+    assert "x=1" in seen  # the rest of the query stays
+
+
 async def test_background_loops_start_no_trace(
     traced_stack: tuple[MatchdayApp, Api, object],
 ) -> None:

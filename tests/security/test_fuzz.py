@@ -53,7 +53,12 @@ def fuzz(base_url: str, world: World) -> tuple[list[str], list[str]]:
     Returns (the operations run, the failures)."""
     schema = schemathesis.openapi.from_dict(build_openapi())
     session = requests.Session()
-    ids = {"event_id": world.event, "game_id": world.game, "user_id": world.spare_user}
+    ids = {
+        "event_id": world.event,
+        "game_id": world.game,
+        "user_id": world.spare_user,
+        "team_id": world.teams[0],
+    }
     ran: list[str] = []
     failures: list[str] = []
 

@@ -249,7 +249,12 @@ async def fresh_event(api: Api, world: World) -> int:
 
 async def base_request(api: Api, world: World, op: Op) -> tuple[str, dict[str, Any] | None, str]:
     """(path, an otherwise valid body, token) for one attack on `op`."""
-    ids = {"event_id": world.event, "game_id": world.game, "user_id": world.spare_user}
+    ids = {
+        "event_id": world.event,
+        "game_id": world.game,
+        "user_id": world.spare_user,
+        "team_id": world.teams[0],
+    }
     if op.op_id == "generateSchedule":
         if world.schedule_event is None:
             world.schedule_event = await fresh_event(api, world)
@@ -402,7 +407,7 @@ async def test_sql_injection_everywhere(attacked: tuple[MatchdayApp, Api]) -> No
         if "{" in op.path and op.op_id != "streamEvent":  # path ids: always 404 or 400
             for payload in ("1 OR 1=1", "1'--", "1;DROP TABLE users", "1 UNION SELECT 1"):
                 path = op.path
-                for name in ("event_id", "game_id", "user_id"):
+                for name in ("event_id", "game_id", "user_id", "team_id"):
                     path = path.replace("{" + name + "}", urllib.parse.quote(payload, safe=""))
                 body = {} if op.body_type == "application/json" else None
                 reply = await attacks.send(

@@ -11,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import SpanKind
 
-from config.errors import _without_addresses
+from config.errors import _with_context, _without_addresses
 from config.settings import ConfigError, load_settings
 from config.telemetry import entry_sampler
 from config.tracing import current_traceparent
@@ -125,3 +125,14 @@ def test_sentry_events_lose_the_client_address_unless_pii_is_allowed() -> None:
     event = {"request": {"env": {"REMOTE_ADDR": "203.0.113.9"}}, "user": {"ip_address": "x"}}
     cleaned = _without_addresses(event, {})  # type: ignore[arg-type]
     assert cleaned["request"]["env"] == {} and cleaned["user"] == {}
+
+
+def test_sentry_events_carry_no_query_string_credential() -> None:
+    request = {
+        "url": "https://api.example.org/api/v1/events/7/calendar.ics?token=mdcal_x&y=1",
+        "query_string": "token=mdcal_x&y=1&access_token=eyJ.a.b",
+    }
+    for report in (_with_context, _without_addresses):  # with and without PII allowed
+        event = report({"request": dict(request)}, {})  # type: ignore[arg-type]
+        assert event["request"]["query_string"] == "token=REDACTED&y=1&access_token=REDACTED"
+        assert event["request"]["url"].endswith("calendar.ics?token=REDACTED&y=1")
