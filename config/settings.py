@@ -282,7 +282,10 @@ class Settings:
         between=(0, 1000),
     )
     db_pool_timeout_seconds: float = setting(
-        30.0, "Longest wait for a free pooled connection before a 503 (PostgreSQL).", positive=True
+        5.0,
+        "Longest wait for a free pooled connection before a 503 with Retry-After (PostgreSQL): "
+        "a saturated process sheds load quickly instead of queueing callers for long.",
+        positive=True,
     )
     slow_query_ms: float = setting(
         250.0, "Statements slower than this are logged (WARNING) with their timing; 0: off."
