@@ -328,10 +328,17 @@ class BaseHandler(RequestHandler):
         token = self.bearer_token()
         if token is None:
             return None
+        cache = self.application.auth_cache
+        known = cache.get(token)  # server/auth/cache.py: no database read on a hit
+        if known is not None:
+            user, self.token_claims = known
+            return user
+        began = cache.begin()
         async with self.db() as session:
             user, claims = await auth_service.user_for_access_token(
                 session, self.application.tokens, token
             )
+        cache.store(token, user, claims, began)
         self.token_claims = claims
         return user
 

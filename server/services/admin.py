@@ -13,7 +13,7 @@ from server.policy import Need
 from server.services import audit
 from server.services.errors import Conflict, NotFound
 from server.services.events import load_event, paginate
-from server.unit_of_work import pending, recompute
+from server.unit_of_work import access_changed, pending, recompute
 
 
 def change_final_score(game: Game, home: int, away: int) -> dict[str, Any] | None:
@@ -64,6 +64,7 @@ async def set_role(session: AsyncSession, user_id: int, role: str) -> tuple[User
     if old == "admin" and role != "admin" and await _admin_count(session) <= 1:
         raise Conflict("the last admin cannot be demoted", code="last_admin")
     user.role = role
+    access_changed(session)  # remembered tokens carry the old role
     return user, old
 
 

@@ -132,7 +132,7 @@ async def test_a_request_that_finds_the_pool_full_gets_a_quick_503_with_retry_af
         assert reply.status == 503
         assert reply.json["error"]["code"] == "database_unavailable"
         assert reply.headers["Retry-After"] == "2"
-        assert waited < 5.0  # the pool's 0.5 s, not the old 30 s
+        assert waited < 5.0  # the pool's 0.5 s, not the old default 30 s
         assert (await api.get("/api/v1/events")).status == 200  # the connection came back
     finally:
         server.stop()
