@@ -287,8 +287,19 @@ class Settings:
         "DB_POOL_SIZE). Those above it close after 10 idle minutes.",
         between=(0, 1000),
     )
+    auth_cache_seconds: float = setting(
+        5.0,
+        "How long a serve process remembers whom a bearer token belongs to (no database read "
+        "per request). A sign-out, password or role change counts at once in the process that "
+        "made it and, through Redis, in the others; this bounds it if that message is lost. "
+        "0: off.",
+        between=(0, 300),
+    )
     db_pool_timeout_seconds: float = setting(
-        30.0, "Longest wait for a free pooled connection before a 503 (PostgreSQL).", positive=True
+        10.0,
+        "Longest wait for a free pooled connection before a 503 with Retry-After (PostgreSQL): "
+        "a saturated process sheds load quickly instead of queueing callers for long.",
+        positive=True,
     )
     slow_query_ms: float = setting(
         250.0, "Statements slower than this are logged (WARNING) with their timing; 0: off."

@@ -52,6 +52,12 @@ def dedupe_marker_key(prefix: str, dedupe_key: str) -> str:
     return f"{prefix}published:{dedupe_key}"
 
 
+def access_changed_channel(prefix: str) -> str:
+    """Pub/sub channel on which a serve process says that someone's access changed (sign-out,
+    password, role): every process forgets the bearer tokens it remembers."""
+    return f"{prefix}auth:changed"
+
+
 def outbox_nudge_channel(prefix: str) -> str:
     """Pub/sub channel on which a worker tells the relays that it committed outbox entries."""
     return f"{prefix}outbox:nudge"

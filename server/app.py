@@ -23,6 +23,8 @@ from models.db import (
 )
 from server.access_log import UNMATCHED, log_request, route_template
 from server.audit_sink import AuditSink, InlineAuditSink, QueuedAuditSink
+from server.auth.access_changes import AccessChanges
+from server.auth.cache import AuthCache
 from server.auth.tokens import TokenService
 from server.base import NotFoundHandler
 from server.blocking import BlockingRunner
@@ -124,6 +126,12 @@ class MatchdayApp(tornado.web.Application):
             audience=config.jwt_audience,
             access_ttl=config.access_token_ttl_seconds,
             refresh_ttl=config.refresh_token_ttl_seconds,
+        )
+        self.auth_cache = AuthCache(config.auth_cache_seconds)
+        self.access_changes = AccessChanges(
+            self.auth_cache,
+            config.redis_url if config.uses_redis else None,
+            config.redis_key_prefix,
         )
         self.streams = _streams(config)
         self.standings_cache = StandingsCache(config.standings_cache_ttl_seconds)
@@ -237,7 +245,10 @@ class MatchdayApp(tornado.web.Application):
             )
         if self.config.uses_redis:
             self.nudges = NudgeListener(
-                self.config.redis_url, prefix=self.config.redis_key_prefix, on_nudge=self.relay.kick
+                self.config.redis_url,
+                prefix=self.config.redis_key_prefix,
+                on_nudge=self.relay.kick,
+                on_access_changed=self.access_changes.heard,
             )
             self.nudges.start()
         self.follow_ups = AppFollowUps(
@@ -246,6 +257,7 @@ class MatchdayApp(tornado.web.Application):
             dispatcher=self.dispatcher,
             standings_cache=self.standings_cache,
             reads=self.reads,
+            access_changes=self.access_changes,
             background=self.background,
         )
         self.sweeper = FollowUpSweeper(
@@ -275,6 +287,7 @@ class MatchdayApp(tornado.web.Application):
         await self.hub.close()
         await self.streams.close()
         await self.reads.versions.close()
+        await self.access_changes.close()
         await self.throttle.close()
         if isinstance(self.dispatcher, CeleryDispatcher):
             self.dispatcher.close()

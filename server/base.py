@@ -47,8 +47,14 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}  # count against the `write` limit
 MAX_ID = 2**31 - 1
+# A dependency that is away or saturated (a 503) is usually back within seconds: clients and
+# load balancers that honour Retry-After spread their retries instead of hammering at once.
+RETRY_AFTER_SECONDS = "2"
 QUEUE_UNAVAILABLE = ApiError(
-    503, "the task queue is unavailable; retry shortly", code="queue_unavailable"
+    503,
+    "the task queue is unavailable; retry shortly",
+    code="queue_unavailable",
+    headers={"Retry-After": RETRY_AFTER_SECONDS},
 )
 
 
@@ -61,7 +67,13 @@ def _infrastructure_error(exc: BaseException) -> ApiError:
         return ApiError(
             409, "the game changed meanwhile; fetch it and retry", code="version_conflict"
         )
-    return ApiError(503, "the database is unavailable; retry shortly", code="database_unavailable")
+    # Also a full pool: no connection came free within DB_POOL_TIMEOUT_SECONDS.
+    return ApiError(
+        503,
+        "the database is unavailable; retry shortly",
+        code="database_unavailable",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -316,10 +328,17 @@ class BaseHandler(RequestHandler):
         token = self.bearer_token()
         if token is None:
             return None
+        cache = self.application.auth_cache
+        known = cache.get(token)  # server/auth/cache.py: no database read on a hit
+        if known is not None:
+            user, self.token_claims = known
+            return user
+        began = cache.begin()
         async with self.db() as session:
             user, claims = await auth_service.user_for_access_token(
                 session, self.application.tokens, token
             )
+        cache.store(token, user, claims, began)
         self.token_claims = claims
         return user
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.intents import owe_recomputes
 from server.audit_sink import AuditSink
+from server.auth.access_changes import AccessChanges
 from server.business_metrics import count_committed
 from server.dispatch import Dispatcher, DispatchUnavailable
 from server.live.outbox import OutboxRelay
@@ -29,6 +30,7 @@ class AppFollowUps:
         dispatcher: Dispatcher,
         standings_cache: StandingsCache,
         reads: EventReads,
+        access_changes: AccessChanges,
         background: Callable[[Coroutine[Any, Any, None]], None],
     ) -> None:
         self._audit_sink = audit_sink
@@ -36,6 +38,7 @@ class AppFollowUps:
         self._dispatcher = dispatcher
         self._cache = standings_cache
         self._reads = reads
+        self._access_changes = access_changes
         self._background = background
 
     async def before_commit(self, session: AsyncSession, work: Pending) -> None:
@@ -50,6 +53,8 @@ class AppFollowUps:
         if work.live_events:
             self._relay.kick()
         count_committed(work.audit)
+        if work.access_changed:  # before the caller is answered: its next request counts it
+            await self._access_changes.committed()
         for event_id in work.forget_standings:
             self._cache.forget(event_id)
         # Before the writer is answered: a read it sends next, to any process, sees its change.

@@ -61,6 +61,8 @@ class Pending:
     # league events whose cached reads go stale; listing: an event's own row changed
     changed_events: set[int] = field(default_factory=set)
     listing_changed: bool = False
+    # someone's access changed (sign-out, password, role): remembered tokens are forgotten
+    access_changed: bool = False
     task_ids: dict[int, str] = field(default_factory=dict)  # filled after the commit
 
 
@@ -117,6 +119,12 @@ def recompute(session: AsyncSession, event_id: int, *, wait: bool = False) -> No
 def forget_standings(session: AsyncSession, event_id: int) -> None:
     """Drop the process's cached table of the event after the commit (visibility changed)."""
     pending(session).forget_standings.add(event_id)
+
+
+def access_changed(session: AsyncSession) -> None:
+    """After the commit, every process forgets the bearer tokens it remembers
+    (server/auth/cache.py): a revoked token or a changed role counts at once."""
+    pending(session).access_changed = True
 
 
 def touch_event(session: AsyncSession, event_id: int, *, listing: bool = False) -> None:

@@ -16,7 +16,7 @@ from server.services import audit
 from server.services.errors import Conflict, NotFound
 from server.services.events import load_event, paginate
 from server.services.periods import updated_periods, with_periods
-from server.unit_of_work import pending, recompute
+from server.unit_of_work import access_changed, pending, recompute
 
 
 def change_final_score(
@@ -78,6 +78,7 @@ async def set_role(session: AsyncSession, user_id: int, role: str) -> tuple[User
     if old == "admin" and role != "admin" and await _admin_count(session) <= 1:
         raise Conflict("the last admin cannot be demoted", code="last_admin")
     user.role = role
+    access_changed(session)  # remembered tokens carry the old role
     return user, old
 
 

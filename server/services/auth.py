@@ -20,6 +20,7 @@ from models.base import utcnow
 from server.auth.tokens import TokenPair, TokenService, claim_expiry, issued_at
 from server.services import audit
 from server.services.errors import AuthenticationFailed, Conflict
+from server.unit_of_work import access_changed
 
 
 class RefreshTokenReused(AuthenticationFailed):
@@ -90,6 +91,7 @@ async def end_reused_family(session: AsyncSession, reuse: RefreshTokenReused) ->
 async def revoke(session: AsyncSession, jti: str, expires_at: datetime) -> None:
     if await session.get(RevokedToken, jti) is None:
         session.add(RevokedToken(jti=jti, expires_at=expires_at))
+        access_changed(session)
         await session.flush()
 
 
@@ -183,6 +185,7 @@ async def revoke_families(
         criteria.append(TokenFamily.user_id == user_id)
     if len(criteria) == 1:
         raise ValueError("name a family or a user")
+    access_changed(session)
     await session.execute(
         update(TokenFamily)
         .where(*criteria)

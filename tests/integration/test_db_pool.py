@@ -5,14 +5,18 @@ statement."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
+from tornado.httpserver import HTTPServer
+from tornado.testing import bind_unused_port
 
 from models.db import make_async_engine, make_sync_engine
-from tests.support import pg_schema_url, settings_for
+from server.app import make_app
+from tests.support import Api, pg_schema_url, settings_for, truncate_pg
 
 pytestmark = pytest.mark.postgres
 
@@ -98,3 +102,39 @@ def test_query_errors_are_counted_by_operation(pg_schema: str, tmp_path: Path) -
         engine.dispose()
     after = _value("matchday_db_query_errors_total", operation="select", error="ProgrammingError")
     assert after == before + 1
+
+
+async def test_a_request_that_finds_the_pool_full_gets_a_quick_503_with_retry_after(
+    pg_app_url: str, pg_schema: str, tmp_path: Path
+) -> None:
+    """A saturated process sheds load: the caller hears 503 + Retry-After after
+    DB_POOL_TIMEOUT_SECONDS, not a 500 and not a half-minute wait; the next one is served."""
+    truncate_pg(pg_schema)
+    settings = settings_for(
+        pg_app_url,
+        tmp_path,
+        DB_POOL_SIZE="1",
+        DB_MAX_OVERFLOW="0",
+        DB_POOL_TIMEOUT_SECONDS="0.5",
+        READ_CACHE_EVENTS="0",  # every read goes to the database
+    )
+    app = await make_app(settings)
+    sock, port = bind_unused_port()
+    server = HTTPServer(app)
+    server.add_sockets([sock])
+    api = Api(f"http://127.0.0.1:{port}")
+    try:
+        async with app.sessions() as holder:  # the pool's one connection, held
+            await holder.execute(sa.text("SELECT 1"))
+            started = time.monotonic()
+            reply = await api.get("/api/v1/events")
+            waited = time.monotonic() - started
+        assert reply.status == 503
+        assert reply.json["error"]["code"] == "database_unavailable"
+        assert reply.headers["Retry-After"] == "2"
+        assert waited < 5.0  # the pool's 0.5 s, not the old default 30 s
+        assert (await api.get("/api/v1/events")).status == 200  # the connection came back
+    finally:
+        server.stop()
+        await server.close_all_connections()
+        await app.close()

@@ -6,26 +6,16 @@ any other (two applications over one PostgreSQL and one Redis stand for `--proce
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tornado.httpserver import HTTPServer
-from tornado.testing import bind_unused_port
 
 from server.admin_cli import create_admin
-from server.app import MatchdayApp, make_app
+from server.app import MatchdayApp
 from server.reads.versions import RedisVersions
 from tests.support import (
-    REDIS_URL,
     STRONG_PASSWORD,
     Api,
-    delete_redis_keys,
-    pg_schema_url,
-    settings_for,
-    truncate_pg,
 )
 
 SCHEDULE = {"format": "round_robin", "starts_at": "2026-06-01T15:00:00Z", "interval_minutes": 90}
@@ -191,39 +181,6 @@ async def test_reads_go_to_the_database_when_versions_cannot_be_read(
 
 
 # --- two processes ---------------------------------------------------------------------
-
-
-async def _serve(app: MatchdayApp) -> tuple[HTTPServer, Api]:
-    sock, port = bind_unused_port()
-    server = HTTPServer(app)
-    server.add_sockets([sock])
-    return server, Api(f"http://127.0.0.1:{port}")
-
-
-@pytest.fixture
-async def two_processes(
-    pg_schema: str, tmp_path: Path
-) -> AsyncIterator[tuple[MatchdayApp, Api, Api]]:
-    """Two applications over one PostgreSQL schema and one Redis prefix, each with its own
-    caches: what `matchday serve --processes 2` runs."""
-    truncate_pg(pg_schema)
-    prefix = f"test:{uuid.uuid4().hex[:10]}:"
-    settings = settings_for(
-        pg_schema_url(pg_schema),
-        tmp_path,
-        REDIS_URL=REDIS_URL,
-        REDIS_KEY_PREFIX=prefix,
-        TASK_RUNNER="local",
-    )
-    apps = [await make_app(settings), await make_app(settings)]
-    served = [await _serve(app) for app in apps]
-    yield apps[0], served[0][1], served[1][1]
-    for server, _api in served:
-        server.stop()
-        await server.close_all_connections()
-    for app in apps:
-        await app.close()
-    await delete_redis_keys(prefix)
 
 
 def _score(reply: Any, game_id: int) -> tuple[int, int]:

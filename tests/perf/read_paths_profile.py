@@ -283,8 +283,9 @@ async def middleware_costs(url: str, prefix: str, ids: dict[str, int]) -> dict[s
     from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 
     from config.logging import JsonFormatter
+    from server.access_log import log_request
     from server.app import make_app
-    from server.base import BaseHandler, log_request
+    from server.base import BaseHandler
     from server.cors import apply_cors_headers
     from server.handlers.events import EventHandler
     from server.security_headers import apply_security_headers
