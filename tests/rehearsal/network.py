@@ -153,28 +153,37 @@ def namespace_pids(name: str) -> set[int]:
     return pids - {os.getpid()}  # the orchestrator itself, after enter_lan()
 
 
-def kill_namespace_processes(name: str, grace: float = 3.0) -> None:
-    """SIGTERM everything running in the namespace, SIGKILL what is left after `grace`."""
+def kill_namespace_processes(names: list[str], grace: float = 3.0) -> None:
+    """SIGTERM everything running in the namespaces (all at once: a worker's warm shutdown
+    and a server's drain overlap), SIGKILL what is left after `grace` seconds."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
-        pids = namespace_pids(name)
+        pids = set().union(*(namespace_pids(name) for name in names)) if names else set()
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + wait
         while pids and time.monotonic() < deadline:
             time.sleep(0.1)
-            pids = {pid for pid in pids if Path(f"/proc/{pid}").exists()}
+            pids = {pid for pid in pids if _alive(pid)}
         if not pids:
             return
 
 
+def _alive(pid: int) -> bool:
+    """Running (a zombie is not): our own children are reaped here, or they would stay."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def remove_namespaces(names: list[str]) -> list[str]:
-    left = []
-    for name in names:
-        kill_namespace_processes(name)
-        if run("ip", "netns", "del", name, check=False).returncode != 0:
-            left.append(name)
-    return left
+    """Stop their processes, then delete them; the names that could not be deleted."""
+    kill_namespace_processes(names)
+    return [name for name in names if run("ip", "netns", "del", name, check=False).returncode]
 
 
 def stale_namespaces() -> list[str]:
