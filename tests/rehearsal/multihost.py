@@ -253,7 +253,7 @@ def summary_line(report: dict[str, Any]) -> str:
         f"{failover['reconnected_to_b_ms']['max']} ms, {failover['missed']} of "
         f"{failover['stream_messages']} messages missed, "
         f"{failover['scores_through_b']} scores through B all accepted; "
-        f"total {timings['total_s']} s"
+        f"link delay: {report['link_delay']}; total {timings['total_s']} s"
     )
 
 
