@@ -1,5 +1,5 @@
-"""The full multi-host rehearsal (marker `rehearsal`, about 1.5 to 2 minutes here: five hosts
-start, two of them `matchday serve`, one a Celery worker) stays out of the whole suite, like
+"""The full multi-host rehearsal (marker `rehearsal`: 36 s on a quiet machine, two minutes on
+a busy one; five servers start, two of them `matchday serve`) stays out of the whole suite, like
 `image_build`: it runs when a marker expression names it (`make test-rehearsal`, CI's
 rehearsal job) or its file is named. The interruption test in the same file is cheap and
 always runs."""
