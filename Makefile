@@ -116,7 +116,17 @@ load: install
 # The fault suite (tests/faults; docs/operations.md, "Fault suite"): every scenario, the long
 # ones (marker faults_long) included, one after another, each on processes of its own; the
 # figures are summed up at the end. `make test` runs its short subset (not faults_long).
-.PHONY: test-faults test-image
+.PHONY: test-faults test-image rehearsal test-rehearsal
+
+# The multi-host rehearsal (tests/rehearsal, docs/deployment.md "Multi-host rehearsal"): its
+# own network namespaces, PostgreSQL, Redis, two API hosts and a worker; prints JSON and one
+# summary line. Needs root (namespaces); about 2 minutes, so not part of `make test`.
+REHEARSAL_ARGS ?=
+rehearsal: install
+	$(VENV)/bin/python tests/rehearsal/multihost.py $(REHEARSAL_ARGS)
+
+test-rehearsal: install
+	$(VENV)/bin/pytest -n 0 -m rehearsal tests/rehearsal -p no:cacheprovider
 
 # The image's install steps as an unprivileged user, then its default command (tests/deploy,
 # marker image_build): about a minute of PyPI downloads, so not part of `make test`.

@@ -377,7 +377,8 @@ class Settings:
     metrics_port: int = setting(
         0,
         "Also serve /metrics on this port (on HOST), apart from the API; 0: only on the API "
-        "port. Same loopback/METRICS_TOKEN rule.",
+        "port. Same loopback/METRICS_TOKEN rule. `matchday worker` given no `--metrics-port` "
+        "serves its metrics on this port.",
         between=(0, 65535),
     )
     metrics_token: str = setting(

@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--metrics-port",
         type=int,
-        default=0,
-        help="serve the worker's Prometheus metrics on this port (0: not served)",
+        default=None,
+        help="serve the worker's Prometheus metrics on this port (default: METRICS_PORT; "
+        "0: not served)",
     )
     worker.add_argument("--metrics-host", default=None, help="its address (default: HOST)")
     commands.add_parser("beat", help="the Celery beat scheduler (periodic reconcile)")
@@ -170,6 +171,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         argv += ["--concurrency", str(args.concurrency)]
     if args.hostname:
         argv += ["--hostname", args.hostname]
+    args.metrics_port = worker_metrics_port(args.metrics_port, settings)
     if args.metrics_port:
         # Before prometheus_client is imported: the Celery processes forked from here on
         # write their metrics to this run's directory, summed by one scrape.
@@ -179,6 +181,11 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             metrics_dir.remove()  # in the parent only
     return _run_worker(settings, argv, args)
+
+
+def worker_metrics_port(option: int | None, settings: Settings) -> int:
+    """`--metrics-port`, else METRICS_PORT (a worker has no API port to share it with)."""
+    return settings.metrics_port if option is None else option
 
 
 def _run_worker(settings: Settings, argv: list[str], args: argparse.Namespace) -> int:

@@ -8,13 +8,17 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.deploy.dockerfile import ROOT
 from tests.deploy.tools import COMPOSE, COMPOSE_ENV, run, tool, yamllint
 
 FILE = ROOT / "docker-compose.yml"
 APP = {"migrate", "api", "worker", "beat", "flower"}
-STACK = APP | {"postgres", "pgbouncer", "redis", "prometheus", "alertmanager", "grafana"}
+EXPORTERS = {"postgres-exporter", "redis-exporter", "node-exporter"}
+STACK = (
+    APP | EXPORTERS | {"postgres", "pgbouncer", "redis", "prometheus", "alertmanager", "grafana"}
+)
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +130,28 @@ def test_monitoring_is_provisioned_from_deploy(config: dict[str, Any]) -> None:
     }
     provider = (ROOT / "deploy/grafana/provisioning/dashboards/matchday.yml").read_text()
     assert "path: /var/lib/grafana/dashboards" in provider
+
+
+def test_every_scrape_target_is_a_service_listening_on_that_port(config: dict[str, Any]) -> None:
+    """What deploy/prometheus/prometheus.yml scrapes runs in the stack: the worker serves its
+    metrics port, each exporter exposes the port its job names."""
+    services = config["services"]
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {
+        target
+        for job in scrape["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert targets >= {"worker:9100", "postgres-exporter:9187", "redis-exporter:9121"}
+    for target in targets:
+        name, port = target.split(":")
+        assert name in services, f"{target}: no such service"
+        listening = {str(p) for p in services[name].get("expose", [])}
+        listening |= {str(p["target"]) for p in services[name].get("ports", [])}
+        assert port in listening, f"{target}: {name} listens on {listening}"
+    worker = services["worker"]["command"]
+    assert worker[worker.index("--metrics-port") + 1] == "9100"
+    for name in EXPORTERS:
+        check = services[name]["healthcheck"]
+        assert check.get("test") and not check.get("disable"), name

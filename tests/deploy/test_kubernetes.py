@@ -5,6 +5,7 @@ longer than the drain, the SSE ingress, the migration Job applied first, no real
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,3 +284,72 @@ def test_the_stable_service_leaves_the_canary_out(rendered: Rendered) -> None:
     api = _one(rendered.docs, "Deployment", "matchday-api")
     assert service["spec"]["selector"]["matchday.io/track"] == "stable"
     assert api["spec"]["template"]["metadata"]["labels"]["matchday.io/track"] == "stable"
+
+
+def _keeps(job: dict[str, Any]) -> dict[str, str]:
+    """A pod-discovery job's `keep` rules: the meta label each reads -> the regex it keeps."""
+    return {
+        rule["source_labels"][0].removeprefix("__meta_kubernetes_pod_"): rule["regex"]
+        for rule in job.get("relabel_configs", [])
+        if rule.get("action") == "keep"
+    }
+
+
+def _lets_prometheus_in(docs: list[dict[str, Any]], labels: dict[str, str], port: int) -> bool:
+    for policy in (d for d in docs if d["kind"] == "NetworkPolicy"):
+        selector = policy["spec"]["podSelector"].get("matchLabels", {})
+        if not selector or not selector.items() <= labels.items():
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            sources = rule.get("from")
+            from_prometheus = (
+                sources is None
+                or {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+                in sources
+            )
+            if from_prometheus and port in [p["port"] for p in rule.get("ports", [])]:
+                return True
+    return False
+
+
+def test_prometheus_finds_and_may_reach_every_job_it_scrapes(rendered: Rendered) -> None:
+    """Each scrape job of the in-cluster Prometheus keeps pods by a label and a port name:
+    a workload of the overlay has both, and a NetworkPolicy lets Prometheus reach that port.
+    The exporters run beside the in-cluster databases, so prod (managed ones) has none."""
+    docs = rendered.docs
+    (config,) = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("prometheus-config")
+    ]
+    jobs = {
+        job["job_name"]: job
+        for job in yaml.safe_load(config["data"]["prometheus.yml"])["scrape_configs"]
+    }
+    assert set(jobs) >= {"matchday-api", "matchday-worker", "matchday-flower", "postgres", "redis"}
+    for name, job in jobs.items():
+        keeps = _keeps(job)
+        (label,) = [k for k in keeps if k.startswith("label_")]
+        found = []
+        for workload in (d for d in docs if d["kind"] in WORKLOADS):
+            template = workload["spec"]["template"]
+            labels = template["metadata"].get("labels", {})
+            # Prometheus' meta labels spell `app.kubernetes.io/name` as `app_kubernetes_io_name`.
+            sanitized = {re.sub(r"[^a-zA-Z0-9_]", "_", k): v for k, v in labels.items()}
+            if sanitized.get(label.removeprefix("label_")) != keeps[label]:
+                continue
+            for container in template["spec"]["containers"]:
+                for port in container.get("ports", []):
+                    if port.get("name") == keeps["container_port_name"]:
+                        found.append((workload["metadata"]["name"], port["containerPort"]))
+                        assert _lets_prometheus_in(docs, labels, port["containerPort"]), (
+                            f"{name}: no NetworkPolicy lets Prometheus reach "
+                            f"{workload['metadata']['name']}:{port['containerPort']}"
+                        )
+        if rendered.overlay == "prod" and name in ("postgres", "redis"):
+            assert found == [], name
+        else:
+            assert found, f"{name}: no pod with {keeps}"
+    worker = _one(docs, "Deployment", "matchday-worker")["spec"]["template"]["spec"]
+    args = worker["containers"][0]["args"]
+    assert args[args.index("--metrics-port") + 1] == "9100"
