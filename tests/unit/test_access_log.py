@@ -160,3 +160,21 @@ def test_the_cause_is_the_drivers_first_line() -> None:
     assert _first_line(wrapped) == (
         'OperationalError: connection to server at "db" failed: Connection refused'
     )
+
+
+def test_json_lines_are_stamped_in_utc_with_milliseconds() -> None:
+    import json as json_module
+    import logging as logging_module
+    from datetime import UTC, datetime
+
+    from config.logging import JsonFormatter
+
+    record = logging_module.makeLogRecord({"msg": "hello", "created": 1796313600.0425})
+    line = json_module.loads(JsonFormatter().format(record))
+    assert line["at"] == "2026-12-03T16:00:00.042Z"
+    stamped = datetime.fromisoformat(line["at"].replace("Z", "+00:00"))
+    assert stamped.tzinfo == UTC
+    later = json_module.loads(
+        JsonFormatter().format(logging_module.makeLogRecord({"created": 1796313601.9995}))
+    )
+    assert later["at"] == "2026-12-03T16:00:01.999Z"  # the next second, not the cached one
