@@ -15,7 +15,8 @@ per-request middleware costs.
    functions that took the most samples (self and inclusive).
 4. `--middleware`: in this process, on a real application (PostgreSQL + Redis), the cost per
    request of each per-request step (request id, security headers, CORS, rate limits on
-   Redis, authentication with a bearer token, the access log line), in microseconds.
+   Redis, authentication with a bearer token read from the database and remembered, the
+   access log line), in microseconds.
 
 Prints a JSON document (with --json) and one summary line. Traffic only to 127.0.0.1; every
 wait is bounded; processes, the schema and the Redis keys are removed afterwards.
@@ -354,9 +355,14 @@ async def middleware_costs(url: str, prefix: str, ids: dict[str, int]) -> dict[s
     limits, app.throttle.backend = app.throttle.backend, None  # off, as in the paired runs
     costs["prepare_anonymous_cpu_us"], _ = await waits(anonymous.prepare)
     authed = handler({"Authorization": f"Bearer {token}"})
+    # A remembered token (server/auth/cache.py), then one read from the database each time.
+    costs["authentication_cached_cpu_us"], _ = await waits(authed._authenticate)
+    remembered, app.auth_cache.ttl = app.auth_cache.ttl, 0.0
+    app.auth_cache.clear()
     costs["authentication_cpu_us"], costs["authentication_wall_us"] = await waits(
         authed._authenticate, 100
     )
+    app.auth_cache.ttl = remembered
     await app.reads.event(ids["event"], None)
     costs["read_cache_hit_cpu_us"], costs["read_cache_hit_wall_us"] = await waits(
         lambda: app.reads.event(ids["event"], None)
