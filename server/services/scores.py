@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Game, User
 from models.domain.game_state import ScoreUpdate
 from server.policy import Need
-from server.schemas.games import GameSchema
 from server.services import admin, audit, idempotency, scheduling
-from server.services.games import change_score, check_version, load_game
+from server.services.games import (
+    change_score,
+    check_version,
+    game_payload,
+    load_game,
+    named_payload,
+    team_names,
+)
 from server.unit_of_work import publish, recompute
-
-GAME = GameSchema()
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ async def post_score(
         if stored:
             return ScoreReply(stored.status, stored.body, None, replayed=True)
     await _apply(session, event, game, update, expected_version)
-    body = json.dumps(GAME.dump(game), separators=(",", ":"))
+    body = json.dumps(await game_payload(session, game), separators=(",", ":"))
     if idempotent:
         reply = idempotency.StoredReply(200, body)
         await idempotency.remember(
@@ -78,23 +83,27 @@ async def _apply(
         return  # the identical score again: nothing to record, publish or recompute
     await session.flush()  # the new version goes into the event
     audit.record(session, "game.score", "game", game.id, change)
-    publish(session, event.id, "score", GAME.dump(game))
+    publish(session, event.id, "score", await game_payload(session, game))
     if update.status == "final":
-        for drawn in await scheduling.advance_knockout(session, event, game):
-            publish(session, event.id, "game", GAME.dump(drawn))
+        drawn_games = await scheduling.advance_knockout(session, event, game)
+        names = await team_names(session, drawn_games)  # one query for a whole round
+        for drawn in drawn_games:
+            publish(session, event.id, "game", named_payload(drawn, names))
         recompute(session, event.id)
 
 
 async def correct_score(
     session: AsyncSession, game_id: int, user: User, home: int, away: int, reason: str
-) -> Game:
+) -> dict[str, Any]:
     """An admin's correction of a final score: audited with its reason, published as a
-    `correction`, and the table recomputed."""
+    `correction`, and the table recomputed. Returns the game's payload."""
     game, event = await load_game(session, game_id, user, Need.MANAGE, lock=True)
     change = admin.change_final_score(game, home, away)
     if change:
         await session.flush()
+    payload = await game_payload(session, game)
+    if change:
         audit.record(session, "game.correct", "game", game.id, {**change, "reason": reason})
-        publish(session, event.id, "correction", {"game": GAME.dump(game), "reason": reason})
+        publish(session, event.id, "correction", {"game": payload, "reason": reason})
         recompute(session, event.id)
-    return game
+    return payload
