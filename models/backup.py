@@ -7,9 +7,11 @@ A dump is written under a temporary name and renamed when complete, so the newes
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import subprocess  # nosec B404
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,12 +52,41 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str]) -> str:
     # The command is ours: pg_dump/pg_restore found on PATH, arguments we built, no shell.
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
         raise BackupError(f"{Path(command[0]).name} failed: {tail[0]}")
+    return done.stdout
+
+
+# A `pg_restore --list` line creating a schema, or commenting on it: `215; 2615 2200 SCHEMA -
+# public postgres` / `4012; 0 0 COMMENT - SCHEMA public postgres`.
+SCHEMA_ENTRY = re.compile(r"^\d+; \d+ \d+ (?:SCHEMA - |COMMENT - SCHEMA )(\S+) ")
+
+
+def without_existing_schemas(listing: str, existing: set[str]) -> str:
+    """The restore list minus the creation (and comment) of schemas the target already has.
+    A dump of `public` creates `public`, which every new database has: restoring it as is
+    would fail on its first statement."""
+    kept = []
+    for line in listing.splitlines():
+        match = SCHEMA_ENTRY.match(line)
+        if match is None or match.group(1) not in existing:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def _schemas(database_url: str) -> set[str]:
+    engine = sa.create_engine(sync_url(database_url))
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(sa.text("SELECT nspname FROM pg_namespace")).scalars())
+    except sa.exc.DBAPIError as exc:
+        raise BackupError(f"cannot reach the database: {exc.orig}".splitlines()[0]) from exc
+    finally:
+        engine.dispose()
 
 
 def backup(database_url: str, directory: Path, keep: int = 14) -> Path:
@@ -111,13 +142,18 @@ def restore(dump: Path, database_url: str) -> None:
             raise BackupError(f"{target} exists: restore into a new file")
         shutil.copyfile(dump, target)
         return
-    _run(
-        [
-            _tool("pg_restore"),
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-            f"--dbname={libpq_url(database_url)}",
-            str(dump),
-        ]
-    )
+    listing = _run([_tool("pg_restore"), "--list", str(dump)])
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as use_list:
+        use_list.write(without_existing_schemas(listing, _schemas(database_url)))
+        use_list.flush()
+        _run(
+            [
+                _tool("pg_restore"),
+                "--no-owner",
+                "--exit-on-error",
+                "--single-transaction",
+                f"--use-list={use_list.name}",
+                f"--dbname={libpq_url(database_url)}",
+                str(dump),
+            ]
+        )

@@ -226,7 +226,7 @@ class BaseHandler(RequestHandler):
             self.set_status(204)
             raise Finish()  # ends the request here, for subclasses' prepare() too
         self._check_body()
-        user = await self._authenticate()
+        user = await self._authenticate() if self._reads_token() else None
         self.current_user = user
         self.user_id = user.id if user is not None else None
         if user is None and self.request.method not in self.public_methods:
@@ -314,6 +314,13 @@ class BaseHandler(RequestHandler):
             content_type = self.request.headers.get("Content-Type", "")
             if content_type.split(";")[0].strip().lower() != "application/json":
                 raise ApiError(415, "send the body as application/json")
+
+    def _reads_token(self) -> bool:
+        """False for an operation declared public without a token (`Op(token=False)`: log in,
+        register, refresh, the health checks): a stale `Authorization` header a client still
+        sends is ignored there, not refused with a 401."""
+        declared = vars(type(self)).get("openapi", {}).get(self.request.method.lower())
+        return bool(getattr(declared, "token", True))
 
     def bearer_token(self) -> str | None:
         header = self.request.headers.get("Authorization", "")

@@ -227,6 +227,31 @@ HTML_PAGE = {
     "description": "An HTML page",
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
+# What server/ratelimit.py's rate_limit_headers() sends with a 429 (draft-ietf-httpapi-
+# ratelimit-headers), about the limit that refused the request. Successful rate-limited
+# requests carry the four RateLimit-* headers too, for the tightest limit they counted against.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {
+        "description": "requests the refusing limit allows per window",
+        "schema": {"type": "integer", "example": 60},
+    },
+    "RateLimit-Remaining": {
+        "description": "requests left in the window (0 when refused)",
+        "schema": {"type": "integer", "example": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "seconds until a request is allowed again",
+        "schema": {"type": "integer", "example": 12},
+    },
+    "RateLimit-Policy": {
+        "description": "the limit as `<count>;w=<window seconds>`",
+        "schema": {"type": "string", "example": "60;w=60"},
+    },
+    "Retry-After": {
+        "description": "seconds to wait before retrying (RFC 9110)",
+        "schema": {"type": "integer", "example": 12},
+    },
+}
 NOT_MODIFIED = {"description": "Not modified: the `If-None-Match` ETag is current"}
 IDEMPOTENT_REPLAYED = {
     "Idempotent-Replayed": {
@@ -338,6 +363,7 @@ TAG_NAMES = frozenset(tag["name"] for tag in TAGS)
 # --- the operations, read from the handlers ---------------------------------------------------
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")  # HEAD and OPTIONS go undocumented
+BODY_METHODS = ("post", "put", "patch")
 
 
 def implemented_methods(handler: type[RequestHandler]) -> list[str]:
@@ -419,9 +445,7 @@ def _error(status: int) -> dict[str, Any]:
         "content": {JSON: {"schema": "Error"}},
     }
     if status == 429:
-        reply["headers"] = {
-            "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
-        }
+        reply["headers"] = RATE_LIMIT_HEADERS
     return reply
 
 
@@ -452,6 +476,8 @@ def _error_statuses(placed: Operation) -> list[int]:
     statuses = set(op.errors)
     if op.body is not None:
         statuses |= {400, 413, 415, 422}
+    if placed.method in BODY_METHODS and op.api:
+        statuses |= {413, 415}  # a body sent where none is expected is checked all the same
     if op.query is not None:
         statuses.add(422)
     if _security(placed):

@@ -18,8 +18,6 @@ from server.schemas.games import GameSchema
 from server.services import admin as admin_service
 from server.services import scores
 
-GAME = GameSchema()
-
 
 class AdminHandler(BaseHandler):
     """Every method of an admin handler needs an admin: 401 anonymous, 403 anyone else."""
@@ -51,7 +49,7 @@ class CorrectionHandler(AdminHandler):
     async def post(self, game_id: str) -> None:
         body = self.load_body(CorrectionSchema())
         async with self.db() as session:
-            game = await scores.correct_score(
+            payload = await scores.correct_score(
                 session,
                 self.path_id(game_id),
                 self.require_user(),
@@ -60,8 +58,7 @@ class CorrectionHandler(AdminHandler):
                 body["reason"],
                 body["periods"],
             )
-            payload = GAME.dump(game)
-        self.set_header("ETag", f'"{game.version}"')
+        self.set_header("ETag", f'"{payload["version"]}"')
         self.write_json(payload)
 
 

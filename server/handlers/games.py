@@ -37,7 +37,6 @@ from server.services.errors import NotFound
 from server.services.standings import standings_for
 
 log = logging.getLogger("matchday.standings")
-GAME = GameSchema()
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 ETAG_VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
 SCHEDULE_CONFLICT = json_reply(
@@ -179,7 +178,7 @@ class GameHandler(BaseHandler):
             game, _event = await game_service.load_game(
                 session, self.path_id(game_id), self.current_user, Need.VIEW
             )
-            payload = GAME.dump(game)
+            payload = await game_service.game_payload(session, game)
         self.set_header("ETag", f'"{game.version}"')
         self.write_json(payload)
 

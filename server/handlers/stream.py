@@ -33,7 +33,9 @@ class EventStreamHandler(BaseHandler):
                     "text/event-stream",
                     "`text/event-stream`: a `retry:` line, then messages with `id:`, `event:` "
                     "(`score`, `correction`, `standings`, `game`) and one `data:` line of "
-                    "JSON. `: ping` comments keep it open. Control messages have no `id:`: "
+                    "JSON: for `score` and `game` a `Game` (team names included), for "
+                    "`correction` `{game: Game, reason}`, for `standings` a `Standings`. "
+                    "`: ping` comments keep it open. Control messages have no `id:`: "
                     "`reset` (refetch, then keep reading) when the stream cannot go on from "
                     "`Last-Event-ID` without a gap, or began anew under an open stream; its "
                     'data is `{"reason": ...}`: `history_expired` (older than the kept '

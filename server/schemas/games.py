@@ -165,9 +165,10 @@ class GameSchema(Schema):
     event_id = fields.Integer()
     home_team_id = fields.Integer()
     away_team_id = fields.Integer()
-    # Game lists carry the names too, so a fixture list needs no second request.
-    home_team_name = fields.String(dump_only=True)
-    away_team_name = fields.String(dump_only=True)
+    # Every game the API answers or streams names its teams: a client draws a fixture or a
+    # score without a second request.
+    home_team_name = fields.String(dump_only=True, metadata={"description": "the home team's name"})
+    away_team_name = fields.String(dump_only=True, metadata={"description": "the away team's name"})
     home_score = fields.Integer(allow_none=True)
     away_score = fields.Integer(allow_none=True)
     status = fields.String(metadata={"enum": list(STATUSES)})

@@ -19,13 +19,11 @@ from models.domain.constraints import Booking
 from models.domain.game_state import OFF_SCHEDULE, Placement, TransitionError, change_placement
 from server.policy import Need
 from server.schemas.fields import utc_text
-from server.schemas.games import GameSchema
 from server.services import audit, conflicts
 from server.services.errors import Conflict, InvalidInput
-from server.services.games import check_version, load_game
+from server.services.games import check_version, game_payload, load_game
 from server.unit_of_work import publish, recompute
 
-GAME = GameSchema()
 FIELDS = ("starts_at", "venue", "round", "status")
 # A change to one of these can break a schedule rule; a new round number cannot.
 PLACING = ("starts_at", "venue", "status")
@@ -72,10 +70,10 @@ async def change_game(
     target = _target(game, fields)
     diff = _diff(game, target)
     if not diff:
-        return GameChange(GAME.dump(game), {})
+        return GameChange(await game_payload(session, game), {})
     found = await _violations(session, event, game, target) if PLACING & diff["new"].keys() else []
     if dry_run:
-        would_be = {**GAME.dump(game), **diff["new"]}
+        would_be = {**(await game_payload(session, game)), **diff["new"]}
         return GameChange(would_be, diff, conflicts.violation_details(found))
     conflicts.require_none(found)
     was_final = game.status == "final"
@@ -84,7 +82,7 @@ async def change_game(
     if PLACING & diff["new"].keys():
         game.sequence += 1  # a calendar app replaces its copy only for a higher SEQUENCE
     await session.flush()  # the new version goes into the event
-    payload: dict[str, Any] = GAME.dump(game)
+    payload = await game_payload(session, game)
     audit.record(session, "game.update", "game", game.id, diff)
     publish(session, event.id, "game", payload)
     if was_final != (game.status == "final"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -26,14 +27,62 @@ GAME = GameSchema()
 async def load_game(
     session: AsyncSession, game_id: int, user: User | None, need: Need, *, lock: bool = False
 ) -> tuple[Game, Event]:
-    game = await session.get(Game, game_id, with_for_update=lock or None)
-    if game is None:
+    # The two teams come in the same statement: the reply and the published event name them
+    # (game_payload) without another round trip. Only the game's row is locked.
+    home, away = aliased(Team), aliased(Team)
+    query = (
+        select(Game, home, away)
+        .join(home, home.id == Game.home_team_id)
+        .join(away, away.id == Game.away_team_id)
+        .where(Game.id == game_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Game).execution_options(populate_existing=True)
+    row = (await session.execute(query)).first()
+    if row is None:
         raise NotFound("no such game")
+    game = row[0]
+    remember_teams(session, row[1], row[2])
     try:
         event = await load_event(session, game.event_id, user, need)
     except NotFound as exc:
         raise NotFound("no such game") from exc
     return game, event
+
+
+def _known_names(session: AsyncSession) -> dict[int, str]:
+    """Team names this unit of work has read already, by id (the identity map holds objects
+    weakly: a team read and dropped is gone from it, its name is kept here)."""
+    known: dict[int, str] = session.info.setdefault("team_names", {})
+    return known
+
+
+def remember_teams(session: AsyncSession, *teams: Team) -> None:
+    _known_names(session).update({team.id: team.name for team in teams})
+
+
+async def team_names(session: AsyncSession, games: Iterable[Game]) -> dict[int, str]:
+    """The names of these games' teams by id: those already read, the rest in one query."""
+    known = _known_names(session)
+    ids = {team_id for game in games for team_id in (game.home_team_id, game.away_team_id)}
+    missing = ids - known.keys()
+    if missing:
+        rows = await session.execute(select(Team.id, Team.name).where(Team.id.in_(missing)))
+        known.update({team_id: name for team_id, name in rows})
+    return {team_id: known[team_id] for team_id in ids}
+
+
+def named_payload(game: Game, names: dict[int, str]) -> dict[str, Any]:
+    """The game as every reply and live event gives it: with its two teams' names."""
+    return {
+        **GAME.dump(game),
+        "home_team_name": names[game.home_team_id],
+        "away_team_name": names[game.away_team_id],
+    }
+
+
+async def game_payload(session: AsyncSession, game: Game) -> dict[str, Any]:
+    return named_payload(game, await team_names(session, [game]))
 
 
 async def _require_event_team(
@@ -44,6 +93,7 @@ async def _require_event_team(
         raise InvalidInput(
             "the team is not in this event", details={field: ["not a team of this event"]}
         )
+    remember_teams(session, team)
 
 
 async def create_game(
@@ -70,7 +120,7 @@ async def create_game(
     game = Game(event_id=event.id, status="scheduled", **fields)
     session.add(game)
     await session.flush()
-    payload: dict[str, Any] = GAME.dump(game)
+    payload = await game_payload(session, game)  # both teams were just read: no query
     audit.record(session, "game.create", "game", game.id, {"new": payload})
     publish(session, event.id, "game", payload)
     return payload

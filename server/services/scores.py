@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,12 +13,16 @@ from models import Event, Game, User
 from models.domain.game_state import ScoreUpdate
 from models.domain.periods import Period
 from server.policy import Need
-from server.schemas.games import GameSchema
 from server.services import admin, audit, idempotency, scheduling
-from server.services.games import change_score, check_version, load_game
+from server.services.games import (
+    change_score,
+    check_version,
+    game_payload,
+    load_game,
+    named_payload,
+    team_names,
+)
 from server.unit_of_work import publish, recompute
-
-GAME = GameSchema()
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ async def post_score(
         if stored:
             return ScoreReply(stored.status, stored.body, None, replayed=True)
     await _apply(session, event, game, update, expected_version)
-    body = json.dumps(GAME.dump(game), separators=(",", ":"))
+    body = json.dumps(await game_payload(session, game), separators=(",", ":"))
     if idempotent:
         reply = idempotency.StoredReply(200, body)
         await idempotency.remember(
@@ -80,10 +85,12 @@ async def _apply(
         return  # the identical score again: nothing to record, publish or recompute
     await session.flush()  # the new version goes into the event
     audit.record(session, "game.score", "game", game.id, change)
-    publish(session, event.id, "score", GAME.dump(game))
+    publish(session, event.id, "score", await game_payload(session, game))
     if update.status == "final":
-        for drawn in await scheduling.advance_knockout(session, event, game):
-            publish(session, event.id, "game", GAME.dump(drawn))
+        drawn_games = await scheduling.advance_knockout(session, event, game)
+        names = await team_names(session, drawn_games)  # one query for a whole round
+        for drawn in drawn_games:
+            publish(session, event.id, "game", named_payload(drawn, names))
         recompute(session, event.id)
 
 
@@ -95,14 +102,16 @@ async def correct_score(
     away: int,
     reason: str,
     periods: Sequence[Period] | None = None,
-) -> Game:
+) -> dict[str, Any]:
     """An admin's correction of a final score (and its periods): audited with its reason,
-    published as a `correction`, and the table recomputed."""
+    published as a `correction`, and the table recomputed. Returns the game's payload."""
     game, event = await load_game(session, game_id, user, Need.MANAGE, lock=True)
     change = admin.change_final_score(game, home, away, event.sport, periods)
     if change:
         await session.flush()
+    payload = await game_payload(session, game)
+    if change:
         audit.record(session, "game.correct", "game", game.id, {**change, "reason": reason})
-        publish(session, event.id, "correction", {"game": GAME.dump(game), "reason": reason})
+        publish(session, event.id, "correction", {"game": payload, "reason": reason})
         recompute(session, event.id)
-    return game
+    return payload

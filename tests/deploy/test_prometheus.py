@@ -105,3 +105,19 @@ def test_every_queried_name_is_declared_by_matchday_or_a_known_exporter() -> Non
     unknown = used_names() - ours - exporter_names()
     assert not unknown, f"queried but exported by nothing: {sorted(unknown)}"
     assert all(exprs for exprs in dashboard_exprs().values())
+
+
+def test_operations_doc_gives_every_alert_its_first_three_checks() -> None:
+    """docs/operations.md's alert table: one row per alert in the rules, with its severity
+    and three numbered first checks (what the on-call reads when paged)."""
+    from tests.promql_names import rules
+
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    for alert in (rule for rule in rules() if "alert" in rule):
+        row = next(
+            (line for line in text.splitlines() if line.startswith(f"| `{alert['alert']}` |")),
+            None,
+        )
+        assert row is not None, f"docs/operations.md has no row for {alert['alert']}"
+        assert f"| {alert['labels']['severity']} |" in row, alert["alert"]
+        assert all(f"{n}. " in row for n in (1, 2, 3)), alert["alert"]
