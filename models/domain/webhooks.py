@@ -47,7 +47,7 @@ def retry_delay(attempts: int, base: float, cap: float, uniform: Callable[[float
     by `uniform(limit)` (in [0, limit]) with limit = min(cap, base * 2 ** (attempts - 1)).
     Full jitter spreads the retries of many deliveries that failed together."""
     limit = min(cap, base * 2 ** max(0, min(attempts - 1, 60)))
-    return max(0.0, min(limit, uniform(limit)))
+    return float(max(0.0, min(limit, uniform(limit))))
 
 
 def url_refusal(url: str, *, any_url: bool) -> str | None:
