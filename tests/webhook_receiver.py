@@ -51,7 +51,7 @@ class Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 — the http.server API
+            def do_POST(self) -> None:  # the name http.server calls
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 answer = receiver._next(self.path)
                 if isinstance(answer, tuple) and answer[0] == "sleep":

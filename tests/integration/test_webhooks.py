@@ -10,6 +10,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ import pytest
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
+from models.base import utcnow
+from models.webhooks import WebhookDelivery
 from server.admin_cli import create_admin
 from server.app import MatchdayApp, make_app
 from tests.support import (
@@ -48,7 +51,7 @@ def doc_verifier() -> Callable[..., bool]:
     block = re.search(r"<!-- verify-snippet.*?```python\n(.*?)```", text, re.S)
     assert block, "docs/webhooks.md lost its verification snippet"
     namespace: dict[str, Any] = {}
-    exec(compile(block.group(1), str(DOCS), "exec"), namespace)  # noqa: S102 — our own docs
+    exec(compile(block.group(1), str(DOCS), "exec"), namespace)  # our own docs, run as pasted
     verify: Callable[..., bool] = namespace["verify_signature"]
     return verify
 
@@ -150,7 +153,10 @@ async def test_a_score_arrives_signed_as_the_docs_say(hook_api: Api, receiver: R
     assert hook["secret"].startswith("whsec_") and len(hook["secret"]) > 30
     await score(hook_api, token, game_id, 1)
 
-    await eventually(lambda: asyncio.sleep(0, bool(receiver.at("/in"))))
+    async def arrived() -> bool:
+        return bool(receiver.at("/in"))
+
+    await eventually(arrived)
     [got] = receiver.at("/in")
     verify = doc_verifier()
     assert verify(hook["secret"], got.headers["Matchday-Signature"], got.body)
@@ -361,3 +367,32 @@ async def test_in_production_only_public_https_urls(strict_api: Api) -> None:
         assert reason in reply.json["error"]["details"]["url"][0], (url, reply.json)
     public = {"url": "https://93.184.215.14/hook", "event_types": ["score"]}
     ok(await strict_api.post(path, public, token=token), 201)  # a literal public address
+
+
+async def test_a_delivery_whose_task_was_lost_is_sent_by_the_sweep(
+    hook_api: Api, hook_app: MatchdayApp, receiver: Receiver
+) -> None:
+    """A broker that lost the task, or a server restarted while a retry waited: the row
+    still says the delivery is due, and the sweep queues it again."""
+    token = await hook_api.user("owner@example.com")
+    event_id, _game = await league(hook_api, token)
+    hook = await subscribe(hook_api, token, event_id, receiver.url("/lost"))
+    overdue = utcnow() - timedelta(minutes=5)
+    async with hook_app.sessions() as session, session.begin():
+        lost = WebhookDelivery(
+            subscription_id=hook["id"],
+            event_id=event_id,
+            kind="score",
+            data='{"id":1}',
+            status="retrying",
+            attempts=1,
+            next_attempt_at=overdue,
+        )
+        session.add(lost)
+    swept = await hook_app.sweeper.sweep()
+    assert swept.webhooks == 1
+    [logged] = await settles(hook_api, token, hook["id"], "delivered")
+    assert logged["attempts"] == 2
+    [got] = receiver.at("/lost")
+    assert json.loads(got.body)["data"] == {"id": 1}
+    assert (await hook_app.sweeper.sweep()).webhooks == 0  # nothing overdue any more
