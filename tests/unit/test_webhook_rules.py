@@ -140,3 +140,18 @@ def test_a_redirect_is_a_failure_and_never_followed() -> None:
         outcome = send(Request(1, receiver.url("/moved"), "s" * 20, "score", b"{}"), policy)
         assert (outcome.ok, outcome.status_code) == (False, 307)
         assert [r.path for r in receiver.received] == ["/moved"]
+
+
+def test_the_docs_retry_schedule_is_the_defaults() -> None:
+    """docs/webhooks.md prints the upper bounds of the waits with the default settings."""
+    from pathlib import Path
+
+    from config.settings import SETTING_BY_NAME
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    base = SETTING_BY_NAME["WEBHOOK_RETRY_BASE_SECONDS"].default
+    cap = SETTING_BY_NAME["WEBHOOK_RETRY_MAX_SECONDS"].default
+    attempts = SETTING_BY_NAME["WEBHOOK_MAX_ATTEMPTS"].default
+    waits = [retry_delay(n, base, cap, lambda limit: limit) for n in range(1, attempts)]
+    assert f"retry_delay(n, {base:g}, {cap:g}, lambda limit: limit)" in docs
+    assert f"range(1, {attempts})" in docs and f"\n{waits}\n" in docs
