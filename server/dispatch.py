@@ -11,6 +11,9 @@ Neither publishes: a recompute stores its `standings` event in the outbox with i
 and the outbox relay publishes it after every entry committed before it (the `score` behind
 it among them). This module is the server's one way into ``workers``.
 
+Webhook deliveries (workers/webhooks.py) are attempted in two threads of their own, retried
+with timers on the loop; or by the `webhooks` Celery queue, retried with Celery countdowns.
+
 Analytics questions are answered by workers.analytics in the same two ways: in the blocking
 runner's threads, or by the `analytics` Celery queue, whose task pushes the answer onto a
 Redis list the server waits on asynchronously (BLPOP) — never a blocking result `.get()`.
@@ -26,6 +29,7 @@ from typing import Any, Protocol
 
 import redis
 from celery import Celery
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.redis_clients import aioredis_from_url, redis_from_url
@@ -259,7 +263,7 @@ class CeleryDispatcher:
     async def deliver_webhooks(self, delivery_ids: list[int]) -> None:
         try:
             await self._runner.run(self._enqueue_deliveries, delivery_ids)
-        except (redis.RedisError, OSError) as exc:
+        except (redis.RedisError, OSError, BrokerUnavailable) as exc:
             raise DispatchUnavailable(str(exc)) from exc
 
     def _enqueue_deliveries(self, delivery_ids: list[int]) -> None:

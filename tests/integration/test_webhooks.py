@@ -396,3 +396,24 @@ async def test_a_delivery_whose_task_was_lost_is_sent_by_the_sweep(
     [got] = receiver.at("/lost")
     assert json.loads(got.body)["data"] == {"id": 1}
     assert (await hook_app.sweeper.sweep()).webhooks == 0  # nothing overdue any more
+
+
+def test_the_openapi_document_lists_every_webhook_operation_and_its_errors() -> None:
+    from server.openapi import build_openapi
+
+    paths = build_openapi()["paths"]
+    expected = {
+        ("/api/v1/events/{event_id}/webhooks", "post"): {400, 401, 403, 404, 413, 415, 422},
+        ("/api/v1/events/{event_id}/webhooks", "get"): {401, 403, 404, 422},
+        ("/api/v1/webhooks/{webhook_id}", "get"): {401, 403, 404},
+        ("/api/v1/webhooks/{webhook_id}", "patch"): {400, 401, 403, 404, 413, 415, 422},
+        ("/api/v1/webhooks/{webhook_id}", "delete"): {401, 403, 404},
+        ("/api/v1/webhooks/{webhook_id}/deliveries", "get"): {401, 403, 404, 422},
+        (
+            "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+            "post",
+        ): {401, 403, 404, 409},
+    }
+    for (path, method), errors in expected.items():
+        responses = {int(code) for code in paths[path][method]["responses"]}
+        assert errors | {429, 503} <= responses, (path, method, responses)
