@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
+from models import OutboxEntry
 from models.base import utcnow
 from models.webhooks import WebhookDelivery
 from server.admin_cli import create_admin
 from server.app import MatchdayApp, make_app
+from server.live.outbox import OutboxRelay
+from server.live.webhook_fanout import WebhookFanout
 from tests.support import (
     REDIS_URL,
     STRONG_PASSWORD,
@@ -417,3 +421,35 @@ def test_the_openapi_document_lists_every_webhook_operation_and_its_errors() -> 
     for (path, method), errors in expected.items():
         responses = {int(code) for code in paths[path][method]["responses"]}
         assert errors | {429, 503} <= responses, (path, method, responses)
+
+
+async def test_relays_of_several_processes_create_each_delivery_once(
+    hook_api: Api, hook_app: MatchdayApp, receiver: Receiver
+) -> None:
+    """Two more relays over the same outbox (as other server processes would run): the
+    entry is published once per dedupe key, and deleted, with its delivery, by one of them."""
+    token = await hook_api.user("owner@example.com")
+    event_id, _game = await league(hook_api, token)
+    await hook_app.relay.caught_up()  # the game's own `game` event went out before: not ours
+    hook = await subscribe(hook_api, token, event_id, receiver.url("/once"), "game")
+    sent: list[list[int]] = []
+    relays = [
+        OutboxRelay(
+            hook_app.sessions,
+            hook_app.streams,
+            sweep_seconds=60,
+            webhooks=WebhookFanout(sent.append),
+        )
+        for _ in range(2)
+    ]
+    for _ in range(5):
+        async with hook_app.sessions() as session, session.begin():
+            session.add(OutboxEntry(event_id=event_id, kind="game", data='{"id":7}'))
+        await asyncio.gather(*(relay.relay_pending() for relay in relays))
+    await hook_app.relay.caught_up()
+    async with hook_app.sessions() as session:
+        rows = list(await session.scalars(select(WebhookDelivery)))
+    assert len(rows) == 5 and {r.subscription_id for r in rows} == {hook["id"]}
+    assert sorted(i for ids in sent for i in ids) == sorted(
+        r.id for r in rows if r.status == "pending"
+    )
