@@ -370,7 +370,11 @@ async def test_in_production_only_public_https_urls(strict_api: Api) -> None:
         assert reply.status == 422, (url, reply.body)
         assert reason in reply.json["error"]["details"]["url"][0], (url, reply.json)
     public = {"url": "https://93.184.215.14/hook", "event_types": ["score"]}
-    ok(await strict_api.post(path, public, token=token), 201)  # a literal public address
+    hook = ok(await strict_api.post(path, public, token=token), 201)  # a literal public address
+    moved = await strict_api.patch(
+        f"/api/v1/webhooks/{hook['id']}", {"url": "https://10.0.0.1/hook"}, token=token
+    )
+    assert moved.status == 422 and "10.0.0.1" in moved.json["error"]["details"]["url"][0]
 
 
 async def test_a_delivery_whose_task_was_lost_is_sent_by_the_sweep(
@@ -453,3 +457,19 @@ async def test_relays_of_several_processes_create_each_delivery_once(
     assert sorted(i for ids in sent for i in ids) == sorted(
         r.id for r in rows if r.status == "pending"
     )
+
+
+async def test_no_redelivery_while_an_attempt_is_in_flight(
+    hook_api: Api, receiver: Receiver
+) -> None:
+    receiver.plan("/busy", ("sleep", 1.5))  # the attempt runs for the whole 1 s timeout
+    token = await hook_api.user("owner@example.com")
+    event_id, game_id = await league(hook_api, token)
+    hook = await subscribe(hook_api, token, event_id, receiver.url("/busy"))
+    await score(hook_api, token, game_id, 1)
+    [running] = await settles(hook_api, token, hook["id"], "delivering")
+    path = f"/api/v1/webhooks/{hook['id']}/deliveries/{running['id']}/redeliver"
+    refused = await hook_api.post(path, token=token)
+    assert refused.status == 409 and refused.error_code() == "delivery_in_flight"
+    [done] = await settles(hook_api, token, hook["id"], "delivered")
+    assert done["attempts"] == 2  # the timed-out attempt, then its retry
