@@ -340,6 +340,33 @@ class Settings:
         "the server queues the recompute again or writes the entry itself (after a lost task).",
         positive=True,
     )
+    webhook_urls: str = setting(
+        "auto",
+        "Which webhook URLs are allowed: `public` (https only, and every address the host "
+        "resolves to must be public: no private, loopback, link-local or reserved ranges; "
+        "checked on subscribe and on every delivery), `any` (tests, a local receiver) or "
+        "`auto`: `any` on the embedded default, `public` otherwise.",
+        choices=("auto", "public", "any"),
+    )
+    webhook_max_attempts: int = setting(
+        8,
+        "Attempts of a webhook delivery before it is dead-lettered (status `dead`).",
+        between=(1, 100),
+    )
+    webhook_retry_base_seconds: float = setting(
+        10.0,
+        "Backoff of webhook retries: after the n-th failure, a random delay in "
+        "[0, min(WEBHOOK_RETRY_MAX_SECONDS, base * 2^(n-1))] (full jitter).",
+        positive=True,
+    )
+    webhook_retry_max_seconds: float = setting(
+        3_600.0, "Longest delay between two attempts of a webhook delivery.", positive=True
+    )
+    webhook_timeout_seconds: float = setting(
+        5.0,
+        "Connect and total timeout of one webhook attempt (a slower receiver fails it).",
+        positive=True,
+    )
     standings_cache_ttl_seconds: float = setting(
         5.0, "How long cached visibility is trusted.", positive=True
     )
@@ -566,6 +593,11 @@ class Settings:
     @property
     def uses_celery(self) -> bool:
         return self.task_runner == "celery" or (self.task_runner == "auto" and self.uses_redis)
+
+    @property
+    def webhook_any_url(self) -> bool:
+        """Webhooks may call any http(s) URL (no https or public-address rule)."""
+        return self.webhook_urls == "any" or (self.webhook_urls == "auto" and self.embedded)
 
 
 SETTINGS: tuple[Setting, ...] = tuple(declared_settings(Settings))

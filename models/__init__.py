@@ -8,6 +8,7 @@ from models.games import Game, StandingsSnapshot
 from models.intents import PendingAudit, PendingRecompute
 from models.outbox import OutboxEntry
 from models.users import RevokedToken, TokenFamily, User
+from models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AuditEntry",
@@ -25,4 +26,6 @@ __all__ = [
     "Team",
     "TokenFamily",
     "User",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -35,11 +35,12 @@ from server.dispatch import (
     CeleryDispatcher,
     Dispatcher,
     InProcessDispatcher,
+    delivery_policy,
     make_celery,
     make_runtime,
 )
 from server.follow_ups import AppFollowUps
-from server.handlers import analytics, auth, calendar, events, games, health, stream
+from server.handlers import analytics, auth, calendar, events, games, health, stream, webhooks
 from server.live.hub import StreamHub
 from server.live.memory_streams import MemoryStreams
 from server.live.nudges import NudgeListener
@@ -47,6 +48,7 @@ from server.live.outbox import OutboxRelay
 from server.live.redis_streams import RedisStreams
 from server.live.standings_cache import StandingsCache
 from server.live.streams import EventStreams
+from server.live.webhook_fanout import WebhookFanout
 from server.loop_lag import LoopLagMonitor
 from server.ratelimit import Throttle, make_throttle
 from server.reads.cache import ReadCache
@@ -65,6 +67,7 @@ def all_routes() -> list[Any]:
         *games.routes,
         *calendar.routes,
         *imports.routes,
+        *webhooks.routes,
         *analytics.routes,
         *stream.routes,
         *health.routes,
@@ -153,7 +156,10 @@ class MatchdayApp(tornado.web.Application):
             replica_sessions=self.read_sessions,
         )
         self.relay = OutboxRelay(
-            self.sessions, self.streams, sweep_seconds=config.outbox_sweep_seconds
+            self.sessions,
+            self.streams,
+            sweep_seconds=config.outbox_sweep_seconds,
+            webhooks=WebhookFanout(self._send_webhooks),
         )
         self.audit_sink: AuditSink = InlineAuditSink()
         self.throttle: Throttle = make_throttle(config)
@@ -212,6 +218,10 @@ class MatchdayApp(tornado.web.Application):
             return None
         return redis_from_url(self.config.redis_url, socket_timeout=2, socket_connect_timeout=2)
 
+    def _send_webhooks(self, delivery_ids: list[int]) -> None:
+        """The relay's new deliveries (after its commit): to the dispatcher."""
+        self.follow_ups.send_webhooks(delivery_ids)
+
     def _nudge_from_thread(self, _event_id: int) -> None:
         """In-process tasks run in the blocking runner's threads: kick the relay on the loop."""
         self._loop.call_soon_threadsafe(self.relay.kick)
@@ -242,6 +252,7 @@ class MatchdayApp(tornado.web.Application):
                 self._nudge_from_thread,
                 analytics=self.analytics,
                 answer_timeout=self.config.analytics_timeout_seconds,
+                webhook_policy=delivery_policy(self.config),
             )
         if self.config.uses_redis:
             self.nudges = NudgeListener(
@@ -293,6 +304,8 @@ class MatchdayApp(tornado.web.Application):
             self.dispatcher.close()
             await self.dispatcher.aclose()
             self.celery.close()
+        elif isinstance(self.dispatcher, InProcessDispatcher):
+            self.dispatcher.close()
         if self.analytics is not None:
             self.analytics.close()
         await self.engine.dispose()

@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         help="with TLS, also redirect plain HTTP on this port to HTTPS (TLS_REDIRECT_PORT)",
     )
     worker = commands.add_parser("worker", help="a Celery worker (production mode)")
-    worker.add_argument("--queues", default="standings,analytics,audit", help="comma-separated")
+    worker.add_argument(
+        "--queues", default="standings,analytics,audit,webhooks", help="comma-separated"
+    )
     worker.add_argument("--concurrency", type=int, default=None, help="processes (default: cores)")
     worker.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
     worker.add_argument("--hostname", default=None, help="node name (default: matchday@host)")

@@ -11,6 +11,9 @@ Neither publishes: a recompute stores its `standings` event in the outbox with i
 and the outbox relay publishes it after every entry committed before it (the `score` behind
 it among them). This module is the server's one way into ``workers``.
 
+Webhook deliveries (workers/webhooks.py) are attempted in two threads of their own, retried
+with timers on the loop; or by the `webhooks` Celery queue, retried with Celery countdowns.
+
 Analytics questions are answered by workers.analytics in the same two ways: in the blocking
 runner's threads, or by the `analytics` Celery queue, whose task pushes the answer onto a
 Redis list the server waits on asynchronously (BLPOP) — never a blocking result `.get()`.
@@ -26,15 +29,17 @@ from typing import Any, Protocol
 
 import redis
 from celery import Celery
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.redis_clients import aioredis_from_url, redis_from_url
 from config.tracing import work_span
 from server.blocking import BlockingRunner
-from workers import tasks
+from workers import tasks, webhooks
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime
 from workers.celery_app import (
     ANSWER_QUESTION,
+    DELIVER_WEBHOOK,
     RECOMPUTE,
     RECORD_AUDIT,
     make_celery,
@@ -43,10 +48,13 @@ from workers.celery_app import (
 from workers.metrics_endpoint import start_metrics_server as start_worker_metrics
 from workers.nudge import Nudge, no_nudge
 from workers.supervise import celery_main, run_worker
+from workers.webhooks import DeliveryPolicy, delivery_policy
 
 __all__ = [  # what the rest of the server may use of the workers, through this seam
     "AnalyticsRuntime",
+    "DeliveryPolicy",
     "celery_main",
+    "delivery_policy",
     "make_celery",
     "make_runtime",
     "recompute_now",
@@ -80,6 +88,10 @@ class Dispatcher(Protocol):
         """`{question, event_id, viewer, explain}` → `{"answer": ...}` or `{"error": ...}`;
         raises AnswerTimeout, DispatchUnavailable."""
 
+    async def deliver_webhooks(self, delivery_ids: list[int]) -> None:
+        """Attempt these webhook deliveries (after the commit that created or reset them);
+        failures are retried with backoff. Raises DispatchUnavailable."""
+
     async def idle(self) -> None:
         """Wait until no work is queued here (tests, graceful shutdown)."""
 
@@ -92,8 +104,15 @@ class InProcessDispatcher:
         nudge: Nudge,
         analytics: AnalyticsRuntime,
         answer_timeout: float,
+        webhook_policy: DeliveryPolicy,
     ) -> None:
         self._sessions = session_factory
+        self._webhook_policy = webhook_policy
+        # Attempts wait on receivers for up to WEBHOOK_TIMEOUT_SECONDS: threads of their own,
+        # so a slow receiver never holds up bcrypt or a recompute.
+        self._webhook_runner = BlockingRunner(2, name="matchday-webhooks")
+        self._attempts: set[asyncio.Task[None]] = set()
+        self._retries: dict[int, asyncio.TimerHandle] = {}
         self._analytics = analytics
         self._answer_timeout = answer_timeout
         self._runner = runner
@@ -140,11 +159,45 @@ class InProcessDispatcher:
         except TimeoutError as exc:
             raise AnswerTimeout() from exc
 
-    async def idle(self) -> None:
-        while self._active:
-            await asyncio.gather(
-                *(task for _id, task in self._active.values()), return_exceptions=True
+    async def deliver_webhooks(self, delivery_ids: list[int]) -> None:
+        for delivery_id in delivery_ids:
+            self._attempt_soon(delivery_id)
+
+    def _attempt_soon(self, delivery_id: int) -> None:
+        timer = self._retries.pop(delivery_id, None)
+        if timer is not None:  # a redelivery overtakes the scheduled retry
+            timer.cancel()
+        task = asyncio.get_running_loop().create_task(self._attempt(delivery_id))
+        self._attempts.add(task)
+        task.add_done_callback(self._attempts.discard)
+
+    async def _attempt(self, delivery_id: int) -> None:
+        try:
+            delay = await self._webhook_runner.run(
+                webhooks.deliver_webhook, self._sessions, self._webhook_policy, delivery_id
             )
+        except Exception:  # the database is away: the server's sweep tries it again
+            log.exception("webhook attempt failed", extra={"delivery_id": delivery_id})
+            return
+        if delay is not None:
+            loop = asyncio.get_running_loop()
+            self._retries[delivery_id] = loop.call_later(delay, self._attempt_soon, delivery_id)
+
+    async def idle(self) -> None:
+        while self._active or self._attempts:
+            await asyncio.gather(
+                *(task for _id, task in self._active.values()),
+                *self._attempts,
+                return_exceptions=True,
+            )
+
+    def close(self) -> None:
+        """Scheduled retries are dropped (the rows say when they are due: the sweep of the
+        next start sends them)."""
+        for timer in self._retries.values():
+            timer.cancel()
+        self._retries.clear()
+        self._webhook_runner.shutdown()
 
 
 def _recompute_traced(sessions: sessionmaker[Session], nudge: Nudge, event_id: int) -> int | None:
@@ -206,6 +259,16 @@ class CeleryDispatcher:
             raise
         self.sent += 1
         return task_id
+
+    async def deliver_webhooks(self, delivery_ids: list[int]) -> None:
+        try:
+            await self._runner.run(self._enqueue_deliveries, delivery_ids)
+        except (redis.RedisError, OSError, BrokerUnavailable) as exc:
+            raise DispatchUnavailable(str(exc)) from exc
+
+    def _enqueue_deliveries(self, delivery_ids: list[int]) -> None:
+        for delivery_id in delivery_ids:
+            self._celery.send_task(DELIVER_WEBHOOK, args=[delivery_id], ignore_result=True)
 
     def enqueue_audit(self, record: dict[str, Any]) -> None:
         headers = {"request_id": record.get("request_id")}

@@ -65,12 +65,25 @@ class AppFollowUps:
         for event_id, wait in work.recomputes.items():
             if not wait:
                 self._background(self._recompute(event_id, request_id))
+        if work.webhook_deliveries:
+            self.send_webhooks(work.webhook_deliveries)
         # Before any waited dispatch, which may raise: an audit entry is never dropped.
         await self._audit_sink.after_commit(work.audit)
         for event_id in waited:
             work.task_ids[event_id] = await self._dispatcher.recompute_standings(
                 event_id, request_id
             )
+
+    def send_webhooks(self, delivery_ids: list[int]) -> None:
+        """Hand committed deliveries to the dispatcher, in the background."""
+        self._background(self._send_webhooks(list(delivery_ids)))
+
+    async def _send_webhooks(self, delivery_ids: list[int]) -> None:
+        try:
+            await self._dispatcher.deliver_webhooks(delivery_ids)
+        except DispatchUnavailable as exc:
+            # The rows say they are due: the sweep sends them once the queue is back.
+            log.warning("webhook deliveries not queued (the sweep will): %s", exc)
 
     async def _recompute(self, event_id: int, request_id: str | None) -> None:
         try:

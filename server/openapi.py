@@ -80,6 +80,13 @@ from server.schemas.games import (
     StandingsSchema,
     ViolationSchema,
 )
+from server.schemas.webhooks import (
+    WebhookCreateSchema,
+    WebhookDeliverySchema,
+    WebhookSchema,
+    WebhookSecretSchema,
+    WebhookUpdateSchema,
+)
 
 OPENAPI_VERSION = "3.0.3"
 MAX_ID = 2**31 - 1
@@ -109,6 +116,8 @@ EventPageSchema = page_schema(EventSchema, "EventPage")
 TeamPageSchema = page_schema(TeamSchema, "TeamPage")
 GamePageSchema = page_schema(GameSchema, "GamePage")
 AuditPageSchema = page_schema(AuditEntrySchema, "AuditPage")
+WebhookPageSchema = page_schema(WebhookSchema, "WebhookPage")
+WebhookDeliveryPageSchema = page_schema(WebhookDeliverySchema, "WebhookDeliveryPage")
 
 
 class ImportResultSchema(Schema):
@@ -177,6 +186,13 @@ COMPONENT_SCHEMAS: dict[str, Schema | type[Schema]] = {
     "Health": _reply(HealthSchema),
     "Readiness": _reply(ReadinessSchema),
     "ImportResult": _reply(ImportResultSchema),
+    "WebhookCreate": WebhookCreateSchema,
+    "WebhookUpdate": WebhookUpdateSchema,
+    "Webhook": _reply(WebhookSchema),
+    "WebhookSecret": _reply(WebhookSecretSchema),
+    "WebhookPage": _reply(WebhookPageSchema),
+    "WebhookDelivery": _reply(WebhookDeliverySchema),
+    "WebhookDeliveryPage": _reply(WebhookDeliveryPageSchema),
 }
 
 
@@ -330,6 +346,8 @@ PATH_PARAMETERS: dict[str, str] = {
     "game_id": "The game's id.",
     "team_id": "The team's id.",
     "user_id": "The user's id.",
+    "webhook_id": "The webhook subscription's id.",
+    "delivery_id": "The delivery's id (its `Matchday-Delivery` header).",
 }
 
 SUCCESS_DESCRIPTIONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
@@ -355,6 +373,7 @@ TAGS = [
     {"name": "games", "description": "Games, schedules, scores and standings"},
     {"name": "admin", "description": "Corrections, recomputes, audit trail, roles"},
     {"name": "analytics", "description": "Plain-English questions about an event"},
+    {"name": "webhooks", "description": "Signed HTTP callbacks of an event's live events"},
     {"name": "ops", "description": "Health checks and this documentation"},
 ]
 TAG_NAMES = frozenset(tag["name"] for tag in TAGS)

@@ -5,8 +5,10 @@ audit entries (`pending_audits`) in its own transaction (models/intents.py). Nor
 worker pays them within milliseconds and deletes the rows. If the task was lost — the broker
 was down or restarted without its data, a worker was killed — the rows stay, and every
 FOLLOW_UP_GRACE_SECONDS / 2 each server process: queues the overdue recomputes again (even if
-a task is marked as queued), and stores the overdue audit entries itself. Both are
-idempotent, so several processes sweeping at once only repeat work.
+a task is marked as queued), and stores the overdue audit entries itself. Webhook deliveries
+whose attempt is overdue (a lost task or retry, a worker that died mid-attempt, a restart of
+the embedded default) are queued again too. All of it is idempotent, so several processes
+sweeping at once only repeat work.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.audit_entries import store_pending
 from models.base import utcnow
+from models.domain.webhooks import DUE
 from models.intents import PendingAudit, PendingRecompute
+from models.webhooks import WebhookDelivery
 from server.blocking import BlockingRunner
 from server.dispatch import Dispatcher, DispatchUnavailable
 
@@ -35,6 +39,7 @@ AUDIT_BATCH = 500
 class Swept:
     requeued: int  # overdue recomputes queued again
     audited: int  # overdue audit entries stored by the sweep
+    webhooks: int = 0  # overdue webhook deliveries queued again
 
 
 class FollowUpSweeper:
@@ -70,12 +75,48 @@ class FollowUpSweeper:
         events, records = await self._overdue(cutoff)
         requeued = await self._requeue(events)
         audited = await self._runner.run(store_pending, self._sync_sessions, records)
-        if requeued or audited:
+        webhooks = await self._requeue_webhooks(cutoff)
+        if requeued or audited or webhooks:
             log.warning(
                 "finished work of committed changes whose tasks were lost",
-                extra={"recomputes_requeued": requeued, "audit_entries_stored": audited},
+                extra={
+                    "recomputes_requeued": requeued,
+                    "audit_entries_stored": audited,
+                    "webhook_deliveries_requeued": webhooks,
+                },
             )
-        return Swept(requeued, audited)
+        return Swept(requeued, audited, webhooks)
+
+    async def _requeue_webhooks(self, cutoff: object) -> int:
+        async with self._sessions() as session, session.begin():
+            # Due now, and not overdue again before another grace period has passed.
+            result = await session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.status.in_((*DUE, "delivering")),
+                    WebhookDelivery.next_attempt_at < cutoff,
+                    WebhookDelivery.id.in_(
+                        select(WebhookDelivery.id)
+                        .where(
+                            WebhookDelivery.status.in_((*DUE, "delivering")),
+                            WebhookDelivery.next_attempt_at < cutoff,
+                        )
+                        .order_by(WebhookDelivery.next_attempt_at)
+                        .limit(AUDIT_BATCH)
+                    ),
+                )
+                .values(next_attempt_at=utcnow())
+                .returning(WebhookDelivery.id)
+                .execution_options(synchronize_session=False)
+            )
+            ids = list(result.scalars())
+        if ids:
+            try:
+                await self._dispatcher.deliver_webhooks(ids)
+            except DispatchUnavailable as exc:
+                log.warning("overdue webhook deliveries not queued: %s", exc)
+                return 0
+        return len(ids)
 
     async def _overdue(self, cutoff: object) -> tuple[list[int], list[dict]]:
         async with self._sessions() as session, session.begin():

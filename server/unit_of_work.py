@@ -2,9 +2,11 @@
 
 A service records, on the session, everything its change implies while it makes it: audit
 entries (``services.audit.record``), live events (``publish``), standings recomputes
-(``recompute``), cached tables gone stale (``forget_standings``) and the league events whose
-cached reads it makes old (noted by itself: every flushed event, team, game or scorekeeper row
-and every live event; ``touch_event`` for Core statements). ``unit_of_work`` owns
+(``recompute``), webhook deliveries to attempt (``deliver_webhooks``; those of live events
+are created by the relay as it publishes them, server/live/webhook_fanout.py), cached tables
+gone stale (``forget_standings``) and the league events whose cached reads it makes old
+(noted by itself: every flushed event, team, game or scorekeeper row and every live event;
+``touch_event`` for Core statements). ``unit_of_work`` owns
 the transaction: live events become outbox rows inside it, and only once it has committed
 are the follow-ups handed to the application's ``FollowUps`` (audit sink, outbox relay,
 dispatcher, standings cache). A rollback discards them all, so nothing is published,
@@ -64,6 +66,7 @@ class Pending:
     # someone's access changed (sign-out, password, role): remembered tokens are forgotten
     access_changed: bool = False
     task_ids: dict[int, str] = field(default_factory=dict)  # filled after the commit
+    webhook_deliveries: list[int] = field(default_factory=list)
 
 
 def pending(session: AsyncSession) -> Pending:
@@ -114,6 +117,12 @@ def recompute(session: AsyncSession, event_id: int, *, wait: bool = False) -> No
     good by the sweep (server/sweeper.py)."""
     work = pending(session)
     work.recomputes[event_id] = work.recomputes.get(event_id, False) or wait
+
+
+def deliver_webhooks(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    """Attempt these webhook deliveries after the commit (a redelivery). Their rows say
+    they are due, so a lost task is sent again by the sweep."""
+    pending(session).webhook_deliveries.extend(delivery_ids)
 
 
 def forget_standings(session: AsyncSession, event_id: int) -> None:

@@ -20,15 +20,17 @@ from config.redis_target import celery_urls
 from config.settings import Settings, load_settings
 
 log = logging.getLogger("matchday.worker")
-QUEUES = ("standings", "analytics", "audit")
+QUEUES = ("standings", "analytics", "audit", "webhooks")
 RECOMPUTE = "matchday.recompute_standings"
 RECORD_AUDIT = "matchday.record_audit"
 RECONCILE = "matchday.reconcile"
 ANSWER_QUESTION = "matchday.analytics.answer"
+DELIVER_WEBHOOK = "matchday.deliver_webhook"
 ROUTES = {
     RECOMPUTE: {"queue": "standings"},
     RECONCILE: {"queue": "standings"},
     RECORD_AUDIT: {"queue": "audit"},
+    DELIVER_WEBHOOK: {"queue": "webhooks"},
     "matchday.analytics.*": {"queue": "analytics"},
 }
 

@@ -23,11 +23,12 @@ from config.redis_clients import redis_from_url
 from config.settings import Settings
 from models.audit_entries import AuditRecord, store_pending
 from models.db import make_sync_engine, sync_session_factory
-from workers import maintenance, tasks
+from workers import maintenance, tasks, webhooks
 from workers.analytics.errors import unavailable_error
 from workers.analytics.runtime import AnalyticsRuntime, make_runtime
 from workers.celery_app import (
     ANSWER_QUESTION,
+    DELIVER_WEBHOOK,
     RECOMPUTE,
     RECONCILE,
     RECORD_AUDIT,
@@ -175,3 +176,13 @@ def answer_question(self: MatchdayTask, request: dict[str, Any], reply_to: str) 
     pipe.rpush(reply_to, json.dumps(outcome, separators=(",", ":")))
     pipe.expire(reply_to, ANSWER_REPLY_TTL_SECONDS)
     pipe.execute()
+
+
+@shared_task(bind=True, base=MatchdayTask, name=DELIVER_WEBHOOK)
+def deliver_webhook(self: MatchdayTask, delivery_id: int) -> None:
+    """One attempt; a failed one is sent again after its backoff (the row says when: a lost
+    retry is found by the server's sweep, a duplicate finds the delivery claimed or done)."""
+    policy = webhooks.delivery_policy(self.res.settings)
+    delay = webhooks.deliver_webhook(self.res.sessions, policy, delivery_id)
+    if delay is not None:
+        raise self.retry(countdown=delay, max_retries=None)

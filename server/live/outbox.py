@@ -7,7 +7,8 @@ relay publishes committed entries oldest first and deletes them, so events reach
 in the order their changes committed. If the streams backend is down, the entries wait and
 a periodic sweep retries. Every entry is published with its row id as the dedupe key, so a
 retry after a crash between publish and delete, or a second server process's relay, does
-not publish it twice.
+not publish it twice. The transaction that deletes published entries also creates their
+webhook deliveries (server/live/webhook_fanout.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from models import OutboxEntry, StandingsSnapshot
 from models.outbox import outbox_dedupe_key
 from server import metrics
 from server.live.streams import EventStreams, Outgoing
+from server.live.webhook_fanout import WebhookFanout
 
 log = logging.getLogger("matchday.outbox")
 BATCH = 200
@@ -78,8 +80,10 @@ class OutboxRelay:
         streams: EventStreams,
         *,
         sweep_seconds: float,
+        webhooks: WebhookFanout | None = None,
     ) -> None:
         self._sessions = sessions
+        self._webhooks = webhooks
         self._streams = streams
         self._sweep_seconds = sweep_seconds
         self._kicked = asyncio.Event()
@@ -159,9 +163,25 @@ class OutboxRelay:
             if entry.kind == "standings" and stream_id
         ]
         done = [entry.id for entry in batch]
+        deliveries: list[int] = []
         async with self._sessions() as session, session.begin():
-            await session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_(done)))
+            deleted = await session.execute(
+                delete(OutboxEntry)
+                .where(OutboxEntry.id.in_(done))
+                .returning(OutboxEntry.id)
+                .execution_options(synchronize_session=False)
+            )
             await session.run_sync(_record_standings_ids, carried)
+            if self._webhooks is not None:
+                mine = set(deleted.scalars())  # another relay deleted the rest: its deliveries
+                published = [
+                    (entry, stream_id)
+                    for entry, stream_id in zip(batch, stream_ids, strict=True)
+                    if entry.id in mine
+                ]
+                deliveries = await self._webhooks.record(session, published)
+        if self._webhooks is not None:
+            self._webhooks.send(deliveries)
         return len(done)
 
     async def close(self) -> None:

@@ -127,7 +127,9 @@ class Stack:
         _proc, url = self.serve_start(self.env(**extra))
         return Api(url)
 
-    def worker(self, name: str, queues: str = "standings,analytics,audit", **extra: str) -> Worker:
+    def worker(
+        self, name: str, queues: str = "standings,analytics,audit,webhooks", **extra: str
+    ) -> Worker:
         log_path = self.tmp_path / f"worker-{name}.log"
         log = open(log_path, "wb")  # noqa: SIM115 — closed at teardown
         self.logs.append(log)
