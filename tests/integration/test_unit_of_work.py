@@ -136,6 +136,7 @@ async def test_a_waited_recompute_that_cannot_be_queued_raises_after_the_audit_i
         dispatcher=_DownDispatcher(),
         standings_cache=live_app.standings_cache,
         reads=live_app.reads,
+        access_changes=live_app.access_changes,
         background=live_app.background,
     )
     with pytest.raises(DispatchUnavailable):

@@ -254,6 +254,10 @@ async def base_request(api: Api, world: World, op: Op) -> tuple[str, dict[str, A
         "game_id": world.game,
         "user_id": world.spare_user,
         "team_id": world.teams[0],
+        # The first subscription and delivery ids: they exist where an earlier attack on
+        # createWebhook subscribed (the embedded default takes any URL), else a 404.
+        "webhook_id": 1,
+        "delivery_id": 1,
     }
     if op.op_id == "generateSchedule":
         if world.schedule_event is None:
@@ -282,6 +286,8 @@ async def base_request(api: Api, world: World, op: Op) -> tuple[str, dict[str, A
         "correctScore": {"home_score": 2, "away_score": 1, "reason": "typo"},
         "setRole": {"role": "user"},
         "askQuestion": {"question": "who has the most points?", "event_id": world.event},
+        "createWebhook": {"url": "https://hooks.example.com/matchday", "event_types": ["score"]},
+        "updateWebhook": {"url": "https://hooks.example.com/other", "active": False},
     }
     token = world.victim if op.op_id == "changePassword" else world.admin
     if op.body_type != "application/json":
