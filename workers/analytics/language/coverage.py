@@ -93,7 +93,9 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
         | {v.SCORED, v.TOP}
         | _GAME_WORDS
     ),
-    "table": frozenset({v.TABLE, v.POSITION, v.ORDER, v.TOP, v.BOTTOM, v.POINTS}),
+    # "where does every team stand?": the whole table
+    "table": frozenset({v.TABLE, v.POSITION, v.ORDER, v.TOP, v.BOTTOM, v.POINTS, v.ALL_TEAMS})
+    | {v.WHERE},
     "form": frozenset({v.FORM, v.LAST, NUMBER_REF, v.WIN, v.DRAW, v.LOSS, v.DOING, v.HOW})
     | _GAME_WORDS,
     "games": frozenset(
@@ -101,7 +103,8 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
         | {v.GOALS, v.SINGLE_GAME}
         | _GAME_WORDS
     ),
-    "filter": frozenset({v.GAME}),  # its threshold brings the comparison words
+    # Its threshold brings the comparison words; "every team with …" is the set itself.
+    "filter": frozenset({v.GAME, v.ALL_TEAMS}),
     "compare": frozenset({v.THAN, v.GT, v.LT, v.MOST, v.LEAST, v.BEST, v.WORST, v.VERSUS}),
     "difference": frozenset(
         {v.HOWMANY, v.MOST, v.LEAST, v.THAN, v.GAP, v.BETWEEN, v.VERSUS, v.TOP, v.BOTTOM}

@@ -150,6 +150,8 @@ def _singular_game(r: Reading) -> bool:
 def average(r: Reading) -> Plan | None:
     if not (r.has(v.AVERAGE) or r.has(v.PER_GAME, v.PER_TEAM)):
         return None
+    if not r.has(v.AVERAGE, v.PER_GAME, v.GOALS, v.SCORED, v.FOR):
+        return None  # "where does every team stand": a set of teams, not goals per team
     if not r.teams and _superlative(r) and r.has(v.WHO, v.TEAM):
         raise NoPlan("I can rank teams by totals such as goals or points, not by averages.")
     in_results = r.has(v.GOALS) and not r.teams  # "average goals in a draw": a result filter
@@ -335,7 +337,8 @@ def listings(r: Reading) -> Plan | None:
         return None
     standings = r.has(v.TABLE) and not r.has(v.GAME, v.RESULT, v.FIXTURE) and r.round is None
     ordered = r.has(v.ORDER) and r.has(v.TEAM)  # "rank the teams"
-    if standings or (not (r.date or r.round) and (r.group or ordered)):
+    everyone = r.has(v.ALL_TEAMS) and r.has(v.POSITION, v.WHERE)  # "where does every team stand"
+    if standings or (not (r.date or r.round) and (r.group or ordered or everyone)):
         return make(r, "table", filters=filters_of(r))
     if r.date or r.round or (r.has(v.GAME, v.RESULT, v.FIXTURE) and r.tags <= _JUST_GAMES):
         return make(r, "games", filters=filters_of(r))  # "games on 5 May", "all fixtures"

@@ -271,7 +271,7 @@ def opponents(r: Reading) -> Plan | None:
 
 def team_filter(r: Reading) -> Plan | None:
     """ "Which teams have more than 10 points?", "unbeaten sides", "teams without a win"."""
-    if r.teams or r.has(v.HOWMANY) or not r.has(v.WHO, v.TEAM, v.LIST):
+    if r.teams or r.has(v.HOWMANY) or not r.has(v.WHO, v.TEAM, v.LIST, v.ALL_TEAMS):
         return None
     bound = find_bound(r)
     if bound is None:

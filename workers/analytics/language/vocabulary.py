@@ -69,6 +69,7 @@ DECIDED = "DECIDED"
 ROUND = "ROUND"
 PER_GAME = "PER_GAME"  # "per game", "a match": averages
 PER_TEAM = "PER_TEAM"
+ALL_TEAMS = "ALL_TEAMS"  # "every team", "all the clubs": the set a filter or the table ranges over
 SINGLE_GAME = "SINGLE_GAME"  # "in a game", "in one match": one game, not an average
 PER_ROUND = "PER_ROUND"  # "each round", "by round": group_by round
 UNSUPPORTED = "UNSUPPORTED"
@@ -567,9 +568,24 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "per side": (PER_TEAM,),
     "per club": (PER_TEAM,),
     "per squad": (PER_TEAM,),
-    "each team": (PER_TEAM,),
-    "every team": (PER_TEAM,),
-    "each side": (PER_TEAM,),
+    "each team": (PER_TEAM, ALL_TEAMS),
+    "every team": (PER_TEAM, ALL_TEAMS),
+    "each side": (PER_TEAM, ALL_TEAMS),
+    "every side": (PER_TEAM, ALL_TEAMS),
+    "each club": (PER_TEAM, ALL_TEAMS),
+    "every club": (PER_TEAM, ALL_TEAMS),
+    # A set named whole ("all the teams with …"): still teams, and a quantifier over them.
+    "all teams": (TEAM, ALL_TEAMS),
+    "all the teams": (TEAM, ALL_TEAMS),
+    "all sides": (TEAM, ALL_TEAMS),
+    "all the sides": (TEAM, ALL_TEAMS),
+    "all clubs": (TEAM, ALL_TEAMS),
+    "all the clubs": (TEAM, ALL_TEAMS),
+    "everyone": (ALL_TEAMS,),
+    "everybody": (ALL_TEAMS,),
+    # "Anyone still without a win?": asks which teams, like "who".
+    "anyone": (WHO,),
+    "anybody": (WHO,),
     "a team": (PER_TEAM,),
     "by a team": (TEAM,),
     "by a side": (TEAM,),
