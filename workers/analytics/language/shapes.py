@@ -229,9 +229,41 @@ def share(r: Reading) -> Plan | None:
     return make(r, "share", metric="games", teams=r.teams, filters=filters)
 
 
+def games_subject(r: Reading) -> bool:
+    """The question is about games, not teams: "which games had 5+ goals", "matches with at
+    least 4 goals", "draws with 4 goals or more" (the first content word is a game or a result)."""
+    return _subject(r) is not None
+
+
+def _bare_games(r: Reading) -> bool:
+    """A bare noun phrase about games ("games with 5+ goals?"): asks how many, like "home wins";
+    "which/what games …" and "show me games …" ask for the games themselves."""
+    return _subject(r) == 0 and not r.has(v.LIST, v.WHO, v.TEAM)
+
+
+def _subject(r: Reading) -> int | None:
+    """Where a game or result word opens the question (0 = first word; 1 = after which/what,
+    "show me", a filler), or None when the question opens with something else."""
+    for i, (word, tags) in enumerate(r.terms):
+        if word in ("which", "what"):
+            following = r.terms[i + 1][1] if i + 1 < len(r.terms) else frozenset()
+            return 1 if v.GAME in following else None
+        if not tags or tags & {v.LIST, v.FILLER}:
+            if word not in v.IGNORABLE and v.FILLER not in tags and v.LIST not in tags:
+                return None
+            continue
+        if word == "played" or not tags & {v.GAME, v.DRAW, v.GOALLESS, v.DECIDED}:
+            return None
+        return 0 if i == 0 else 1
+    return None
+
+
 def game_count(r: Reading) -> Plan | None:
-    """ "How many matches had five goals or more?": a count with a threshold on each game."""
-    if r.teams or not r.has(v.HOWMANY) or r.has(v.PERCENT):
+    """ "How many matches had five goals or more?": a count with a threshold on each game; the
+    bare noun phrase ("games with 5+ goals?") is a count too, like "home wins" or "draws"."""
+    if r.teams or r.has(v.PERCENT):
+        return None
+    if not (r.has(v.HOWMANY) or _bare_games(r)):
         return None
     threshold = _game_bound(r)
     if threshold is None:
@@ -273,6 +305,8 @@ def team_filter(r: Reading) -> Plan | None:
     """ "Which teams have more than 10 points?", "unbeaten sides", "teams without a win"."""
     if r.teams or r.has(v.HOWMANY) or not r.has(v.WHO, v.TEAM, v.LIST, v.ALL_TEAMS):
         return None
+    if games_subject(r):
+        return None  # "which games had 5+ goals": games, never the teams that scored 5
     bound = find_bound(r)
     if bound is None:
         return None
