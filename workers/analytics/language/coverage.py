@@ -84,7 +84,7 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
     | _RESULT_TAGS,
     "average": frozenset(
         {v.AVERAGE, v.PER_GAME, v.PER_TEAM, v.PER, v.GOALS, v.SCORED, v.FOR, v.GAME}
-        | {v.HOWMANY, v.RATE, v.PLAYED, v.SINGLE_GAME}
+        | {v.HOWMANY, v.PLAYED, v.SINGLE_GAME}
         | _RESULT_TAGS
     ),
     "extreme": frozenset(
@@ -137,6 +137,8 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
         tags |= {v.HOME, v.AWAY}
     if f.get("result") is not None:
         tags |= _RESULT_TAGS
+    if plan.intent == "share" and not plan.teams and f.get("result") in ("home_win", "away_win"):
+        tags.add(v.RATE)  # "home win percentage" of the league: the share of home wins
     if f.get("outcome") is not None:
         tags |= {v.WIN, v.DRAW, v.LOSS}
     if f.get("round") is not None:

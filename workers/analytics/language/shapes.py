@@ -217,7 +217,15 @@ def _game_bound(r: Reading) -> dict[str, Any] | None:
 
 def share(r: Reading) -> Plan | None:
     """ "What share of games were home wins?": a percentage with the counts."""
-    if not r.has(v.PERCENT) or r.has(v.RATE) or len(r.teams) > 1 or not r.has(v.GAME):
+    if _venue_win_rate(r):  # "home win percentage": the share of games won at home
+        result = "home_win" if r.home else "away_win"
+        return make(r, "share", metric="games", filters=filters_of(r, result=result))
+    if not r.has(v.PERCENT) or r.has(v.RATE) or len(r.teams) > 1:
+        return None
+    # The games are implied by a result word: "draw percentage", "percentage of home wins".
+    if not r.has(v.GAME, v.DRAW, v.GOALLESS, v.DECIDED) and not (
+        r.has(v.WIN, v.LOSS) and r.home is not None
+    ):
         return None
     threshold = _game_bound(r)
     result = None if threshold and threshold["metric"] == "margin" else game_result(r)
@@ -256,6 +264,15 @@ def _subject(r: Reading) -> int | None:
             return None
         return 0 if i == 0 else 1
     return None
+
+
+def _venue_win_rate(r: Reading) -> bool:
+    """A win rate of the whole league at one venue ("home win percentage across the league"):
+    the share of games the home (or away) side won. With a team, or asking which team, it is
+    that team's win rate; without a venue, every decided game has a winner, so it is refused."""
+    if not r.has(v.RATE) or r.teams or r.home is None:
+        return False
+    return not r.has(v.WHO, v.TEAM, v.ORDER, v.AVERAGE, *_SUPERLATIVE)
 
 
 def game_count(r: Reading) -> Plan | None:
