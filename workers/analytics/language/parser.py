@@ -36,6 +36,7 @@ from workers.analytics.language.reading import (
     read_question,
 )
 from workers.analytics.language.shapes import RULES as SHAPE_RULES
+from workers.analytics.language.shapes import games_subject
 from workers.analytics.language.text import MAX_QUESTION_CHARS, tokenize
 from workers.analytics.plan import (
     MAX_LIMIT,
@@ -87,7 +88,9 @@ def _which_games(r: Reading) -> bool:
 
 
 def _about_a_game(r: Reading) -> bool:
-    return _which_games(r) or (r.has(v.SINGLE_GAME) and not r.has(v.AVERAGE))
+    """ "which game …", "the match with the fewest goals", "most goals in a game"."""
+    single = r.has(v.SINGLE_GAME) and not r.has(v.AVERAGE)
+    return _which_games(r) or single or (games_subject(r) and not r.teams)
 
 
 def two_teams(r: Reading) -> Plan | None:
@@ -288,6 +291,8 @@ def ranking(r: Reading) -> Plan | None:
     ordered = r.has(v.ORDER) and r.has(v.TEAM)
     if r.teams or not (_superlative(r) or ordered or (r.has(v.LAST) and r.has(v.WHO, v.TEAM))):
         return None
+    if games_subject(r) and not r.has(v.WHO, v.TEAM):
+        return None  # "games with the most wins": games are not ranked by a team's column
     metric = team_metric(r) or ("position" if r.has(v.WHO, v.TEAM, v.LAST) else None)
     # Without a metric only a ranking word means the table ("who is best", "who leads");
     # "who has the most?" names no column: refuse rather than guess.
@@ -315,7 +320,7 @@ def team_questions(r: Reading) -> Plan | None:
     if r.has(v.FIXTURE, v.WHEN, v.NEXT) or ((r.date or r.round) and not r.has(v.HOWMANY)):
         return make(r, "games", teams=r.teams, filters=filters_of(r))
     both_ways = r.has(v.FOR, v.SCORED) and r.has(v.AGAINST)  # "scored and conceded"
-    if (r.has(v.RECORD) and not r.has(v.DEFENCE, v.CLEAN)) or both_ways:
+    if (r.has(v.RECORD) and not r.has(v.DEFENCE, v.CLEAN)) or both_ways or _columns_listed(r):
         return make(r, "team_record", teams=r.teams, filters=extra)
     # "which games have Lions played", "who beat the Lions", "who did Tigers play": their games.
     opponents = r.has(v.WHO) and r.has(v.WIN, v.LOSS, v.DRAW, v.MEET) and not _superlative(r)
@@ -329,6 +334,16 @@ def team_questions(r: Reading) -> Plan | None:
     if r.has(v.GAME, v.RESULT, v.MEET) and not r.has(v.HOW, v.DOING):
         return make(r, "games", teams=r.teams, filters=filters_of(r))
     return make(r, "team_record", teams=r.teams, filters=extra)
+
+
+_RECORD_COLUMNS = (v.PLAYED, v.WIN, v.DRAW, v.LOSS)
+
+
+def _columns_listed(r: Reading) -> bool:
+    """ "Sharks: played, won, drawn, lost?", "Lions wins and losses": several columns of the
+    record named side by side (not compared: "more wins than losses" is no record)."""
+    named = sum(r.has(tag) for tag in _RECORD_COLUMNS)
+    return named >= 2 and not (_superlative(r) or r.has(v.THAN, v.GAP, v.OR))
 
 
 def listings(r: Reading) -> Plan | None:

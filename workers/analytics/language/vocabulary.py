@@ -193,6 +193,25 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "beats": (WIN,),
     "beaten": (WIN,),
     "beating": (WIN,),
+    # Idioms for beating a team ("got the better of Sharks", "came out on top against Bears").
+    "got the better of": (WIN,),
+    "get the better of": (WIN,),
+    "gets the better of": (WIN,),
+    "gotten the better of": (WIN,),
+    "getting the better of": (WIN,),
+    "came out on top": (WIN,),
+    "come out on top": (WIN,),
+    "comes out on top": (WIN,),
+    "edged past": (WIN,),
+    "edged out": (WIN,),
+    "overcame": (WIN,),
+    "overcome": (WIN,),
+    "saw off": (WIN,),
+    "seen off": (WIN,),
+    "triumphed over": (WIN,),
+    "triumph over": (WIN,),
+    "prevailed over": (WIN,),
+    "prevailed against": (WIN,),
     "draw": (DRAW,),
     "draws": (DRAW,),
     "drew": (DRAW,),
@@ -317,6 +336,12 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "matchup": (GAME,),
     "matchups": (GAME,),
     "clash": (GAME,),
+    "derby": (GAME,),
+    "derbies": (GAME,),
+    "showdown": (GAME,),
+    "showdowns": (GAME,),
+    "duel": (GAME,),
+    "duels": (GAME,),
     "clashes": (GAME,),
     "outing": (GAME,),
     "outings": (GAME,),
@@ -690,6 +715,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "done": (DOING,),
     "doing": (DOING,),
     "fared": (DOING,),
+    "fare": (DOING,),
+    "fares": (DOING,),
     "faring": (DOING,),
     "performed": (DOING,),
     "performing": (DOING,),
@@ -1073,6 +1100,9 @@ COMMON_WORDS = frozenset(
     each respective respectively individual individually apiece
     unbeaten undefeated winless perfect streaks unbeatable invincible
     gimme lemme pls plz thx ty u ur r ya yall kinda sorta um umm uh hmm btw quick quickly
+    suffer suffers suffered suffering endure endures endured notch notches notched post posts
+    posted clock clocked log logged chalk chalked produce produces produced producing yield
+    yields yielded saw feature features featured featuring
     report organiser organizer organisers organizers article blog newsletter writing
     dear remind summarise summarize compare explain describe calculate compute work figure
     whats whos hows wheres whens wot wat wht happened happening ago recap update updates
