@@ -66,8 +66,8 @@ _GAME_WORDS = frozenset({v.GAME, v.RESULT, v.PLAYED, v.MEET})
 _INTENT_TAGS: dict[str, frozenset[str]] = {
     # No GAME here: "the game with the least goals" is not a team; "won the most games" is
     # covered by the metric's own words.
-    "leader": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD},  # "best home record"
-    "top_n": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD, NUMBER_REF},
+    "leader": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD, v.SORT_KEY},  # "home record"
+    "top_n": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD, v.SORT_KEY, NUMBER_REF},
     "team_value": frozenset({v.HOWMANY, v.WHERE, v.GAME, v.DOING}),
     "team_record": frozenset(
         {v.RECORD, v.DOING, v.FOR, v.AGAINST, v.SCORED, v.GOALS, v.WIN, v.DRAW, v.LOSS}
@@ -105,7 +105,8 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
     ),
     # Its threshold brings the comparison words; "every team with …" is the set itself.
     "filter": frozenset({v.GAME, v.ALL_TEAMS}),
-    "compare": frozenset({v.THAN, v.GT, v.LT, v.MOST, v.LEAST, v.BEST, v.WORST, v.VERSUS}),
+    "compare": frozenset({v.THAN, v.GT, v.LT, v.MOST, v.LEAST, v.BEST, v.WORST, v.VERSUS})
+    | {v.CHOICE},
     "difference": frozenset(
         {v.HOWMANY, v.MOST, v.LEAST, v.THAN, v.GAP, v.BETWEEN, v.VERSUS, v.TOP, v.BOTTOM}
         | {v.LAST, v.TABLE, v.POSITION, v.ORDINAL, NUMBER_REF}

@@ -402,7 +402,7 @@ def plan_reading(r: Reading) -> Plan:
         if plan is not None:
             check_coverage(r, plan)
             return plan
-    if r.has(v.OR, v.GT, v.LT, v.GE, v.LE, v.GE_AFTER, v.LE_AFTER, v.THAN, v.GAP):
+    if r.has(*_NO_SHAPE):
         said = next(word for word, tags in r.terms if tags & _NO_SHAPE)
         raise NoPlan(
             f"I can't use '{said}' here.",
@@ -412,7 +412,9 @@ def plan_reading(r: Reading) -> Plan:
     raise NoPlan("I did not understand the question.")
 
 
-_NO_SHAPE = frozenset({v.OR, v.GT, v.LT, v.GE, v.LE, v.GE_AFTER, v.LE_AFTER, v.THAN, v.GAP})
+_NO_SHAPE = frozenset(
+    {v.OR, v.CHOICE, v.GT, v.LT, v.GE, v.LE, v.GE_AFTER, v.LE_AFTER, v.THAN, v.GAP}
+)
 # ---------------------------------------------------------------------------- public
 
 

@@ -119,8 +119,14 @@ def _outcome(r: Reading) -> str | None:
 
 
 def compare(r: Reading) -> Plan | None:
-    """ "Did Lions concede more than Tigers?": yes/no with both values."""
-    if len(r.teams) != 2 or r.has(v.HOWMANY, v.GAP) or not r.has(v.THAN, v.GT, v.LT):
+    """ "Did Lions concede more than Tigers?": yes/no with both values. "Lions or Tigers: who
+    has let in more?" is the same comparison, the teams in the order they are named."""
+    if len(r.teams) != 2 or r.has(v.HOWMANY, v.GAP):
+        return None
+    choice = r.has(v.CHOICE) and r.has(v.WHO) and r.has(v.MOST, v.LEAST, v.BEST, v.WORST)
+    if r.has(v.CHOICE) and not choice:
+        return None
+    if not (choice or r.has(v.THAN, v.GT, v.LT)):
         return None
     metric = team_metric(r)
     if metric is None:

@@ -64,6 +64,7 @@ WHEN = "WHEN"
 WHERE = "WHERE"
 LIST = "LIST"  # show / list / give
 ORDER = "ORDER"  # "rank/sort the teams by …": every team, in order
+SORT_KEY = "SORT_KEY"  # "by number of": what a ranking is ordered by (not a count)
 GOALLESS = "GOALLESS"
 DECIDED = "DECIDED"
 ROUND = "ROUND"
@@ -92,7 +93,8 @@ POSITIVE = "POSITIVE"  # above zero
 THAN = "THAN"  # "more goals than Tigers": a comparison with another team
 ORDINAL = "ORDINAL"  # second, third, 4th: a place in the table
 GAP = "GAP"  # "the gap between", "how far ahead": a difference
-OR = "OR"  # "Lions or Tigers", "points or goals": a choice the plans cannot make
+OR = "OR"  # "points or goals", "Lions, Tigers or Bears": a choice the plans cannot make
+CHOICE = "CHOICE"  # "Lions or Tigers" (two named teams): which of the two, a comparison
 AND_ALSO = "AND_ALSO"  # a second condition ("and fewer than 3 losses")
 LIVE = "LIVE"  # games in progress: the plans know final and scheduled games only
 
@@ -535,6 +537,12 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "how often": (HOWMANY,),
     "how many times": (HOWMANY,),
     "number of": (HOWMANY,),
+    # A sort key, not a count: "top 5 teams by number of wins" ranks by wins.
+    "by number of": (SORT_KEY,),
+    "by the number of": (SORT_KEY,),
+    "by total number of": (SORT_KEY,),
+    "by the total number of": (SORT_KEY,),
+    "on number of": (SORT_KEY,),
     "count": (HOWMANY,),
     "count of": (HOWMANY,),
     "tally": (HOWMANY,),
