@@ -97,6 +97,11 @@ def two_teams(r: Reading) -> Plan | None:
     """Two teams: their results against each other, or when they are due to meet."""
     if len(r.teams) != 2:
         return None
+    if _third_teams(r):
+        raise NoPlan(
+            "I can list who one team beat, drew with or lost to, not teams against two at once.",
+            code="unsupported_question",
+        )
     # "When did/do they play?" asks for the games; "what happened when …" for the results.
     results = r.has(v.SCORELINE, v.RESULT, v.WIN, v.DRAW, v.LOSS, v.GOALS, v.H2H, v.HOWMANY)
     asks_when = any(v.WHEN in tags for _word, tags in r.terms[:2]) and not results
@@ -104,6 +109,24 @@ def two_teams(r: Reading) -> Plan | None:
     if (r.has(v.NEXT, v.FIXTURE) or asks_when or dated) and not r.has(v.H2H):
         return make(r, "games", teams=r.teams, filters=filters_of(r))
     return make(r, "head_to_head", teams=r.teams, filters=filters_of(r))
+
+
+_RESULT_VERBS = frozenset({v.WIN, v.DRAW, v.LOSS})
+
+
+def _third_teams(r: Reading) -> bool:
+    """ "Teams that beat Lions and Tigers", "which sides have lost to Bears and Eagles": other
+    teams, by their results against both named ones (not the game between the two)."""
+    games = (v.BETWEEN, v.VERSUS, v.H2H, v.MEET, v.PLAYED, v.WHEN, v.GAME, v.RESULT, v.CHOICE)
+    if not r.has(v.WHO, v.TEAM) or r.has(*games):
+        return False
+    words = r.words()
+    first_team = words.index(TEAM_REF)
+    if words[first_team + 1 : first_team + 3] != ["and", TEAM_REF]:
+        return False
+    asked = [i for i, (_word, tags) in enumerate(r.terms) if tags & {v.WHO, v.TEAM}]
+    verbs = [i for i, (_word, tags) in enumerate(r.terms) if tags & _RESULT_VERBS]
+    return bool(asked and verbs) and asked[0] < verbs[0] < first_team
 
 
 def extreme(r: Reading) -> Plan | None:

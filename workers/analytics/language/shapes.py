@@ -239,6 +239,10 @@ def share(r: Reading) -> Plan | None:
         return None  # a team's share of wins is its win rate
     if threshold is None and result is None:
         return None
+    if r.teams and r.has(v.HOME, v.AWAY):
+        # "Lions' draw percentage at home": of their home games, or of all their games? A
+        # share's venue would be part of the condition; rather than guess, refuse.
+        return None
     filters = filters_of(r, result=result, threshold=threshold)
     return make(r, "share", metric="games", teams=r.teams, filters=filters)
 
