@@ -234,7 +234,13 @@ def share(r: Reading) -> Plan | None:
     ):
         return None
     threshold = _game_bound(r)
-    result = None if threshold and threshold["metric"] == "margin" else game_result(r)
+    if threshold is not None and not _venue_fits(r, threshold):
+        return None
+    result = _bound_result(r, threshold)
+    if threshold is not None and result is not None:
+        # "what share of draws had 4+ goals": a share of the draws, but a share is always of
+        # the games in scope; refused rather than answered over all games.
+        return None
     if r.teams and (r.has(v.WIN, v.LOSS) or threshold):
         return None  # a team's share of wins is its win rate
     if threshold is None and result is None:
@@ -260,20 +266,35 @@ def _bare_games(r: Reading) -> bool:
 
 
 def _subject(r: Reading) -> int | None:
-    """Where a game or result word opens the question (0 = first word; 1 = after which/what,
-    "show me", a filler), or None when the question opens with something else."""
+    """Where a game or result word ("games", "draws", "home wins") opens the question (0 = first
+    word; 1 = after which/what, "show me", a filler), or None when it opens with another."""
     for i, (word, tags) in enumerate(r.terms):
-        if word in ("which", "what"):
-            following = r.terms[i + 1][1] if i + 1 < len(r.terms) else frozenset()
-            return 1 if v.GAME in following else None
-        if not tags or tags & {v.LIST, v.FILLER}:
-            if word not in v.IGNORABLE and v.FILLER not in tags and v.LIST not in tags:
-                return None
+        if word in ("which", "what") or (not tags and word in v.IGNORABLE):
             continue
-        if word == "played" or not tags & {v.GAME, v.DRAW, v.GOALLESS, v.DECIDED}:
+        if tags & {v.LIST, v.FILLER}:
+            continue
+        following = r.terms[i + 1][1] if i + 1 < len(r.terms) else frozenset()
+        venue_result = bool(tags & {v.HOME, v.AWAY}) and bool(following & {v.WIN, v.LOSS})
+        if word == "played" or not (tags & {v.GAME, v.DRAW, v.GOALLESS, v.DECIDED} or venue_result):
             return None
         return 0 if i == 0 else 1
     return None
+
+
+def _venue_fits(r: Reading, threshold: dict[str, Any]) -> bool:
+    """A venue with a threshold on games is only a home (or away) win: "home wins by 2 or
+    more". "3 or more home goals" is a threshold on one side's goals, which no plan holds."""
+    if not r.has(v.HOME, v.AWAY):
+        return True
+    return r.home is not None and r.has(v.WIN, v.LOSS) and threshold["metric"] == "margin"
+
+
+def _bound_result(r: Reading, threshold: dict[str, Any] | None) -> str | None:
+    """The result filter beside a threshold: "won by 3" says no more than the margin does,
+    unless a venue makes it a home or away win."""
+    if threshold is not None and threshold["metric"] == "margin" and r.home is None:
+        return None
+    return game_result(r)
 
 
 def _venue_win_rate(r: Reading) -> bool:
@@ -293,9 +314,9 @@ def game_count(r: Reading) -> Plan | None:
     if not (r.has(v.HOWMANY) or _bare_games(r)):
         return None
     threshold = _game_bound(r)
-    if threshold is None:
+    if threshold is None or not _venue_fits(r, threshold):
         return None
-    result = None if threshold["metric"] == "margin" else game_result(r)
+    result = _bound_result(r, threshold)
     return make(
         r, "count", metric="games", filters=filters_of(r, result=result, threshold=threshold)
     )
