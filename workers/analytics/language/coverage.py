@@ -152,6 +152,8 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
         tags |= {v.PER_ROUND, v.ROUND}
     if plan.teams:
         tags.add(TEAM_REF)
+    if len(plan.teams) == 2 and plan.intent in ("head_to_head", "games", "check"):
+        tags.add(v.PAIRING)  # "the Lions v Tigers derby"
     if plan.limit is not None or f.get("ranks") is not None:
         tags.add(NUMBER_REF)
     return frozenset(tags)

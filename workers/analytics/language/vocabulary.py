@@ -94,6 +94,7 @@ THAN = "THAN"  # "more goals than Tigers": a comparison with another team
 ORDINAL = "ORDINAL"  # second, third, 4th: a place in the table
 GAP = "GAP"  # "the gap between", "how far ahead": a difference
 OR = "OR"  # "points or goals", "Lions, Tigers or Bears": a choice the plans cannot make
+PAIRING = "PAIRING"  # "derby", "showdown": the game of the two named teams
 CHOICE = "CHOICE"  # "Lions or Tigers" (two named teams): which of the two, a comparison
 AND_ALSO = "AND_ALSO"  # a second condition ("and fewer than 3 losses")
 LIVE = "LIVE"  # games in progress: the plans know final and scheduled games only
@@ -338,12 +339,14 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "matchup": (GAME,),
     "matchups": (GAME,),
     "clash": (GAME,),
-    "derby": (GAME,),
-    "derbies": (GAME,),
-    "showdown": (GAME,),
-    "showdowns": (GAME,),
-    "duel": (GAME,),
-    "duels": (GAME,),
+    # One game between the two teams named: "the derby between City and United". Without two
+    # teams these say more than "game" (which games are derbies?), so only with two.
+    "derby": (PAIRING,),
+    "derbies": (PAIRING,),
+    "showdown": (PAIRING,),
+    "showdowns": (PAIRING,),
+    "duel": (PAIRING,),
+    "duels": (PAIRING,),
     "clashes": (GAME,),
     "outing": (GAME,),
     "outings": (GAME,),
