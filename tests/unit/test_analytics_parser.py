@@ -699,6 +699,8 @@ def test_issue_15_capabilities(question: str, expected: tuple[Any, ...]) -> None
         "how many games had 3 or more home goals?",
         "what share of home wins were by 2 or more goals?",
         "what share of Bears' away games were draws?",
+        # a yes/no question about every team is not the set of those that pass
+        "is every team unbeaten?",
         # other teams against two named ones, not the game between the two
         "teams that beat Lions and Tigers",
         # "or" that is no choice between the two named teams

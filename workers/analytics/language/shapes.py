@@ -355,6 +355,9 @@ def team_filter(r: Reading) -> Plan | None:
         return None
     if games_subject(r):
         return None  # "which games had 5+ goals": games, never the teams that scored 5
+    words = r.words()
+    if words and words[0] in _AUX and r.has(v.ALL_TEAMS):
+        return None  # "is every team unbeaten?": yes/no about all of them, not the set
     bound = find_bound(r)
     if bound is None:
         return None
