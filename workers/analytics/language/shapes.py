@@ -224,8 +224,8 @@ def _game_bound(r: Reading) -> dict[str, Any] | None:
 def share(r: Reading) -> Plan | None:
     """ "What share of games were home wins?": a percentage with the counts."""
     if _venue_win_rate(r):  # "home win percentage": the share of games won at home
-        result = "home_win" if r.home else "away_win"
-        return make(r, "share", metric="games", filters=filters_of(r, result=result))
+        won_at = "home_win" if r.home else "away_win"
+        return make(r, "share", metric="games", filters=filters_of(r, result=won_at))
     if not r.has(v.PERCENT) or r.has(v.RATE) or len(r.teams) > 1:
         return None
     # The games are implied by a result word: "draw percentage", "percentage of home wins".
