@@ -59,7 +59,7 @@ _RESULT_TAGS = frozenset(
 )
 _BOUND_TAGS = frozenset(
     {v.GT, v.GE, v.LT, v.LE, v.EQ, v.GE_AFTER, v.LE_AFTER, v.UNBEATEN, v.WINLESS, v.YET_TO}
-    | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF}
+    | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF, v.STILL}
 )
 _GAME_WORDS = frozenset({v.GAME, v.RESULT, v.PLAYED, v.MEET})
 
@@ -142,6 +142,8 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
         tags.add(v.RATE)  # "home win percentage" of the league: the share of home wins
     if f.get("outcome") is not None:
         tags |= {v.WIN, v.DRAW, v.LOSS}
+    if f.get("pending"):
+        tags.add(v.STILL)  # "who have Lions still got to play"
     if f.get("round") is not None:
         tags |= {ROUND_REF, v.ROUND}
     if f.get("date") is not None:

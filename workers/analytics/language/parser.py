@@ -423,6 +423,7 @@ def plan_reading(r: Reading) -> Plan:
     for rule in (*SHAPE_RULES, *RULES):
         plan = rule(r)
         if plan is not None:
+            _check_counted_noun(r, plan)
             check_coverage(r, plan)
             return plan
     if r.has(*_NO_SHAPE):
@@ -433,6 +434,30 @@ def plan_reading(r: Reading) -> Plan:
             details={"not_understood": [said]},
         )
     raise NoPlan("I did not understand the question.")
+
+
+# Numbers that are not a count of games: "how many games were won by a single goal" summed as
+# the league's goals, or "how many games have Lions scored in" as Lions' goals, is a confident
+# answer to another question.
+_NOT_GAME_COUNTS = frozenset({"score_for", "score_against", "score_diff", "points"})
+
+
+def _counts_games(r: Reading) -> bool:
+    """ "How many games/matches …": the noun counted right after "how many" is games."""
+    tags = [tags for _word, tags in r.terms if tags]
+    return any(v.HOWMANY in a and v.GAME in b for a, b in zip(tags, tags[1:], strict=False))
+
+
+def _check_counted_noun(r: Reading, plan: Plan) -> None:
+    """Refuse a plan whose number is not a count of games when the question counts games."""
+    if not _counts_games(r):
+        return
+    if plan.intent in ("total", "average") or plan.metric in _NOT_GAME_COUNTS:
+        raise NoPlan(
+            "I can count games by a result or by a number of goals "
+            "(\"how many games had 4 or more goals\"), not that.",
+            code="unsupported_question",
+        )
 
 
 _NO_SHAPE = frozenset(
