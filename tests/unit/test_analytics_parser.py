@@ -414,6 +414,13 @@ REFUSED = [
     "   ",
     "'; DROP TABLE games; --",
     "tell me a joke",
+    # "How many games …" counts games: never the goals of those games, nor a team's goals.
+    "how many games were won by one goal or a single goal",
+    "how many matches had goals",
+    "how many games did Lions score in",
+    # "still" apart from its verb ("still got to play") asks for games to come: not all games.
+    "who have Bears still got to play",
+    "are Lions still top",
 ]
 
 
@@ -423,6 +430,25 @@ def test_refuses_rather_than_guesses(question: str) -> None:
         parse_question(question, EVENT, TODAY)
     assert caught.value.message
     assert caught.value.examples == example_questions(EVENT)
+
+
+NO_WINS = {"metric": "won", "op": "eq", "value": 0}
+GE4 = {"metric": "total_goals", "op": "ge", "value": 4}
+
+
+@check(
+    [
+        ("who have Lions still to play", P("opponents", None, "Lions", filters={"pending": True})),
+        ("teams still without a win", P("filter", "won", filters={"threshold": NO_WINS})),
+        ("how many games had 4 goals or more", P("count", "games", filters={"threshold": GE4})),
+    ]
+)
+def test_still_and_game_counts_are_read_where_they_are_understood(
+    question: str, expected: dict[str, Any]
+) -> None:
+    """The refusals above are narrow: "still" before a bound or in "still to play", and a count
+    of games by a number of goals, are still answered."""
+    assert plan_of(question) == expected
 
 
 def test_unknown_team_is_named_and_not_suggested_away() -> None:

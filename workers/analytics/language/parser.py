@@ -11,6 +11,7 @@ weather, three teams at once — raises ``UnrecognizedQuestion`` rather than gue
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -445,7 +446,7 @@ _NOT_GAME_COUNTS = frozenset({"score_for", "score_against", "score_diff", "point
 def _counts_games(r: Reading) -> bool:
     """ "How many games/matches …": the noun counted right after "how many" is games."""
     tags = [tags for _word, tags in r.terms if tags]
-    return any(v.HOWMANY in a and v.GAME in b for a, b in zip(tags, tags[1:], strict=False))
+    return any(v.HOWMANY in a and v.GAME in b for a, b in itertools.pairwise(tags))
 
 
 def _check_counted_noun(r: Reading, plan: Plan) -> None:
@@ -455,7 +456,7 @@ def _check_counted_noun(r: Reading, plan: Plan) -> None:
     if plan.intent in ("total", "average") or plan.metric in _NOT_GAME_COUNTS:
         raise NoPlan(
             "I can count games by a result or by a number of goals "
-            "(\"how many games had 4 or more goals\"), not that.",
+            '("how many games had 4 or more goals"), not that.',
             code="unsupported_question",
         )
 
