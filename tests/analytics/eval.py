@@ -35,14 +35,22 @@ from tests.analytics.reference import FIXTURE_PATH, Fixture, load_fixture
 
 HERE = Path(__file__).parent
 SHAPES = HERE / "shapes"
-# One file per plan shape (tuned), and the held-out files nobody tunes against.
+# One file per plan shape (tuned), and the held-out files. heldout/shapes/heldout were never
+# tuned question by question, but their refusals steered what was built; heldout_fresh was
+# written later, before its author read the parser, and only its wrong answers are ever fixed.
 SETS = {
     "questions": HERE / "questions.yaml",
     "heldout": HERE / "heldout.yaml",
-    **{f"shapes/{p.stem}": p for p in sorted(SHAPES.glob("*.yaml")) if p.stem != "heldout"},
+    **{
+        f"shapes/{p.stem}": p
+        for p in sorted(SHAPES.glob("*.yaml"))
+        if not p.stem.startswith("heldout")
+    },
     "shapes/heldout": SHAPES / "heldout.yaml",
+    "shapes/heldout_fresh": SHAPES / "heldout_fresh.yaml",
 }
 HELDOUT_SETS = ("heldout", "shapes/heldout")
+FRESH_SETS = ("shapes/heldout_fresh",)  # the honest measure: 0 wrong enforced, share reported
 DEFAULT_EVENT = "Summer Cup"
 UNRECOGNIZED = "unrecognized"  # refused, with any code
 REFUSAL_CODES = (

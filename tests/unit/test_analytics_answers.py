@@ -121,7 +121,7 @@ EXAMPLES = [
     ),
     "Tigers are 3rd in Summer Cup with 9 points.",
     (("team_record", RECORD, [["Lions", 7, 5, 1, 1, 16, 5, 11, 16]]), {"teams": [1]}),
-    "Lions' record: played 7, won 5, drawn 1, lost 1, 16 points.",
+    "Lions' record: played 7, won 5, drawn 1, lost 1, scored 16, conceded 5, 16 points.",
     # games
     (("head_to_head", GAME, [game(1, "2026-05-02", "Lions", "Tigers", 3, 1)]), {"teams": [1, 2]}),
     "Lions beat Tigers 3\u20131 on 2026-05-02.",

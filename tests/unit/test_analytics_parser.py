@@ -414,6 +414,13 @@ REFUSED = [
     "   ",
     "'; DROP TABLE games; --",
     "tell me a joke",
+    # "How many games …" counts games: never the goals of those games, nor a team's goals.
+    "how many games were won by one goal or a single goal",
+    "how many matches had goals",
+    "how many games did Lions score in",
+    # "still" apart from its verb ("still got to play") asks for games to come: not all games.
+    "who have Bears still got to play",
+    "are Lions still top",
 ]
 
 
@@ -423,6 +430,25 @@ def test_refuses_rather_than_guesses(question: str) -> None:
         parse_question(question, EVENT, TODAY)
     assert caught.value.message
     assert caught.value.examples == example_questions(EVENT)
+
+
+NO_WINS = {"metric": "won", "op": "eq", "value": 0}
+GE4 = {"metric": "total_goals", "op": "ge", "value": 4}
+
+
+@check(
+    [
+        ("who have Lions still to play", P("opponents", None, "Lions", filters={"pending": True})),
+        ("teams still without a win", P("filter", "won", filters={"threshold": NO_WINS})),
+        ("how many games had 4 goals or more", P("count", "games", filters={"threshold": GE4})),
+    ]
+)
+def test_still_and_game_counts_are_read_where_they_are_understood(
+    question: str, expected: dict[str, Any]
+) -> None:
+    """The refusals above are narrow: "still" before a bound or in "still to play", and a count
+    of games by a number of goals, are still answered."""
+    assert plan_of(question) == expected
 
 
 def test_unknown_team_is_named_and_not_suggested_away() -> None:
@@ -629,5 +655,89 @@ def test_defensive_superlatives_and_this_seasons_year(question: str, expected: A
     "question", ["who won the league in 1990", "who has the most?", "which club is the most?"]
 )
 def test_another_season_or_no_column_is_refused(question: str) -> None:
+    with pytest.raises(UnrecognizedQuestion):
+        parse_question(question, EVENT, TODAY)
+
+
+# --- issue 15: general capabilities, and the wrong answers they must not bring -------------
+
+F = {"filters": {}, "group_by": None, "limit": None}
+
+
+def _threshold(metric: str, op: str, value: int) -> dict[str, Any]:
+    return {"threshold": {"metric": metric, "op": op, "value": value}}
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # a set named by a pronoun or a quantifier
+        ("is anybody unbeaten?", ("filter", "lost", [], _threshold("lost", "eq", 0))),
+        (
+            "every club on fewer than 8 points",
+            ("filter", "points", [], _threshold("points", "lt", 8)),
+        ),
+        ("where does everyone stand?", ("table", None, [], {})),
+        # a bare noun phrase about games counts; "N+" is "N or more"
+        ("games with 6+ goals", ("count", "games", [], _threshold("total_goals", "ge", 6))),
+        (
+            "away wins by more than 1 goal",
+            ("count", "games", [], {"result": "away_win", **_threshold("margin", "gt", 1)}),
+        ),
+        # a result named with its percentage
+        ("percentage of home wins", ("share", "games", [], {"result": "home_win"})),
+        ("away win %", ("share", "games", [], {"result": "away_win"})),
+        # idioms for a result, verbs that only carry a column
+        ("who have Lions got the better of?", ("opponents", None, ["Lions"], {"outcome": "win"})),
+        (
+            "which teams came out on top against Wolves?",
+            ("opponents", None, ["Wolves"], {"outcome": "loss"}),
+        ),
+        ("which club has suffered the fewest defeats?", ("leader", "lost", [], {})),
+        # a sort key, several record columns, the game as the subject, a choice of two teams
+        ("top 3 teams by number of wins", ("top_n", "won", [], {})),
+        ("Wolves: won, drawn, lost", ("team_record", None, ["Wolves"], {})),
+        ("the match with the fewest goals", ("extreme", "total_goals", [], {})),
+        ("who has more points, Bears or Eagles?", ("compare", "points", ["Bears", "Eagles"], {})),
+    ],
+)
+def test_issue_15_capabilities(question: str, expected: tuple[Any, ...]) -> None:
+    intent, metric, teams, filters = expected
+    plan = plan_of(question)
+    assert (plan["intent"], plan["metric"], plan["teams"], plan["filters"]) == (
+        intent,
+        metric,
+        teams,
+        filters,
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # about games: never the teams that scored 5, nor a count for a list
+        "which games had 5+ goals?",
+        "show me games with 5+ goals",
+        "what matches had fewer than 2 goals",
+        "which home wins were by 2 or more?",
+        "games with the most wins",
+        # one side's goals are no game measure; a share of a subset is no share of the games
+        "how many games had 3 or more home goals?",
+        "what share of home wins were by 2 or more goals?",
+        "what share of Bears' away games were draws?",
+        # a yes/no question about every team is not the set of those that pass
+        "is every team unbeaten?",
+        # other teams against two named ones, not the game between the two
+        "teams that beat Lions and Tigers",
+        # "or" that is no choice between the two named teams
+        "how many goals have Lions or Tigers scored?",
+        "did Lions concede more goals or points than Tigers?",
+        # a win rate is not goals per game; a derby is the game of two named teams
+        "average win rate",
+        "how many derbies have there been?",
+        "games by number of goals",
+    ],
+)
+def test_issue_15_refusals_instead_of_wrong_answers(question: str) -> None:
     with pytest.raises(UnrecognizedQuestion):
         parse_question(question, EVENT, TODAY)

@@ -57,6 +57,17 @@ ANSWERED = [
     "is Lions top?",
     "did Bears beat Wolves?",
     "have Wolves won more than 2 games?",
+    # issue 15's general capabilities (categories found by the held-out refusals)
+    "anyone still without a win?",
+    "list every side with 3 or more losses",
+    "games with 5+ goals?",
+    "draw percentage",
+    "home wins by 2 or more",
+    "who have Lions got the better of?",
+    "who has more points, Bears or Wolves?",
+    "top 3 teams by number of wins",
+    "Bears: played, won, drawn, lost",
+    "the match with the most goals",
 ]
 ANSWERED_QUESTIONS = st.sampled_from(ANSWERED)
 

@@ -59,15 +59,15 @@ _RESULT_TAGS = frozenset(
 )
 _BOUND_TAGS = frozenset(
     {v.GT, v.GE, v.LT, v.LE, v.EQ, v.GE_AFTER, v.LE_AFTER, v.UNBEATEN, v.WINLESS, v.YET_TO}
-    | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF}
+    | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF, v.STILL}
 )
 _GAME_WORDS = frozenset({v.GAME, v.RESULT, v.PLAYED, v.MEET})
 
 _INTENT_TAGS: dict[str, frozenset[str]] = {
     # No GAME here: "the game with the least goals" is not a team; "won the most games" is
     # covered by the metric's own words.
-    "leader": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD},  # "best home record"
-    "top_n": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD, NUMBER_REF},
+    "leader": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD, v.SORT_KEY},  # "home record"
+    "top_n": _RANKING | {v.BIG, v.SMALL, v.TABLE, v.ORDER, v.RECORD, v.SORT_KEY, NUMBER_REF},
     "team_value": frozenset({v.HOWMANY, v.WHERE, v.GAME, v.DOING}),
     "team_record": frozenset(
         {v.RECORD, v.DOING, v.FOR, v.AGAINST, v.SCORED, v.GOALS, v.WIN, v.DRAW, v.LOSS}
@@ -84,7 +84,7 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
     | _RESULT_TAGS,
     "average": frozenset(
         {v.AVERAGE, v.PER_GAME, v.PER_TEAM, v.PER, v.GOALS, v.SCORED, v.FOR, v.GAME}
-        | {v.HOWMANY, v.RATE, v.PLAYED, v.SINGLE_GAME}
+        | {v.HOWMANY, v.PLAYED, v.SINGLE_GAME}
         | _RESULT_TAGS
     ),
     "extreme": frozenset(
@@ -93,7 +93,9 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
         | {v.SCORED, v.TOP}
         | _GAME_WORDS
     ),
-    "table": frozenset({v.TABLE, v.POSITION, v.ORDER, v.TOP, v.BOTTOM, v.POINTS}),
+    # "where does every team stand?": the whole table
+    "table": frozenset({v.TABLE, v.POSITION, v.ORDER, v.TOP, v.BOTTOM, v.POINTS, v.ALL_TEAMS})
+    | {v.WHERE},
     "form": frozenset({v.FORM, v.LAST, NUMBER_REF, v.WIN, v.DRAW, v.LOSS, v.DOING, v.HOW})
     | _GAME_WORDS,
     "games": frozenset(
@@ -101,8 +103,10 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
         | {v.GOALS, v.SINGLE_GAME}
         | _GAME_WORDS
     ),
-    "filter": frozenset({v.GAME}),  # its threshold brings the comparison words
-    "compare": frozenset({v.THAN, v.GT, v.LT, v.MOST, v.LEAST, v.BEST, v.WORST, v.VERSUS}),
+    # Its threshold brings the comparison words; "every team with …" is the set itself.
+    "filter": frozenset({v.GAME, v.ALL_TEAMS}),
+    "compare": frozenset({v.THAN, v.GT, v.LT, v.MOST, v.LEAST, v.BEST, v.WORST, v.VERSUS})
+    | {v.CHOICE},
     "difference": frozenset(
         {v.HOWMANY, v.MOST, v.LEAST, v.THAN, v.GAP, v.BETWEEN, v.VERSUS, v.TOP, v.BOTTOM}
         | {v.LAST, v.TABLE, v.POSITION, v.ORDINAL, NUMBER_REF}
@@ -134,8 +138,12 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
         tags |= {v.HOME, v.AWAY}
     if f.get("result") is not None:
         tags |= _RESULT_TAGS
+    if plan.intent == "share" and not plan.teams and f.get("result") in ("home_win", "away_win"):
+        tags.add(v.RATE)  # "home win percentage" of the league: the share of home wins
     if f.get("outcome") is not None:
         tags |= {v.WIN, v.DRAW, v.LOSS}
+    if f.get("pending"):
+        tags.add(v.STILL)  # "who have Lions still got to play"
     if f.get("round") is not None:
         tags |= {ROUND_REF, v.ROUND}
     if f.get("date") is not None:
@@ -146,6 +154,8 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
         tags |= {v.PER_ROUND, v.ROUND}
     if plan.teams:
         tags.add(TEAM_REF)
+    if len(plan.teams) == 2 and plan.intent in ("head_to_head", "games", "check"):
+        tags.add(v.PAIRING)  # "the Lions v Tigers derby"
     if plan.limit is not None or f.get("ranks") is not None:
         tags.add(NUMBER_REF)
     return frozenset(tags)

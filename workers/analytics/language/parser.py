@@ -11,6 +11,7 @@ weather, three teams at once — raises ``UnrecognizedQuestion`` rather than gue
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ from workers.analytics.language.reading import (
     read_question,
 )
 from workers.analytics.language.shapes import RULES as SHAPE_RULES
+from workers.analytics.language.shapes import games_subject
 from workers.analytics.language.text import MAX_QUESTION_CHARS, tokenize
 from workers.analytics.plan import (
     MAX_LIMIT,
@@ -87,13 +89,20 @@ def _which_games(r: Reading) -> bool:
 
 
 def _about_a_game(r: Reading) -> bool:
-    return _which_games(r) or (r.has(v.SINGLE_GAME) and not r.has(v.AVERAGE))
+    """ "which game …", "the match with the fewest goals", "most goals in a game"."""
+    single = r.has(v.SINGLE_GAME) and not r.has(v.AVERAGE)
+    return _which_games(r) or single or (games_subject(r) and not r.teams)
 
 
 def two_teams(r: Reading) -> Plan | None:
     """Two teams: their results against each other, or when they are due to meet."""
     if len(r.teams) != 2:
         return None
+    if _third_teams(r):
+        raise NoPlan(
+            "I can list who one team beat, drew with or lost to, not teams against two at once.",
+            code="unsupported_question",
+        )
     # "When did/do they play?" asks for the games; "what happened when …" for the results.
     results = r.has(v.SCORELINE, v.RESULT, v.WIN, v.DRAW, v.LOSS, v.GOALS, v.H2H, v.HOWMANY)
     asks_when = any(v.WHEN in tags for _word, tags in r.terms[:2]) and not results
@@ -101,6 +110,24 @@ def two_teams(r: Reading) -> Plan | None:
     if (r.has(v.NEXT, v.FIXTURE) or asks_when or dated) and not r.has(v.H2H):
         return make(r, "games", teams=r.teams, filters=filters_of(r))
     return make(r, "head_to_head", teams=r.teams, filters=filters_of(r))
+
+
+_RESULT_VERBS = frozenset({v.WIN, v.DRAW, v.LOSS})
+
+
+def _third_teams(r: Reading) -> bool:
+    """ "Teams that beat Lions and Tigers", "which sides have lost to Bears and Eagles": other
+    teams, by their results against both named ones (not the game between the two)."""
+    games = (v.BETWEEN, v.VERSUS, v.H2H, v.MEET, v.PLAYED, v.WHEN, v.GAME, v.RESULT, v.CHOICE)
+    if not r.has(v.WHO, v.TEAM) or r.has(*games):
+        return False
+    words = r.words()
+    first_team = words.index(TEAM_REF)
+    if words[first_team + 1 : first_team + 3] != ["and", TEAM_REF]:
+        return False
+    asked = [i for i, (_word, tags) in enumerate(r.terms) if tags & {v.WHO, v.TEAM}]
+    verbs = [i for i, (_word, tags) in enumerate(r.terms) if tags & _RESULT_VERBS]
+    return bool(asked and verbs) and asked[0] < verbs[0] < first_team
 
 
 def extreme(r: Reading) -> Plan | None:
@@ -150,6 +177,8 @@ def _singular_game(r: Reading) -> bool:
 def average(r: Reading) -> Plan | None:
     if not (r.has(v.AVERAGE) or r.has(v.PER_GAME, v.PER_TEAM)):
         return None
+    if not r.has(v.AVERAGE, v.PER_GAME, v.GOALS, v.SCORED, v.FOR):
+        return None  # "where does every team stand": a set of teams, not goals per team
     if not r.teams and _superlative(r) and r.has(v.WHO, v.TEAM):
         raise NoPlan("I can rank teams by totals such as goals or points, not by averages.")
     in_results = r.has(v.GOALS) and not r.teams  # "average goals in a draw": a result filter
@@ -286,6 +315,8 @@ def ranking(r: Reading) -> Plan | None:
     ordered = r.has(v.ORDER) and r.has(v.TEAM)
     if r.teams or not (_superlative(r) or ordered or (r.has(v.LAST) and r.has(v.WHO, v.TEAM))):
         return None
+    if games_subject(r) and not r.has(v.WHO, v.TEAM):
+        return None  # "games with the most wins": games are not ranked by a team's column
     metric = team_metric(r) or ("position" if r.has(v.WHO, v.TEAM, v.LAST) else None)
     # Without a metric only a ranking word means the table ("who is best", "who leads");
     # "who has the most?" names no column: refuse rather than guess.
@@ -313,7 +344,7 @@ def team_questions(r: Reading) -> Plan | None:
     if r.has(v.FIXTURE, v.WHEN, v.NEXT) or ((r.date or r.round) and not r.has(v.HOWMANY)):
         return make(r, "games", teams=r.teams, filters=filters_of(r))
     both_ways = r.has(v.FOR, v.SCORED) and r.has(v.AGAINST)  # "scored and conceded"
-    if (r.has(v.RECORD) and not r.has(v.DEFENCE, v.CLEAN)) or both_ways:
+    if (r.has(v.RECORD) and not r.has(v.DEFENCE, v.CLEAN)) or both_ways or _columns_listed(r):
         return make(r, "team_record", teams=r.teams, filters=extra)
     # "which games have Lions played", "who beat the Lions", "who did Tigers play": their games.
     opponents = r.has(v.WHO) and r.has(v.WIN, v.LOSS, v.DRAW, v.MEET) and not _superlative(r)
@@ -329,13 +360,24 @@ def team_questions(r: Reading) -> Plan | None:
     return make(r, "team_record", teams=r.teams, filters=extra)
 
 
+_RECORD_COLUMNS = (v.PLAYED, v.WIN, v.DRAW, v.LOSS)
+
+
+def _columns_listed(r: Reading) -> bool:
+    """ "Sharks: played, won, drawn, lost?", "Lions wins and losses": several columns of the
+    record named side by side (not compared: "more wins than losses" is no record)."""
+    named = sum(r.has(tag) for tag in _RECORD_COLUMNS)
+    return named >= 2 and not (_superlative(r) or r.has(v.THAN, v.GAP, v.OR))
+
+
 def listings(r: Reading) -> Plan | None:
     """No team: the table, or the games on a date or in a round."""
     if r.teams:
         return None
     standings = r.has(v.TABLE) and not r.has(v.GAME, v.RESULT, v.FIXTURE) and r.round is None
     ordered = r.has(v.ORDER) and r.has(v.TEAM)  # "rank the teams"
-    if standings or (not (r.date or r.round) and (r.group or ordered)):
+    everyone = r.has(v.ALL_TEAMS) and r.has(v.POSITION, v.WHERE)  # "where does every team stand"
+    if standings or (not (r.date or r.round) and (r.group or ordered or everyone)):
         return make(r, "table", filters=filters_of(r))
     if r.date or r.round or (r.has(v.GAME, v.RESULT, v.FIXTURE) and r.tags <= _JUST_GAMES):
         return make(r, "games", filters=filters_of(r))  # "games on 5 May", "all fixtures"
@@ -382,9 +424,10 @@ def plan_reading(r: Reading) -> Plan:
     for rule in (*SHAPE_RULES, *RULES):
         plan = rule(r)
         if plan is not None:
+            _check_counted_noun(r, plan)
             check_coverage(r, plan)
             return plan
-    if r.has(v.OR, v.GT, v.LT, v.GE, v.LE, v.GE_AFTER, v.LE_AFTER, v.THAN, v.GAP):
+    if r.has(*_NO_SHAPE):
         said = next(word for word, tags in r.terms if tags & _NO_SHAPE)
         raise NoPlan(
             f"I can't use '{said}' here.",
@@ -394,7 +437,33 @@ def plan_reading(r: Reading) -> Plan:
     raise NoPlan("I did not understand the question.")
 
 
-_NO_SHAPE = frozenset({v.OR, v.GT, v.LT, v.GE, v.LE, v.GE_AFTER, v.LE_AFTER, v.THAN, v.GAP})
+# Numbers that are not a count of games: "how many games were won by a single goal" summed as
+# the league's goals, or "how many games have Lions scored in" as Lions' goals, is a confident
+# answer to another question.
+_NOT_GAME_COUNTS = frozenset({"score_for", "score_against", "score_diff", "points"})
+
+
+def _counts_games(r: Reading) -> bool:
+    """ "How many games/matches …": the noun counted right after "how many" is games."""
+    tags = [tags for _word, tags in r.terms if tags]
+    return any(v.HOWMANY in a and v.GAME in b for a, b in itertools.pairwise(tags))
+
+
+def _check_counted_noun(r: Reading, plan: Plan) -> None:
+    """Refuse a plan whose number is not a count of games when the question counts games."""
+    if not _counts_games(r):
+        return
+    if plan.intent in ("total", "average") or plan.metric in _NOT_GAME_COUNTS:
+        raise NoPlan(
+            "I can count games by a result or by a number of goals "
+            '("how many games had 4 or more goals"), not that.',
+            code="unsupported_question",
+        )
+
+
+_NO_SHAPE = frozenset(
+    {v.OR, v.CHOICE, v.GT, v.LT, v.GE, v.LE, v.GE_AFTER, v.LE_AFTER, v.THAN, v.GAP}
+)
 # ---------------------------------------------------------------------------- public
 
 

@@ -137,7 +137,7 @@ def read_question(
     _refuse_months(words)
     words = _lift_round(words, reading)
     words = _lift_group(words, event, reading)
-    reading.terms = _tag(words, reading, _written_as_names(tokens))
+    reading.terms = _mark_choice(_tag(words, reading, _written_as_names(tokens)))
     if topical and off_topic(reading):
         raise NoPlan(
             f"I can answer questions about {event.name}'s teams, games, results and table only.",
@@ -153,7 +153,7 @@ def read_question(
 _TOPIC = frozenset(
     {v.GOALS, v.SCORED, v.FOR, v.AGAINST, v.DEFENCE, v.POINTS, v.WIN, v.DRAW, v.LOSS, v.DIFF}
     | {v.CLEAN, v.RATE, v.PLAYED, v.POSITION, v.TABLE, v.GAME, v.RESULT, v.SCORELINE, v.TEAM}
-    | {v.HIGHSCORING, v.LOWSCORING, v.MARGIN, v.H2H, v.VERSUS, v.MEET, v.FORM, v.RECORD}
+    | {v.HIGHSCORING, v.LOWSCORING, v.MARGIN, v.H2H, v.VERSUS, v.MEET, v.FORM, v.RECORD, v.PAIRING}
     | {v.DOING, v.FIXTURE, v.GOALLESS, v.DECIDED, v.ROUND, v.PER_GAME, v.PER_TEAM, v.HOME}
     | {v.AWAY, v.LEAD, v.TOP, v.BOTTOM, v.UNSUPPORTED, v.SCORER, v.UNBEATEN, v.WINLESS}
     | {v.PER_ROUND, v.SINGLE_GAME, v.LIVE, v.AVERAGE, v.BEST, v.WORST, v.MOST, v.LEAST}
@@ -290,6 +290,22 @@ def _tag(
             terms.append((words[i], _word_tags(words, i, reading)))
             i += 1
     return terms
+
+
+def _mark_choice(terms: list[tuple[str, frozenset[str]]]) -> list[tuple[str, frozenset[str]]]:
+    """ "Lions or Tigers" (two named teams, "or" between them): a choice between the two, which
+    a comparison can answer; any other "or" stays a choice no plan can make."""
+    out = list(terms)
+    for i in range(1, len(terms) - 1):
+        after = i + 2 if terms[i + 1][0] == "the" and i + 2 < len(terms) else i + 1
+        if (
+            v.OR in terms[i][1]
+            and terms[i - 1][0] == TEAM_REF
+            and terms[after][0] == TEAM_REF
+            and sum(word == TEAM_REF for word, _tags in terms) == 2
+        ):
+            out[i] = (terms[i][0], frozenset({v.CHOICE}))
+    return out
 
 
 def _check_season(year: int, reading: Reading) -> None:

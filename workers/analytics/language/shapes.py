@@ -119,8 +119,14 @@ def _outcome(r: Reading) -> str | None:
 
 
 def compare(r: Reading) -> Plan | None:
-    """ "Did Lions concede more than Tigers?": yes/no with both values."""
-    if len(r.teams) != 2 or r.has(v.HOWMANY, v.GAP) or not r.has(v.THAN, v.GT, v.LT):
+    """ "Did Lions concede more than Tigers?": yes/no with both values. "Lions or Tigers: who
+    has let in more?" is the same comparison, the teams in the order they are named."""
+    if len(r.teams) != 2 or r.has(v.HOWMANY, v.GAP):
+        return None
+    choice = r.has(v.CHOICE) and r.has(v.WHO) and r.has(v.MOST, v.LEAST, v.BEST, v.WORST)
+    if r.has(v.CHOICE) and not choice:
+        return None
+    if not (choice or r.has(v.THAN, v.GT, v.LT)):
         return None
     metric = team_metric(r)
     if metric is None:
@@ -217,26 +223,100 @@ def _game_bound(r: Reading) -> dict[str, Any] | None:
 
 def share(r: Reading) -> Plan | None:
     """ "What share of games were home wins?": a percentage with the counts."""
-    if not r.has(v.PERCENT) or r.has(v.RATE) or len(r.teams) > 1 or not r.has(v.GAME):
+    if _venue_win_rate(r):  # "home win percentage": the share of games won at home
+        won_at = "home_win" if r.home else "away_win"
+        return make(r, "share", metric="games", filters=filters_of(r, result=won_at))
+    if not r.has(v.PERCENT) or r.has(v.RATE) or len(r.teams) > 1:
+        return None
+    # The games are implied by a result word: "draw percentage", "percentage of home wins".
+    if not r.has(v.GAME, v.DRAW, v.GOALLESS, v.DECIDED) and not (
+        r.has(v.WIN, v.LOSS) and r.home is not None
+    ):
         return None
     threshold = _game_bound(r)
-    result = None if threshold and threshold["metric"] == "margin" else game_result(r)
+    if threshold is not None and not _venue_fits(r, threshold):
+        return None
+    result = _bound_result(r, threshold)
+    if threshold is not None and result is not None:
+        # "what share of draws had 4+ goals": a share of the draws, but a share is always of
+        # the games in scope; refused rather than answered over all games.
+        return None
     if r.teams and (r.has(v.WIN, v.LOSS) or threshold):
         return None  # a team's share of wins is its win rate
     if threshold is None and result is None:
+        return None
+    if r.teams and r.has(v.HOME, v.AWAY):
+        # "Lions' draw percentage at home": of their home games, or of all their games? A
+        # share's venue would be part of the condition; rather than guess, refuse.
         return None
     filters = filters_of(r, result=result, threshold=threshold)
     return make(r, "share", metric="games", teams=r.teams, filters=filters)
 
 
+def games_subject(r: Reading) -> bool:
+    """The question is about games, not teams: "which games had 5+ goals", "matches with at
+    least 4 goals", "draws with 4 goals or more" (the first content word is a game or a result)."""
+    return _subject(r) is not None
+
+
+def _bare_games(r: Reading) -> bool:
+    """A bare noun phrase about games ("games with 5+ goals?"): asks how many, like "home wins";
+    "which/what games …" and "show me games …" ask for the games themselves."""
+    return _subject(r) == 0 and not r.has(v.LIST, v.WHO, v.TEAM)
+
+
+def _subject(r: Reading) -> int | None:
+    """Where a game or result word ("games", "draws", "home wins") opens the question (0 = first
+    word; 1 = after which/what, "show me", a filler), or None when it opens with another."""
+    for i, (word, tags) in enumerate(r.terms):
+        if word in ("which", "what") or (not tags and word in v.IGNORABLE):
+            continue
+        if tags & {v.LIST, v.FILLER}:
+            continue
+        following = r.terms[i + 1][1] if i + 1 < len(r.terms) else frozenset()
+        venue_result = bool(tags & {v.HOME, v.AWAY}) and bool(following & {v.WIN, v.LOSS})
+        if word == "played" or not (tags & {v.GAME, v.DRAW, v.GOALLESS, v.DECIDED} or venue_result):
+            return None
+        return 0 if i == 0 else 1
+    return None
+
+
+def _venue_fits(r: Reading, threshold: dict[str, Any]) -> bool:
+    """A venue with a threshold on games is only a home (or away) win: "home wins by 2 or
+    more". "3 or more home goals" is a threshold on one side's goals, which no plan holds."""
+    if not r.has(v.HOME, v.AWAY):
+        return True
+    return r.home is not None and r.has(v.WIN, v.LOSS) and threshold["metric"] == "margin"
+
+
+def _bound_result(r: Reading, threshold: dict[str, Any] | None) -> str | None:
+    """The result filter beside a threshold: "won by 3" says no more than the margin does,
+    unless a venue makes it a home or away win."""
+    if threshold is not None and threshold["metric"] == "margin" and r.home is None:
+        return None
+    return game_result(r)
+
+
+def _venue_win_rate(r: Reading) -> bool:
+    """A win rate of the whole league at one venue ("home win percentage across the league"):
+    the share of games the home (or away) side won. With a team, or asking which team, it is
+    that team's win rate; without a venue, every decided game has a winner, so it is refused."""
+    if not r.has(v.RATE) or r.teams or r.home is None:
+        return False
+    return not r.has(v.WHO, v.TEAM, v.ORDER, v.AVERAGE, *_SUPERLATIVE)
+
+
 def game_count(r: Reading) -> Plan | None:
-    """ "How many matches had five goals or more?": a count with a threshold on each game."""
-    if r.teams or not r.has(v.HOWMANY) or r.has(v.PERCENT):
+    """ "How many matches had five goals or more?": a count with a threshold on each game; the
+    bare noun phrase ("games with 5+ goals?") is a count too, like "home wins" or "draws"."""
+    if r.teams or r.has(v.PERCENT):
+        return None
+    if not (r.has(v.HOWMANY) or _bare_games(r)):
         return None
     threshold = _game_bound(r)
-    if threshold is None:
+    if threshold is None or not _venue_fits(r, threshold):
         return None
-    result = None if threshold["metric"] == "margin" else game_result(r)
+    result = _bound_result(r, threshold)
     return make(
         r, "count", metric="games", filters=filters_of(r, result=result, threshold=threshold)
     )
@@ -271,8 +351,13 @@ def opponents(r: Reading) -> Plan | None:
 
 def team_filter(r: Reading) -> Plan | None:
     """ "Which teams have more than 10 points?", "unbeaten sides", "teams without a win"."""
-    if r.teams or r.has(v.HOWMANY) or not r.has(v.WHO, v.TEAM, v.LIST):
+    if r.teams or r.has(v.HOWMANY) or not r.has(v.WHO, v.TEAM, v.LIST, v.ALL_TEAMS):
         return None
+    if games_subject(r):
+        return None  # "which games had 5+ goals": games, never the teams that scored 5
+    words = r.words()
+    if words and words[0] in _AUX and r.has(v.ALL_TEAMS):
+        return None  # "is every team unbeaten?": yes/no about all of them, not the set
     bound = find_bound(r)
     if bound is None:
         return None

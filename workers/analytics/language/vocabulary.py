@@ -64,11 +64,13 @@ WHEN = "WHEN"
 WHERE = "WHERE"
 LIST = "LIST"  # show / list / give
 ORDER = "ORDER"  # "rank/sort the teams by …": every team, in order
+SORT_KEY = "SORT_KEY"  # "by number of": what a ranking is ordered by (not a count)
 GOALLESS = "GOALLESS"
 DECIDED = "DECIDED"
 ROUND = "ROUND"
 PER_GAME = "PER_GAME"  # "per game", "a match": averages
 PER_TEAM = "PER_TEAM"
+ALL_TEAMS = "ALL_TEAMS"  # "every team", "all the clubs": the set a filter or the table ranges over
 SINGLE_GAME = "SINGLE_GAME"  # "in a game", "in one match": one game, not an average
 PER_ROUND = "PER_ROUND"  # "each round", "by round": group_by round
 UNSUPPORTED = "UNSUPPORTED"
@@ -86,12 +88,17 @@ LE_AFTER = "LE_AFTER"
 UNBEATEN = "UNBEATEN"  # no losses
 WINLESS = "WINLESS"  # no wins
 YET_TO = "YET_TO"  # "yet to keep a clean sheet": none so far
+# "still" on its own: harmless before a bound ("still without a win") or with games to come,
+# but "Man Utd still got to face who" asks for games not yet played; elsewhere it is refused.
+STILL = "STILL"
 NEGATIVE = "NEGATIVE"  # below zero
 POSITIVE = "POSITIVE"  # above zero
 THAN = "THAN"  # "more goals than Tigers": a comparison with another team
 ORDINAL = "ORDINAL"  # second, third, 4th: a place in the table
 GAP = "GAP"  # "the gap between", "how far ahead": a difference
-OR = "OR"  # "Lions or Tigers", "points or goals": a choice the plans cannot make
+OR = "OR"  # "points or goals", "Lions, Tigers or Bears": a choice the plans cannot make
+PAIRING = "PAIRING"  # "derby", "showdown": the game of the two named teams
+CHOICE = "CHOICE"  # "Lions or Tigers" (two named teams): which of the two, a comparison
 AND_ALSO = "AND_ALSO"  # a second condition ("and fewer than 3 losses")
 LIVE = "LIVE"  # games in progress: the plans know final and scheduled games only
 
@@ -192,6 +199,25 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "beats": (WIN,),
     "beaten": (WIN,),
     "beating": (WIN,),
+    # Idioms for beating a team ("got the better of Sharks", "came out on top against Bears").
+    "got the better of": (WIN,),
+    "get the better of": (WIN,),
+    "gets the better of": (WIN,),
+    "gotten the better of": (WIN,),
+    "getting the better of": (WIN,),
+    "came out on top": (WIN,),
+    "come out on top": (WIN,),
+    "comes out on top": (WIN,),
+    "edged past": (WIN,),
+    "edged out": (WIN,),
+    "overcame": (WIN,),
+    "overcome": (WIN,),
+    "saw off": (WIN,),
+    "seen off": (WIN,),
+    "triumphed over": (WIN,),
+    "triumph over": (WIN,),
+    "prevailed over": (WIN,),
+    "prevailed against": (WIN,),
     "draw": (DRAW,),
     "draws": (DRAW,),
     "drew": (DRAW,),
@@ -316,6 +342,14 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "matchup": (GAME,),
     "matchups": (GAME,),
     "clash": (GAME,),
+    # One game between the two teams named: "the derby between City and United". Without two
+    # teams these say more than "game" (which games are derbies?), so only with two.
+    "derby": (PAIRING,),
+    "derbies": (PAIRING,),
+    "showdown": (PAIRING,),
+    "showdowns": (PAIRING,),
+    "duel": (PAIRING,),
+    "duels": (PAIRING,),
     "clashes": (GAME,),
     "outing": (GAME,),
     "outings": (GAME,),
@@ -509,6 +543,12 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "how often": (HOWMANY,),
     "how many times": (HOWMANY,),
     "number of": (HOWMANY,),
+    # A sort key, not a count: "top 5 teams by number of wins" ranks by wins.
+    "by number of": (SORT_KEY,),
+    "by the number of": (SORT_KEY,),
+    "by total number of": (SORT_KEY,),
+    "by the total number of": (SORT_KEY,),
+    "on number of": (SORT_KEY,),
     "count": (HOWMANY,),
     "count of": (HOWMANY,),
     "tally": (HOWMANY,),
@@ -567,9 +607,24 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "per side": (PER_TEAM,),
     "per club": (PER_TEAM,),
     "per squad": (PER_TEAM,),
-    "each team": (PER_TEAM,),
-    "every team": (PER_TEAM,),
-    "each side": (PER_TEAM,),
+    "each team": (PER_TEAM, ALL_TEAMS),
+    "every team": (PER_TEAM, ALL_TEAMS),
+    "each side": (PER_TEAM, ALL_TEAMS),
+    "every side": (PER_TEAM, ALL_TEAMS),
+    "each club": (PER_TEAM, ALL_TEAMS),
+    "every club": (PER_TEAM, ALL_TEAMS),
+    # A set named whole ("all the teams with …"): still teams, and a quantifier over them.
+    "all teams": (TEAM, ALL_TEAMS),
+    "all the teams": (TEAM, ALL_TEAMS),
+    "all sides": (TEAM, ALL_TEAMS),
+    "all the sides": (TEAM, ALL_TEAMS),
+    "all clubs": (TEAM, ALL_TEAMS),
+    "all the clubs": (TEAM, ALL_TEAMS),
+    "everyone": (ALL_TEAMS,),
+    "everybody": (ALL_TEAMS,),
+    # "Anyone still without a win?": asks which teams, like "who".
+    "anyone": (WHO,),
+    "anybody": (WHO,),
     "a team": (PER_TEAM,),
     "by a team": (TEAM,),
     "by a side": (TEAM,),
@@ -674,6 +729,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "done": (DOING,),
     "doing": (DOING,),
     "fared": (DOING,),
+    "fare": (DOING,),
+    "fares": (DOING,),
     "faring": (DOING,),
     "performed": (DOING,),
     "performing": (DOING,),
@@ -782,6 +839,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "never won": (WINLESS,),
     "no wins": (WINLESS,),
     "yet to": (YET_TO,),
+    "still": (STILL,),
     "yet to play": (FIXTURE, NEXT),
     "yet to face": (FIXTURE, NEXT),
     "still to face": (FIXTURE, NEXT),
@@ -908,6 +966,12 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "championship": (FILLER,),
     "please": (FILLER,),
     "match report": (FILLER,),
+    "across the league": (FILLER,),
+    "across the whole league": (FILLER,),
+    "league wide": (FILLER,),
+    "leaguewide": (FILLER,),
+    "across all games": (FILLER,),
+    "across all matches": (FILLER,),
     "over the years": (FILLER,),
     "over the season": (FILLER,),
     "over the course of the season": (FILLER,),
@@ -1051,6 +1115,9 @@ COMMON_WORDS = frozenset(
     each respective respectively individual individually apiece
     unbeaten undefeated winless perfect streaks unbeatable invincible
     gimme lemme pls plz thx ty u ur r ya yall kinda sorta um umm uh hmm btw quick quickly
+    suffer suffers suffered suffering endure endures endured notch notches notched post posts
+    posted clock clocked log logged chalk chalked produce produces produced producing yield
+    yields yielded saw feature features featured featuring
     report organiser organizer organisers organizers article blog newsletter writing
     dear remind summarise summarize compare explain describe calculate compute work figure
     whats whos hows wheres whens wot wat wht happened happening ago recap update updates
@@ -1085,6 +1152,7 @@ CONTENT_WORDS = frozenset(
     close tight narrow heavy heavier large larger small smaller wide great
     second third fourth fifth sixth seventh eighth ninth tenth minute minutes
     both once twice month months weeks later soon
+    single
     """
         ),
         *ORDINALS,

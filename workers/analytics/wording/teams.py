@@ -128,7 +128,10 @@ def team_record_sentence(v: View) -> str:
         return not_played(v, r["team"])
     return (
         f"{possessive(r['team'])} record{team_scope(v)}: played {r['played']}, "
-        f"won {r['won']}, drawn {r['drawn']}, lost {r['lost']}, {counted(r['points'], 'point')}."
+        f"won {r['won']}, drawn {r['drawn']}, lost {r['lost']}, "
+        # Goals too: "Lions' goals scored and conceded" is answered by the record.
+        f"scored {r['score_for']}, conceded {r['score_against']}, "
+        f"{counted(r['points'], 'point')}."
     )
 
 
