@@ -120,13 +120,14 @@ load: install
 
 # The multi-host rehearsal (tests/rehearsal, docs/deployment.md "Multi-host rehearsal"): its
 # own network namespaces, PostgreSQL, Redis, two API hosts and a worker; prints JSON and one
-# summary line. Needs root (namespaces); about 2 minutes, so not part of `make test`.
+# summary line. Needs root (namespaces); `make test` runs it as a test where it can, and
+# `make test-rehearsal` adds the interruption test.
 REHEARSAL_ARGS ?=
 rehearsal: install
 	$(VENV)/bin/python tests/rehearsal/multihost.py $(REHEARSAL_ARGS)
 
 test-rehearsal: install
-	$(VENV)/bin/pytest -n 0 -m rehearsal tests/rehearsal -p no:cacheprovider
+	$(VENV)/bin/pytest -n 0 tests/rehearsal -p no:cacheprovider
 
 # The image's install steps as an unprivileged user, then its default command (tests/deploy,
 # marker image_build): about a minute of PyPI downloads, so not part of `make test`.

@@ -58,6 +58,7 @@ def _leftovers(pid: int) -> list[str]:
     return namespaces + directories
 
 
+@pytest.mark.rehearsal
 def test_out_of_time_it_still_removes_everything_it_made(can_rehearse: None) -> None:
     """The --timeout alarm goes off while the hosts start: exit 3, nothing left behind (no
     namespace, no process in one, no data directory)."""
@@ -68,7 +69,7 @@ def test_out_of_time_it_still_removes_everything_it_made(can_rehearse: None) -> 
     assert _leftovers(pid) == []
 
 
-@pytest.mark.rehearsal
+@pytest.mark.timeout(320)  # the script's own bound (240 s) and its clean-up
 def test_two_api_hosts_a_worker_host_and_a_data_host(can_rehearse: None) -> None:
     code, report, summary, pid = _run("--timeout", "240", timeout=300)
     assert code == 0, report.get("failed")
