@@ -6,7 +6,7 @@ import asyncio
 import json
 import shutil
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,3 +221,31 @@ def sample(
     samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
 ) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def expected_table(
+    teams: Iterable[int], games: Iterable[dict[str, Any]], results: dict[int, tuple[int, int]]
+) -> dict[int, tuple[int, ...]]:
+    """team id -> (played, won, drawn, lost, score_for, score_against) of the results posted
+    (game id -> (home, away)): what a table of those games must show."""
+    tally = {team: [0, 0, 0, 0, 0, 0] for team in teams}
+    for game in games:
+        if game["id"] not in results:
+            continue
+        home, away = results[game["id"]]
+        for team, mine, theirs in (
+            (game["home_team_id"], home, away),
+            (game["away_team_id"], away, home),
+        ):
+            row = tally[team]
+            row[0] += 1
+            row[1 + (0 if mine > theirs else 1 if mine == theirs else 2)] += 1
+            row[4] += mine
+            row[5] += theirs
+    return {team: tuple(row) for team, row in tally.items()}
+
+
+def table_of(standings: dict[str, Any]) -> dict[int, tuple[int, ...]]:
+    """A standings payload as expected_table() gives it."""
+    keys = ("played", "won", "drawn", "lost", "score_for", "score_against")
+    return {row["team_id"]: tuple(row[k] for k in keys) for row in standings["rows"]}

@@ -70,16 +70,26 @@ class FeedHandler(BaseHandler):
         self.finish(body)
 
 
+def _feed_op(operation_id: str, summary: str, tag: str, description: str) -> Op:
+    """A feed's GET: the feed or 304, the token parameter, the feeds' description."""
+    return Op(
+        operation_id=operation_id,
+        summary=summary,
+        tag=tag,
+        responses={200: FEED_REPLY, 304: NOT_MODIFIED},
+        headers=("If-None-Match",),
+        extra={"parameters": [TOKEN_PARAMETER]},
+        description=description,
+    )
+
+
 class EventCalendarHandler(FeedHandler):
     openapi = {
-        "get": Op(
-            operation_id="getEventCalendar",
-            summary="The event's games as a calendar feed (iCalendar)",
-            tag="games",
-            responses={200: FEED_REPLY, 304: NOT_MODIFIED},
-            headers=("If-None-Match",),
-            extra={"parameters": [TOKEN_PARAMETER]},
-            description=FEED_DESCRIPTION,
+        "get": _feed_op(
+            "getEventCalendar",
+            "The event's games as a calendar feed (iCalendar)",
+            "games",
+            FEED_DESCRIPTION,
         )
     }
 
@@ -91,14 +101,11 @@ class EventCalendarHandler(FeedHandler):
 
 class TeamCalendarHandler(FeedHandler):
     openapi = {
-        "get": Op(
-            operation_id="getTeamCalendar",
-            summary="One team's games as a calendar feed (iCalendar)",
-            tag="teams",
-            responses={200: FEED_REPLY, 304: NOT_MODIFIED},
-            headers=("If-None-Match",),
-            extra={"parameters": [TOKEN_PARAMETER]},
-            description=FEED_DESCRIPTION + " Only the games the team plays in.",
+        "get": _feed_op(
+            "getTeamCalendar",
+            "One team's games as a calendar feed (iCalendar)",
+            "teams",
+            FEED_DESCRIPTION + " Only the games the team plays in.",
         )
     }
 

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -29,7 +28,9 @@ from tests.support import (
     delete_redis_keys,
     drop_pg_schema,
     eventually,
+    expected_table,
     pg_schema_url,
+    table_of,
 )
 
 pytestmark = pytest.mark.e2e
@@ -121,27 +122,7 @@ class League:
         return reply.json
 
     def expected_table(self) -> dict[int, tuple[int, ...]]:
-        """team id -> (played, won, drawn, lost, score_for, score_against) of the results."""
-        tally = {team: [0, 0, 0, 0, 0, 0] for team in self.teams}
-        for game in self.games:
-            if game["id"] not in self.results:
-                continue
-            home, away = self.results[game["id"]]
-            for team, mine, theirs in (
-                (game["home_team_id"], home, away),
-                (game["away_team_id"], away, home),
-            ):
-                row = tally[team]
-                row[0] += 1
-                row[1 + (0 if mine > theirs else 1 if mine == theirs else 2)] += 1
-                row[4] += mine
-                row[5] += theirs
-        return {team: tuple(row) for team, row in tally.items()}
-
-
-def table_of(standings: dict[str, Any]) -> dict[int, tuple[int, ...]]:
-    keys = ("played", "won", "drawn", "lost", "score_for", "score_against")
-    return {row["team_id"]: tuple(row[k] for k in keys) for row in standings["rows"]}
+        return expected_table(self.teams, self.games, self.results)
 
 
 async def next_live(stream: SseStream, timeout: float = 5.0) -> SseMessage:

@@ -26,7 +26,7 @@ from tornado.httpclient import HTTPClientError
 
 from models.stream_protocol import stream_key
 from tests.sse_client import SseMessage, SseStream
-from tests.support import Api, scrape_samples
+from tests.support import Api, expected_table, scrape_samples, table_of
 
 REDIS_PREFIX = "matchday:"  # REDIS_KEY_PREFIX's default, which the hosts use
 
@@ -109,26 +109,7 @@ class League:
         return game["id"], reply.status == 200
 
     def expected_table(self) -> dict[int, tuple[int, ...]]:
-        tally = {team: [0, 0, 0, 0, 0, 0] for team in self.teams}
-        for game in self.games:
-            if game["id"] not in self.results:
-                continue
-            home, away = self.results[game["id"]]
-            for team, mine, theirs in (
-                (game["home_team_id"], home, away),
-                (game["away_team_id"], away, home),
-            ):
-                row = tally[team]
-                row[0] += 1
-                row[1 + (0 if mine > theirs else 1 if mine == theirs else 2)] += 1
-                row[4] += mine
-                row[5] += theirs
-        return {team: tuple(row) for team, row in tally.items()}
-
-
-def table_of(standings: dict[str, Any]) -> dict[int, tuple[int, ...]]:
-    keys = ("played", "won", "drawn", "lost", "score_for", "score_against")
-    return {row["team_id"]: tuple(row[k] for k in keys) for row in standings["rows"]}
+        return expected_table(self.teams, self.games, self.results)
 
 
 def _expect(condition: bool, failure: str) -> None:
