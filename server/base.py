@@ -49,6 +49,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}  # count against the `write` 
 MAX_ID = 2**31 - 1
 # A dependency that is away or saturated (a 503) is usually back within seconds: clients and
 # load balancers that honour Retry-After spread their retries instead of hammering at once.
+# (Declared in the OpenAPI document: server/openapi.py, UNAVAILABLE_HEADERS.)
 RETRY_AFTER_SECONDS = "2"
 QUEUE_UNAVAILABLE = ApiError(
     503,

@@ -268,6 +268,15 @@ RATE_LIMIT_HEADERS = {
         "schema": {"type": "integer", "example": 12},
     },
 }
+# What server/base.py sends with a 503 for the database (a full pool included) or the task
+# queue: they are usually back within seconds.
+UNAVAILABLE_HEADERS = {
+    "Retry-After": {
+        "description": "seconds to wait before retrying (RFC 9110); sent when the database "
+        "or the task queue is unavailable",
+        "schema": {"type": "integer", "example": 2},
+    },
+}
 NOT_MODIFIED = {"description": "Not modified: the `If-None-Match` ETag is current"}
 IDEMPOTENT_REPLAYED = {
     "Idempotent-Replayed": {
@@ -465,6 +474,8 @@ def _error(status: int) -> dict[str, Any]:
     }
     if status == 429:
         reply["headers"] = RATE_LIMIT_HEADERS
+    elif status == 503:
+        reply["headers"] = UNAVAILABLE_HEADERS
     return reply
 
 
