@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -224,6 +225,20 @@ def audit_count(schema: str, action: str) -> int:
         engine.dispose()
 
 
+def unacked_report(client: redis.Redis, prefix: str) -> dict[str, Any]:
+    """What is in the unacked hash, for a failure message: each task's name and age, and
+    whether the restore sweep's mutex is held (and for how much longer)."""
+    now = time.time()
+    tasks = {}
+    for tag, score in client.zrange(f"{prefix}unacked_index", 0, -1, withscores=True):
+        raw = client.hget(f"{prefix}unacked", tag)
+        name = json.loads(raw)[0]["headers"].get("task") if raw else None
+        tasks[tag.decode()] = {"task": name, "age": round(now - score, 1)}
+    in_hash = len(client.hkeys(f"{prefix}unacked"))
+    mutex_ttl = client.ttl(f"{prefix}unacked_mutex")
+    return {"indexed": tasks, "in_hash": in_hash, "mutex_ttl": mutex_ttl}
+
+
 def unrecoverable(log: str) -> list[str]:
     return re.findall(r"Unrecoverable error: .*", log)
 
@@ -284,8 +299,9 @@ async def test_the_worker_survives_broker_restarts_under_load(
 
         with contextlib.suppress(AssertionError):
             await eventually(drained, timeout=VISIBILITY_TIMEOUT + 10)
+        stuck = unacked_report(client, prefix)
         client.close()
-        assert not any(left.values()), f"left in the broker: {left}"
+        assert not any(left.values()), f"left in the broker: {left}; unacked: {stuck}"
 
         # Every committed final has its audit entry, exactly once: queued and run by the worker
         # (redelivered if need be), or written by the server while the queue was unreachable.
