@@ -33,7 +33,7 @@ run: install
 TEST_WORKERS ?= auto
 
 test: install
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --cov --cov-report=term --durations=30
 
 # The PostgreSQL tests again, through a PgBouncer in transaction mode that each test process
 # starts from deploy/pgbouncer/pgbouncer.ini (docs/deployment.md, "PgBouncer").

@@ -636,7 +636,6 @@
     var answer = byId("answer");
     var understood = byId("understood");
     var suggestions = byId("suggestions");
-    var understood = byId("understood");
     if (!form) return;
 
     function offer(questions) {

@@ -299,6 +299,11 @@ def test_question_box_answers(page: webdriver.Chrome, served: ServedApp, owner: 
         "an answer",
     )
     assert "Lions" in text(page, "#answer"), text(page, "#answer")
+    # The plan said back beside the answer, as the API states it: what was actually answered.
+    asked = {"question": "Who has scored the most goals?", "event_id": event["id"]}
+    said = owner.ok("POST", "/api/v1/analytics/query", asked, 200)
+    assert said["understood_as"], said
+    assert text(page, "#understood") == f"Answered: {said['understood_as']}"
 
 
 def test_event_without_games(page: webdriver.Chrome, served: ServedApp, owner: Client) -> None:
