@@ -275,7 +275,7 @@ async def test_celery_tasks_go_through_the_sentinel_broker(
             return bool(table["rows"]) and table["rows"][0]["points"] == 3
 
         await eventually(recomputed, timeout=30)
-        assert worker.succeeded(RECOMPUTE), worker.log()
+        assert await worker.ran(RECOMPUTE), worker.log()
     finally:
         server.stop()
         await server.close_all_connections()

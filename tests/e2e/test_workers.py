@@ -73,6 +73,17 @@ class Worker:
         """Ids of the tasks of this name the worker reports as succeeded."""
         return re.findall(rf"Task {re.escape(task)}\[([0-9a-f-]+)\] succeeded", self.log())
 
+    async def ran(self, task: str, timeout: float = 10) -> bool:
+        """Whether `task` succeeded, waiting a little: the worker logs success only after its
+        commit, which a test may already have seen through the API."""
+
+        async def logged() -> bool:
+            return bool(self.succeeded(task))
+
+        with contextlib.suppress(AssertionError):
+            await eventually(logged, timeout=timeout)
+        return bool(self.succeeded(task))
+
     def received(self, task_id: str) -> bool:
         return re.search(rf"Task \S+\[{re.escape(task_id)}\] received", self.log()) is not None
 
@@ -376,7 +387,7 @@ async def test_a_final_score_leads_to_a_standings_event_computed_by_the_worker(
     table = await league.settled()
     assert table["rows"] == message.json["rows"]
     assert table["version"] >= message.json["version"]
-    assert worker.succeeded("matchday.recompute_standings"), "the worker ran no recompute"
+    assert await worker.ran("matchday.recompute_standings"), "the worker ran no recompute"
     winner = next(r for r in table["rows"] if r["team_id"] == league.games[0]["home_team_id"])
     assert (winner["rank"], winner["won"], winner["points"]) == (1, 1, 3)
     # The worker's table says why: the winner is above the next rank on points.
@@ -434,7 +445,7 @@ async def test_a_correction_publishes_correction_and_standings_and_is_audited(
     assert entry["details"]["reason"] == "scorer swapped the teams"
     assert entry["details"]["old"] == {"home_score": 2, "away_score": 0}
     assert entry["details"]["new"] == {"home_score": 0, "away_score": 2}
-    assert worker.succeeded(RECORD_AUDIT), "audit entries are written by the worker"
+    assert await worker.ran(RECORD_AUDIT), "audit entries are written by the worker"
 
 
 # --- 3. a worker killed with SIGKILL ---------------------------------------------------------
