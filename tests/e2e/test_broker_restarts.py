@@ -243,7 +243,7 @@ def unrecoverable(log: str) -> list[str]:
     return re.findall(r"Unrecoverable error: .*", log)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 async def test_the_worker_survives_broker_restarts_under_load(
     tmp_path: Path, schema: str, broker: BrokerRedis, processes: Processes
 ) -> None:
@@ -298,7 +298,7 @@ async def test_the_worker_survives_broker_restarts_under_load(
             return not any(left.values())
 
         with contextlib.suppress(AssertionError):
-            await eventually(drained, timeout=VISIBILITY_TIMEOUT + 10)
+            await eventually(drained, timeout=VISIBILITY_TIMEOUT + 20)
         stuck = unacked_report(client, prefix)
         client.close()
         assert not any(left.values()), f"left in the broker: {left}; unacked: {stuck}"
