@@ -59,7 +59,7 @@ _RESULT_TAGS = frozenset(
 )
 _BOUND_TAGS = frozenset(
     {v.GT, v.GE, v.LT, v.LE, v.EQ, v.GE_AFTER, v.LE_AFTER, v.UNBEATEN, v.WINLESS, v.YET_TO}
-    | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF, v.STILL}
+    | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF, v.STILL, v.SINGLE_DIGITS, v.DOUBLE_FIGURES}
 )
 _GAME_WORDS = frozenset({v.GAME, v.RESULT, v.PLAYED, v.MEET})
 
@@ -132,6 +132,8 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
     threshold = f.get("threshold")
     if threshold is not None:
         tags |= _BOUND_TAGS | _METRIC_TAGS.get(threshold["metric"], frozenset())
+        if threshold["metric"] == "position":
+            tags.add(v.ORDINAL)  # "are Eagles 3rd?"
         if threshold["metric"] in ("total_goals", "margin"):
             tags |= {v.GOALS, v.MARGIN, v.WIN, v.DECIDED, v.SCORED}
     if f.get("home") is not None or f.get("result") in ("home_win", "away_win"):
