@@ -794,6 +794,15 @@ def _pending(team: str) -> tuple[Any, ...]:
             ("count", "games", [], _threshold("margin", "eq", 1)),
         ),
         (
+            "how many scoring draws in round 2?",
+            (
+                "count",
+                "games",
+                [],
+                {"result": "draw", "round": 2, **_threshold("total_goals", "ge", 1)},
+            ),
+        ),
+        (
             "home wins by 3+ goals",
             ("count", "games", [], {"result": "home_win", **_threshold("margin", "ge", 3)}),
         ),
@@ -858,6 +867,10 @@ def test_round_3_capabilities(question: str, expected: tuple[Any, ...]) -> None:
         "how many games were won by more than a single goal?",
         "how many 2-1s have there been?",
         "who do Lions still have to beat?",
+        # a score draw is a game's result, which no team column holds
+        "how many score draws have Bears had?",
+        "teams with score draws",
+        "what share of games were score draws?",
     ],
 )
 def test_round_3_near_misses_are_refused(question: str) -> None:

@@ -90,6 +90,8 @@ def _at(r: Reading, i: int, tags: frozenset[str]) -> Bound | None:
         previous = terms[at][0] if at >= 0 else ""
         if previous in _WITH and i + 1 < len(terms) and terms[i + 1][1] & METRIC_TAGS:
             return Bound("eq", _number_at(r, i), frozenset({i}))
+    if v.SCORE_DRAW in tags:
+        return Bound("ge", 1, frozenset({i}), "total_goals")
     if v.SINGLE_DIGITS in tags:
         return Bound("lt", 10, frozenset({i}), unsigned=True)
     if v.DOUBLE_FIGURES in tags:

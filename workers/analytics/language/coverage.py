@@ -60,6 +60,7 @@ _RESULT_TAGS = frozenset(
 _BOUND_TAGS = frozenset(
     {v.GT, v.GE, v.LT, v.LE, v.EQ, v.GE_AFTER, v.LE_AFTER, v.UNBEATEN, v.WINLESS, v.YET_TO}
     | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF, v.STILL, v.SINGLE_DIGITS, v.DOUBLE_FIGURES}
+    | {v.SCORE_DRAW}
 )
 _GAME_WORDS = frozenset({v.GAME, v.RESULT, v.PLAYED, v.MEET})
 

@@ -318,6 +318,8 @@ def split(r: Reading) -> Plan | None:
 def _game_bound(r: Reading) -> dict[str, Any] | None:
     """A threshold on a game's goals or winning margin ("5 goals or more", "won by 3")."""
     bound = find_bound(r)
+    if bound is not None and bound.metric == "total_goals":  # "score draws"
+        return {"metric": "total_goals", "op": bound.op, "value": bound.value}
     if bound is None or bound.metric is not None:
         return None
     first = min(bound.used)
@@ -383,7 +385,8 @@ def _subject(r: Reading) -> int | None:
             continue
         following = r.terms[i + 1][1] if i + 1 < len(r.terms) else frozenset()
         venue_result = bool(tags & {v.HOME, v.AWAY}) and bool(following & {v.WIN, v.LOSS})
-        if word == "played" or not (tags & {v.GAME, v.DRAW, v.GOALLESS, v.DECIDED} or venue_result):
+        games = {v.GAME, v.DRAW, v.GOALLESS, v.DECIDED, v.SCORE_DRAW}
+        if word == "played" or not (tags & games or venue_result):
             return None
         return 0 if i == 0 else 1
     return None

@@ -104,6 +104,9 @@ LIVE = "LIVE"  # games in progress: the plans know final and scheduled games onl
 # A bound that carries its own number: "single digits" = under 10, "double figures" = 10 or more.
 SINGLE_DIGITS = "SINGLE_DIGITS"
 DOUBLE_FIGURES = "DOUBLE_FIGURES"
+# A draw with goals ("score draw"): a result and a bound on the game's goals at once; only a
+# count of games holds it (a team's draws are all its draws).
+SCORE_DRAW = "SCORE_DRAW"
 
 
 def _split(text: str) -> list[str]:
@@ -761,6 +764,10 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "0:0": (GOALLESS,),
     "nil all": (GOALLESS,),
     "nil nils": (GOALLESS,),
+    "score draw": (SCORE_DRAW,),
+    "score draws": (SCORE_DRAW,),
+    "scoring draw": (SCORE_DRAW,),
+    "scoring draws": (SCORE_DRAW,),
     "nil alls": (GOALLESS,),
     "no goals": (GOALLESS,),
     "without goals": (GOALLESS,),
