@@ -867,6 +867,13 @@ def test_round_3_capabilities(question: str, expected: tuple[Any, ...]) -> None:
         "how many games were won by more than a single goal?",
         "how many 2-1s have there been?",
         "who do Lions still have to beat?",
+        # a place and a comparison at once; yes/no that goals per game cannot answer; a draw
+        # has no winning margin; places apart are not the two teams' games (found probing)
+        "are Lions third or lower?",
+        "are Lions above 3rd?",
+        "have Lions scored in every game?",
+        "how many games were drawn by a single goal?",
+        "how many places between Lions and Eagles?",
         # a score draw is a game's result, which no team column holds
         "how many score draws have Bears had?",
         "teams with score draws",

@@ -138,10 +138,13 @@ def _place(r: Reading) -> int | None:
     places = [i for i, (_word, tags) in enumerate(r.terms) if v.ORDINAL in tags]
     if len(places) != 1 or r.date or r.round or r.group or r.has(v.HOME, v.AWAY):
         return None
-    if r.has(*_SUPERLATIVE) or team_metric(r) not in (None, "position"):
-        return None
+    if r.has(*_SUPERLATIVE, *_COMPARISONS) or team_metric(r) not in (None, "position"):
+        return None  # "3rd or lower", "3rd best": more than one place
     value = ordinal_value(r.terms[places[0]][0])
     return value if value is not None and 1 < value <= len(r.event.teams) else None
+
+
+_COMPARISONS = (v.GT, v.GE, v.LT, v.LE, v.EQ, v.GE_AFTER, v.LE_AFTER, v.OR, v.THAN)
 
 
 # "Have Tigers lost a game?", "has Bears scored?", "have Lions kept a clean sheet?": is the
@@ -328,6 +331,8 @@ def _game_bound(r: Reading) -> dict[str, Any] | None:
     by = (first > 0 and r.terms[first - 1][0] == "by") or r.has(v.MARGIN)
     if not r.has(v.GOALS) and not by:
         return None
+    if by and r.has(v.DRAW, v.SCORE_DRAW):
+        return None  # "drawn by a single goal": a draw has no winning margin
     return {"metric": "margin" if by else "total_goals", "op": bound.op, "value": bound.value}
 
 

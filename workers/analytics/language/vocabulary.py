@@ -305,6 +305,9 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "appearances": (PLAYED, GAME),
     "position": (POSITION,),
     "place": (POSITION,),
+    # "how many places between Lions and Eagles": places in the table, never their games.
+    "places": (POSITION,),
+    "positions": (POSITION,),
     "placed": (POSITION,),
     "rank": (POSITION, ORDER),
     "ranked": (POSITION, ORDER),
