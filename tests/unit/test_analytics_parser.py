@@ -874,6 +874,12 @@ def test_round_3_capabilities(question: str, expected: tuple[Any, ...]) -> None:
         "have Lions scored in every game?",
         "how many games were drawn by a single goal?",
         "how many places between Lions and Eagles?",
+        # "bigger than" of a game or a place; the last game is no superlative; another season
+        "is Lions' lead bigger than Tigers'?",
+        "is Lions' win bigger than Tigers'?",
+        "who won the league last year?",
+        "who was top last season?",
+        "how many points between Lions and Eagles last season?",
         # a score draw is a game's result, which no team column holds
         "how many score draws have Bears had?",
         "teams with score draws",
@@ -883,6 +889,11 @@ def test_round_3_capabilities(question: str, expected: tuple[Any, ...]) -> None:
 def test_round_3_near_misses_are_refused(question: str) -> None:
     with pytest.raises(UnrecognizedQuestion):
         parse_question(question, EVENT, TODAY)
+
+
+def test_a_yes_no_about_the_last_game_is_its_result_not_the_fewest() -> None:
+    """ "Has Lions lost the last game?" is their last result, never "the fewest losses"."""
+    assert plan_of("has Lions lost the last game?")["intent"] == "form"
 
 
 def test_how_many_goals_between_two_teams_is_their_head_to_head() -> None:

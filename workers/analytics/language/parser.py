@@ -184,7 +184,7 @@ def average(r: Reading) -> Plan | None:
     if r.words()[0] in _ASKS_YES_NO and not r.has(v.AVERAGE, v.HOWMANY):
         # "have Lions scored in every game?": yes or no, which goals per game do not say
         raise NoPlan(
-            "I can give a team's goals per game, not whether it scored in every game.",
+            "I can give a team's goals per game, not a yes or no about its games.",
             code="unsupported_question",
         )
     in_results = r.has(v.GOALS) and not r.teams  # "average goals in a draw": a result filter

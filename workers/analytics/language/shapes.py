@@ -118,8 +118,8 @@ def yes_no(r: Reading) -> Plan | None:
         r.terms = [(w, frozenset({v.GAME}) if v.PER_GAME in t else t) for w, t in r.terms]
         extra = {"home": r.home, "threshold": {"metric": counted, "op": "ge", "value": 1}}
         return make(r, "check", metric=counted, teams=r.teams, filters=filters_of(r, **extra))
-    if not r.has(*_SUPERLATIVE):
-        return None
+    if not r.has(*_SUPERLATIVE) or r.near(v.LAST, {v.GAME, v.RESULT}, gap=1):
+        return None  # "has Lions lost the last game": their last result, not the fewest losses
     metric = team_metric(r) or "position"
     return make(
         r,
@@ -225,6 +225,8 @@ def compare(r: Reading) -> Plan | None:
     metric = team_metric(r)
     if metric is None:
         return None
+    if r.has(v.BIG, v.SMALL) and metric not in _SIZED_METRICS:
+        return None  # "is Lions' win bigger", "is Lions' lead bigger": a game, not a column
     if r.has(v.BEST, v.WORST):
         order = direction(r, metric)
     elif metric == "position":  # "higher in the table" = a smaller place number
@@ -239,6 +241,10 @@ def compare(r: Reading) -> Plan | None:
     return make(
         r, "compare", metric=metric, teams=teams, order=order, filters=filters_of(r, home=r.home)
     )
+
+
+# Columns that "bigger/larger/smaller than" compare as numbers (a total, not a game or a place).
+_SIZED_METRICS = frozenset({"points", "score_for", "score_against", "score_diff", "win_rate"})
 
 
 def difference(r: Reading) -> Plan | None:
