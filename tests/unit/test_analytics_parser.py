@@ -803,6 +803,10 @@ def _pending(team: str) -> tuple[Any, ...]:
             ),
         ),
         (
+            "how many games were won by under 2 goals?",
+            ("count", "games", [], {"result": "decided", **_threshold("margin", "lt", 2)}),
+        ),
+        (
             "home wins by 3+ goals",
             ("count", "games", [], {"result": "home_win", **_threshold("margin", "ge", 3)}),
         ),
@@ -880,6 +884,9 @@ def test_round_3_capabilities(question: str, expected: tuple[Any, ...]) -> None:
         "who won the league last year?",
         "who was top last season?",
         "how many points between Lions and Eagles last season?",
+        # the teams not beaten (no plan lists them); games to come with their result
+        "who have Lions yet to beat?",
+        "who do Lions still have to face and beat?",
         # a score draw is a game's result, which no team column holds
         "how many score draws have Bears had?",
         "teams with score draws",

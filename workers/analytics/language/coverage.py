@@ -116,7 +116,7 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
     # Comparison words only come with a threshold (allowed_tags adds them then).
     "share": frozenset({v.PERCENT, v.GOALS, v.HOWMANY} | _RESULT_TAGS) | _GAME_WORDS,
     "opponents": frozenset(
-        {v.WIN, v.LOSS, v.DRAW, v.FIXTURE, v.NEXT, v.MEET, v.VERSUS, v.YET_TO} | _GAME_WORDS
+        {v.WIN, v.LOSS, v.DRAW, v.FIXTURE, v.NEXT, v.MEET, v.VERSUS} | _GAME_WORDS
     ),
     "check": frozenset({v.WIN, v.LOSS, v.DRAW, v.VERSUS, v.MEET, v.GAME, v.TABLE}) | _RANKING,
 }

@@ -415,7 +415,9 @@ def _bound_result(r: Reading, threshold: dict[str, Any] | None) -> str | None:
     """The result filter beside a threshold: "won by 3" says no more than the margin does,
     unless a venue makes it a home or away win."""
     if threshold is not None and threshold["metric"] == "margin" and r.home is None:
-        return None
+        # "won by under 2 goals": a margin under 2 would count the draws (margin 0) too
+        below = threshold["op"] in ("lt", "le") or threshold["value"] == 0
+        return "decided" if below and r.has(v.WIN, v.LOSS, v.DECIDED) else None
     return game_result(r)
 
 
@@ -452,6 +454,8 @@ def opponents(r: Reading) -> Plan | None:
     if len(r.teams) != 1 or r.has(v.HOWMANY, *_SUPERLATIVE) or not r.has(v.WHO, v.TEAM):
         return None
     if r.has(v.NEXT) and r.has(v.FIXTURE):
+        if r.has(v.WIN, v.LOSS, v.DRAW):
+            return None  # "still to face and beat": a result of games not played yet
         return make(r, "opponents", teams=r.teams, filters=filters_of(r, pending=True))
     spot = _team_positions(r)[0]
     for i, (_word, tags) in enumerate(r.terms):
