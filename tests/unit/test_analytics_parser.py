@@ -884,6 +884,8 @@ def test_round_3_capabilities(question: str, expected: tuple[Any, ...]) -> None:
         "who won the league last year?",
         "who was top last season?",
         "how many points between Lions and Eagles last season?",
+        # a place beside two named teams is no gap between them
+        "are Lions second behind Tigers?",
         # the teams not beaten (no plan lists them); games to come with their result
         "who have Lions yet to beat?",
         "who do Lions still have to face and beat?",

@@ -110,7 +110,7 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
     | {v.CHOICE},
     "difference": frozenset(
         {v.HOWMANY, v.MOST, v.LEAST, v.THAN, v.GAP, v.BETWEEN, v.VERSUS, v.TOP, v.BOTTOM}
-        | {v.LAST, v.TABLE, v.POSITION, v.ORDINAL, NUMBER_REF}
+        | {v.LAST, v.TABLE, v.POSITION, NUMBER_REF}
     ),
     "split": frozenset({v.HOME, v.AWAY, v.VERSUS, v.HOWMANY, v.GAME}),
     # Comparison words only come with a threshold (allowed_tags adds them then).
@@ -161,6 +161,8 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
         tags.add(v.PAIRING)  # "the Lions v Tigers derby"
     if plan.limit is not None or f.get("ranks") is not None:
         tags.add(NUMBER_REF)
+    if f.get("ranks") is not None:
+        tags.add(v.ORDINAL)  # "the gap between second and third" (not "Lions second behind …")
     return frozenset(tags)
 
 
