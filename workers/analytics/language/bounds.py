@@ -28,6 +28,9 @@ class Bound:
     value: int
     used: frozenset[int]  # indexes into Reading.terms
     metric: str | None = None  # set when the words name it too ("unbeaten" = lost)
+    # "single digits"/"double figures": said of counts; a goal difference can be negative
+    # (is -12 in double figures?), so these are refused on it.
+    unsigned: bool = False
 
 
 def _number_at(r: Reading, index: int) -> int:
@@ -70,6 +73,10 @@ def _at(r: Reading, i: int, tags: frozenset[str]) -> Bound | None:
     before = next((op for tag, op in _BEFORE.items() if tag in tags), None)
     if before is not None and _is_number(r, i + 1):
         return Bound(before, _number_at(r, i + 1), frozenset({i, i + 1}))
+    between = terms[i + 1] if i + 1 < len(terms) else ("", frozenset())
+    verb = bool(between[1] & METRIC_TAGS) or (not between[1] and between[0] in v.IGNORABLE)
+    if before == "eq" and _is_number(r, i + 2) and verb:
+        return Bound("eq", _number_at(r, i + 2), frozenset({i, i + 2}))  # "only won once"
     if NUMBER_REF in tags:
         for gap in (1, 2):  # "3 or more", "10 points or more"
             j = i + gap
@@ -79,9 +86,16 @@ def _at(r: Reading, i: int, tags: frozenset[str]) -> Bound | None:
                 op = next(op for tag, op in _AFTER.items() if tag in terms[j][1])
                 return Bound(op, _number_at(r, i), frozenset({i, j}))
         # "teams with 2 draws": a bare count right before the column, after "with"
-        previous = terms[i - 1][0] if i else ""
+        at = i - 2 if i >= 2 and terms[i - 1][0] == "a" else i - 1  # "by a single goal"
+        previous = terms[at][0] if at >= 0 else ""
         if previous in _WITH and i + 1 < len(terms) and terms[i + 1][1] & METRIC_TAGS:
             return Bound("eq", _number_at(r, i), frozenset({i}))
+    if v.SCORE_DRAW in tags:
+        return Bound("ge", 1, frozenset({i}), "total_goals")
+    if v.SINGLE_DIGITS in tags:
+        return Bound("lt", 10, frozenset({i}), unsigned=True)
+    if v.DOUBLE_FIGURES in tags:
+        return Bound("ge", 10, frozenset({i}), unsigned=True)
     if v.UNBEATEN in tags:
         return Bound("eq", 0, frozenset({i}), "lost")
     if v.WINLESS in tags:

@@ -59,7 +59,8 @@ _RESULT_TAGS = frozenset(
 )
 _BOUND_TAGS = frozenset(
     {v.GT, v.GE, v.LT, v.LE, v.EQ, v.GE_AFTER, v.LE_AFTER, v.UNBEATEN, v.WINLESS, v.YET_TO}
-    | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF, v.STILL}
+    | {v.NEGATIVE, v.POSITIVE, v.NEGATION, NUMBER_REF, v.STILL, v.SINGLE_DIGITS, v.DOUBLE_FIGURES}
+    | {v.SCORE_DRAW}
 )
 _GAME_WORDS = frozenset({v.GAME, v.RESULT, v.PLAYED, v.MEET})
 
@@ -109,13 +110,13 @@ _INTENT_TAGS: dict[str, frozenset[str]] = {
     | {v.CHOICE},
     "difference": frozenset(
         {v.HOWMANY, v.MOST, v.LEAST, v.THAN, v.GAP, v.BETWEEN, v.VERSUS, v.TOP, v.BOTTOM}
-        | {v.LAST, v.TABLE, v.POSITION, v.ORDINAL, NUMBER_REF}
+        | {v.LAST, v.TABLE, v.POSITION, NUMBER_REF}
     ),
     "split": frozenset({v.HOME, v.AWAY, v.VERSUS, v.HOWMANY, v.GAME}),
     # Comparison words only come with a threshold (allowed_tags adds them then).
     "share": frozenset({v.PERCENT, v.GOALS, v.HOWMANY} | _RESULT_TAGS) | _GAME_WORDS,
     "opponents": frozenset(
-        {v.WIN, v.LOSS, v.DRAW, v.FIXTURE, v.NEXT, v.MEET, v.VERSUS, v.YET_TO} | _GAME_WORDS
+        {v.WIN, v.LOSS, v.DRAW, v.FIXTURE, v.NEXT, v.MEET, v.VERSUS} | _GAME_WORDS
     ),
     "check": frozenset({v.WIN, v.LOSS, v.DRAW, v.VERSUS, v.MEET, v.GAME, v.TABLE}) | _RANKING,
 }
@@ -132,6 +133,8 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
     threshold = f.get("threshold")
     if threshold is not None:
         tags |= _BOUND_TAGS | _METRIC_TAGS.get(threshold["metric"], frozenset())
+        if threshold["metric"] == "position":
+            tags.add(v.ORDINAL)  # "are Eagles 3rd?"
         if threshold["metric"] in ("total_goals", "margin"):
             tags |= {v.GOALS, v.MARGIN, v.WIN, v.DECIDED, v.SCORED}
     if f.get("home") is not None or f.get("result") in ("home_win", "away_win"):
@@ -158,6 +161,8 @@ def allowed_tags(plan: Plan) -> frozenset[str]:
         tags.add(v.PAIRING)  # "the Lions v Tigers derby"
     if plan.limit is not None or f.get("ranks") is not None:
         tags.add(NUMBER_REF)
+    if f.get("ranks") is not None:
+        tags.add(v.ORDINAL)  # "the gap between second and third" (not "Lions second behind …")
     return frozenset(tags)
 
 

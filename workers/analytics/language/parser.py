@@ -181,6 +181,12 @@ def average(r: Reading) -> Plan | None:
         return None  # "where does every team stand": a set of teams, not goals per team
     if not r.teams and _superlative(r) and r.has(v.WHO, v.TEAM):
         raise NoPlan("I can rank teams by totals such as goals or points, not by averages.")
+    if r.words()[0] in _ASKS_YES_NO and not r.has(v.AVERAGE, v.HOWMANY):
+        # "have Lions scored in every game?": yes or no, which goals per game do not say
+        raise NoPlan(
+            "I can give a team's goals per game, not a yes or no about its games.",
+            code="unsupported_question",
+        )
     in_results = r.has(v.GOALS) and not r.teams  # "average goals in a draw": a result filter
     columns = (v.AGAINST, v.POINTS, v.CLEAN, v.DIFF) if in_results else _AVERAGE_REFUSED
     if r.has(*columns) and not r.has(v.FOR):
@@ -205,6 +211,7 @@ def average(r: Reading) -> Plan | None:
     )
 
 
+_ASKS_YES_NO = frozenset({"is", "are", "did", "does", "do", "has", "have", "was", "were"})
 _AVERAGE_REFUSED = (v.AGAINST, v.POINTS, v.WIN, v.DRAW, v.LOSS, v.CLEAN, v.DIFF)
 
 

@@ -126,7 +126,7 @@ def game_result(r: Reading) -> str | None:
         return "goalless"
     if r.has(v.DECIDED) or (r.has(v.DRAW) and r.has(v.NEGATION)):
         return "decided"
-    if r.has(v.DRAW):
+    if r.has(v.DRAW, v.SCORE_DRAW):
         return "draw"
     if r.has(v.WIN, v.LOSS):
         if r.home is None:

@@ -137,7 +137,7 @@ def read_question(
     _refuse_months(words)
     words = _lift_round(words, reading)
     words = _lift_group(words, event, reading)
-    reading.terms = _mark_choice(_tag(words, reading, _written_as_names(tokens)))
+    reading.terms = _mark_exact(_mark_choice(_tag(words, reading, _written_as_names(tokens))))
     if topical and off_topic(reading):
         raise NoPlan(
             f"I can answer questions about {event.name}'s teams, games, results and table only.",
@@ -157,7 +157,7 @@ _TOPIC = frozenset(
     | {v.DOING, v.FIXTURE, v.GOALLESS, v.DECIDED, v.ROUND, v.PER_GAME, v.PER_TEAM, v.HOME}
     | {v.AWAY, v.LEAD, v.TOP, v.BOTTOM, v.UNSUPPORTED, v.SCORER, v.UNBEATEN, v.WINLESS}
     | {v.PER_ROUND, v.SINGLE_GAME, v.LIVE, v.AVERAGE, v.BEST, v.WORST, v.MOST, v.LEAST}
-    | {v.GAP, v.ORDINAL, TEAM_REF, DATE_REF, ROUND_REF, GROUP_REF}
+    | {v.GAP, v.ORDINAL, v.SCORE_DRAW, TEAM_REF, DATE_REF, ROUND_REF, GROUP_REF, SCORE_REF}
 )
 
 
@@ -221,6 +221,11 @@ def _number(word: str) -> int | None:
     if word.isdigit() and len(word) <= 5:
         return int(word)
     return v.CARDINALS.get(word)
+
+
+def ordinal_value(word: str) -> int | None:
+    """3rd → 3, "third" → 3; None for any other word."""
+    return _ordinal(word)
 
 
 def _ordinal(word: str) -> int | None:
@@ -308,6 +313,36 @@ def _mark_choice(terms: list[tuple[str, frozenset[str]]]) -> list[tuple[str, fro
     return out
 
 
+_EXACT_WORDS = frozenset({"only", "just"})
+_COMPARING = frozenset({v.GT, v.GE, v.LT, v.LE, v.EQ, v.GE_AFTER, v.LE_AFTER})
+_COUNTED_VERBS = frozenset({v.WIN, v.DRAW, v.LOSS, v.SCORED, v.AGAINST, v.PLAYED})
+
+
+def _mark_exact(terms: list[tuple[str, frozenset[str]]]) -> list[tuple[str, frozenset[str]]]:
+    """ "only once", "just 2 draws", "have only won once": exactly that many (an "eq" bound).
+    Anywhere else "only" stays a word no plan uses (refused) and "just" a filler; beside
+    another comparison ("more than only 2", "only 3 or more") it is not read as one."""
+    out = list(terms)
+    for i, (word, tags) in enumerate(terms):
+        if word not in _EXACT_WORDS or tags or (i and terms[i - 1][1] & _COMPARING):
+            continue
+        at = i + 1
+        if at + 1 < len(terms) and _verb_between(terms[at]):
+            at += 1  # "only won once", "only kept 1 clean sheet"
+        if at >= len(terms) or NUMBER_REF not in terms[at][1]:
+            continue
+        after = terms[at + 1 : at + 3]
+        if any(t & _COMPARING for _w, t in after):
+            continue
+        out[i] = (word, frozenset({v.EQ}))
+    return out
+
+
+def _verb_between(term: tuple[str, frozenset[str]]) -> bool:
+    word, tags = term
+    return bool(tags & _COUNTED_VERBS) or (not tags and word in v.IGNORABLE)
+
+
 def _check_season(year: int, reading: Reading) -> None:
     """Only this event's games are known: "in 1990" is not a filler, it is another season.
     A season may run into the next year (2025/26)."""
@@ -325,13 +360,15 @@ def _word_tags(words: list[str], i: int, reading: Reading) -> frozenset[str]:
     if is_joined_number(word):
         return frozenset({SCORE_REF})
     value = _number(word)
+    if word == "single" and i + 1 < len(words) and words[i + 1] in _COUNTED_NOUNS:
+        value = 1  # "by a single goal", "a single win"
     if value is not None:
         if len(word) == 4 and 1900 <= value <= 2200:
             _check_season(value, reading)
             return frozenset({v.FILLER})  # a year: "in 2026"
         after = words[i + 1] if i + 1 < len(words) else ""
         if (
-            word != "one"
+            word not in ("one", "single")
             or (i and words[i - 1] in ("top", "bottom", "last", "first", "best"))
             or after in _COUNTED_NOUNS
         ):

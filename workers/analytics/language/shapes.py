@@ -19,7 +19,13 @@ from workers.analytics.language.planning import (
     make,
     team_metric,
 )
-from workers.analytics.language.reading import NUMBER_REF, TEAM_REF, Reading
+from workers.analytics.language.reading import (
+    NUMBER_REF,
+    TEAM_REF,
+    NoPlan,
+    Reading,
+    ordinal_value,
+)
 from workers.analytics.plan import LAST_RANK, VALUE_METRICS, Plan
 
 _AUX = frozenset({"is", "are", "did", "does", "do", "has", "have", "was", "were"})
@@ -52,7 +58,7 @@ def _ordered_teams(r: Reading) -> list[int]:
     """The teams, subject first: "ahead of B are A", "more than B have A" name the object first."""
     teams = list(r.teams)
     spots = _team_positions(r)
-    if len(teams) == 2 and spots and spots[0] > 0:
+    if len(teams) == 2 and spots and spots[0] > 0 and not _between_teams(r):
         before = r.terms[spots[0] - 1][1]
         if before & {v.GAP, v.THAN}:
             teams.reverse()
@@ -65,6 +71,10 @@ def _threshold(bound: Bound, metric: str) -> dict[str, Any]:
 
 def _bound_metric(r: Reading, bound: Bound) -> str | None:
     named = team_metric(r)
+    if bound.unsigned and named == "score_diff":
+        return None
+    if bound.unsigned and "hit" in r.words() and not r.has(v.GOALS, v.FOR):
+        return None  # "have Lions hit double figures": goals or points?
     if bound.metric is not None:
         return bound.metric if named in (None, bound.metric) else None
     return named
@@ -93,8 +103,23 @@ def yes_no(r: Reading) -> Plan | None:
             return None
         extra = {"home": r.home, "threshold": _threshold(bound, metric)}
         return make(r, "check", metric=metric, teams=r.teams, filters=filters_of(r, **extra))
-    if not r.has(*_SUPERLATIVE):
-        return None
+    if _prize(r):
+        raise NoPlan(
+            "I know the games and the table so far, not who wins the competition.",
+            code="unsupported_question",
+        )
+    place = _place(r)
+    if place is not None:
+        rule = {"metric": "position", "op": "eq", "value": place}
+        return make(r, "check", metric="position", teams=r.teams, filters={"threshold": rule})
+    counted = _any_at_all(r)
+    if counted is not None:
+        # "a game" here is the game counted ("lost a game"), not "per game".
+        r.terms = [(w, frozenset({v.GAME}) if v.PER_GAME in t else t) for w, t in r.terms]
+        extra = {"home": r.home, "threshold": {"metric": counted, "op": "ge", "value": 1}}
+        return make(r, "check", metric=counted, teams=r.teams, filters=filters_of(r, **extra))
+    if not r.has(*_SUPERLATIVE) or r.near(v.LAST, {v.GAME, v.RESULT}, gap=1):
+        return None  # "has Lions lost the last game": their last result, not the fewest losses
     metric = team_metric(r) or "position"
     return make(
         r,
@@ -104,6 +129,75 @@ def yes_no(r: Reading) -> Plan | None:
         order=direction(r, metric),
         filters=filters_of(r, home=r.home),
     )
+
+
+def _place(r: Reading) -> int | None:
+    """ "Are Eagles 3rd?", "is Bears in second place?": one place in the table, said as an
+    ordinal. Only the table's own place: "3rd from bottom", "3rd on goals", "3rd in round 2"
+    or "3rd at home" say more than a place, and are left to refuse."""
+    places = [i for i, (_word, tags) in enumerate(r.terms) if v.ORDINAL in tags]
+    if len(places) != 1 or r.date or r.round or r.group or r.has(v.HOME, v.AWAY):
+        return None
+    if r.has(*_SUPERLATIVE, *_COMPARISONS) or team_metric(r) not in (None, "position"):
+        return None  # "3rd or lower", "3rd best": more than one place
+    value = ordinal_value(r.terms[places[0]][0])
+    return value if value is not None and 1 < value <= len(r.event.teams) else None
+
+
+_COMPARISONS = (v.GT, v.GE, v.LT, v.LE, v.EQ, v.GE_AFTER, v.LE_AFTER, v.OR, v.THAN)
+
+
+# "Have Tigers lost a game?", "has Bears scored?", "have Lions kept a clean sheet?": is the
+# team's count at least one. Only in the perfect ("have/has": so far), and only with these
+# words around the verb: "did Lions win?" (which game?), "have Lions won the cup?" and "have
+# Lions been beaten?" say something else and are left to the other rules.
+_EVER = frozenset({"have", "has"})
+_ANY_WORDS = frozenset(
+    {"a", "an", "any", "ever", "yet", "already", "kept", "keep", "a game", "a match", "one"}
+    | {"games", "matches", "game", "match", "goal", "goals", "at all", "single", "even"}
+)
+_COUNTED_METRICS = frozenset({"won", "drawn", "lost", "score_for", "score_against", "clean_sheets"})
+_COUNTED_TAGS = frozenset({v.WIN, v.DRAW, v.LOSS, v.SCORED, v.AGAINST, v.CLEAN})
+
+
+def _any_at_all(r: Reading) -> str | None:
+    words = r.words()
+    if words[0] not in _EVER or words[1:2] != [TEAM_REF]:
+        return None
+    metric = team_metric(r)
+    if metric not in _COUNTED_METRICS:
+        return None
+    if "been" in words:
+        raise NoPlan(  # "have Lions been beaten?": "beaten" would read as a win
+            'I can\'t read that question the other way round: ask "have Lions lost a game?".',
+            code="unsupported_question",
+            details={"not_understood": ["been"]},
+        )
+    verbs = 0
+    for word, tags in r.terms[2:]:
+        if tags & _COUNTED_TAGS and not tags - _COUNTED_TAGS - {v.GOALS}:
+            verbs += 1
+        elif not (word in _ANY_WORDS or tags & {v.HOME, v.AWAY} or _plain_filler(word, tags)):
+            return None
+    return metric if verbs == 1 else None
+
+
+_PRIZES = frozenset({"cup", "tournament", "competition", "championship", "event", "season"})
+
+
+def _prize(r: Reading) -> bool:
+    """ "Have Lions won the cup?": the competition itself, not a count of games (which is what
+    "won" says elsewhere)."""
+    words = r.words()
+    for i, (_word, tags) in enumerate(r.terms[:-2]):
+        if v.WIN in tags and words[i + 1] == "the" and words[i + 2] in _PRIZES | {"league"}:
+            return True
+    return False
+
+
+def _plain_filler(word: str, tags: frozenset[str]) -> bool:
+    """ "this season", "so far": but "won the cup" is a prize, not a filler."""
+    return v.FILLER in tags and word not in _PRIZES
 
 
 def _outcome(r: Reading) -> str | None:
@@ -131,6 +225,8 @@ def compare(r: Reading) -> Plan | None:
     metric = team_metric(r)
     if metric is None:
         return None
+    if r.has(v.BIG, v.SMALL) and metric not in _SIZED_METRICS:
+        return None  # "is Lions' win bigger", "is Lions' lead bigger": a game, not a column
     if r.has(v.BEST, v.WORST):
         order = direction(r, metric)
     elif metric == "position":  # "higher in the table" = a smaller place number
@@ -147,10 +243,17 @@ def compare(r: Reading) -> Plan | None:
     )
 
 
+# Columns that "bigger/larger/smaller than" compare as numbers (a total, not a game or a place).
+_SIZED_METRICS = frozenset({"points", "score_for", "score_against", "score_diff", "win_rate"})
+
+
 def difference(r: Reading) -> Plan | None:
     """ "How many points ahead of Tigers are Lions?", "the gap between first and last"."""
     gap = r.has(v.GAP) or (r.has(v.HOWMANY) and r.has(v.MOST, v.LEAST) and r.has(v.THAN))
-    if len(r.teams) == 2 and gap:
+    # "how many points between Lions and Eagles": only on the table's own numbers; "how many
+    # goals/wins between A and B" may ask about their games against each other.
+    between = r.has(v.HOWMANY) and _between_teams(r) and team_metric(r) in _APART_METRICS
+    if len(r.teams) == 2 and (gap or between):
         metric = team_metric(r) or ("points" if r.has(v.GAP) else None)
         if metric not in VALUE_METRICS:
             return None
@@ -166,6 +269,18 @@ def difference(r: Reading) -> Plan | None:
     if metric not in VALUE_METRICS:
         return None
     return make(r, "difference", metric=metric, filters=filters_of(r, ranks=ranks))
+
+
+_APART_METRICS = frozenset({"points", "score_diff"})
+
+
+def _between_teams(r: Reading) -> bool:
+    """ "between A and B" (or "separating A and B"): the two named teams, side by side."""
+    words = r.words()
+    for i, (_word, tags) in enumerate(r.terms[:-3]):
+        if tags & {v.BETWEEN, v.GAP} and words[i + 1 : i + 4] == [TEAM_REF, "and", TEAM_REF]:
+            return True
+    return False
 
 
 _RANK_WORDS = {"top": 1, "first": 1, "1st": 1, "leader": 1, "leaders": 1}
@@ -212,12 +327,18 @@ def split(r: Reading) -> Plan | None:
 def _game_bound(r: Reading) -> dict[str, Any] | None:
     """A threshold on a game's goals or winning margin ("5 goals or more", "won by 3")."""
     bound = find_bound(r)
+    if bound is not None and bound.metric == "total_goals":  # "score draws"
+        return {"metric": "total_goals", "op": bound.op, "value": bound.value}
     if bound is None or bound.metric is not None:
         return None
     first = min(bound.used)
+    if first > 1 and r.terms[first - 1][0] == "a":
+        first -= 1  # "by a single goal"
     by = (first > 0 and r.terms[first - 1][0] == "by") or r.has(v.MARGIN)
     if not r.has(v.GOALS) and not by:
         return None
+    if by and r.has(v.DRAW, v.SCORE_DRAW):
+        return None  # "drawn by a single goal": a draw has no winning margin
     return {"metric": "margin" if by else "total_goals", "op": bound.op, "value": bound.value}
 
 
@@ -275,7 +396,8 @@ def _subject(r: Reading) -> int | None:
             continue
         following = r.terms[i + 1][1] if i + 1 < len(r.terms) else frozenset()
         venue_result = bool(tags & {v.HOME, v.AWAY}) and bool(following & {v.WIN, v.LOSS})
-        if word == "played" or not (tags & {v.GAME, v.DRAW, v.GOALLESS, v.DECIDED} or venue_result):
+        games = {v.GAME, v.DRAW, v.GOALLESS, v.DECIDED, v.SCORE_DRAW}
+        if word == "played" or not (tags & games or venue_result):
             return None
         return 0 if i == 0 else 1
     return None
@@ -293,7 +415,9 @@ def _bound_result(r: Reading, threshold: dict[str, Any] | None) -> str | None:
     """The result filter beside a threshold: "won by 3" says no more than the margin does,
     unless a venue makes it a home or away win."""
     if threshold is not None and threshold["metric"] == "margin" and r.home is None:
-        return None
+        # "won by under 2 goals": a margin under 2 would count the draws (margin 0) too
+        below = threshold["op"] in ("lt", "le") or threshold["value"] == 0
+        return "decided" if below and r.has(v.WIN, v.LOSS, v.DECIDED) else None
     return game_result(r)
 
 
@@ -330,6 +454,8 @@ def opponents(r: Reading) -> Plan | None:
     if len(r.teams) != 1 or r.has(v.HOWMANY, *_SUPERLATIVE) or not r.has(v.WHO, v.TEAM):
         return None
     if r.has(v.NEXT) and r.has(v.FIXTURE):
+        if r.has(v.WIN, v.LOSS, v.DRAW):
+            return None  # "still to face and beat": a result of games not played yet
         return make(r, "opponents", teams=r.teams, filters=filters_of(r, pending=True))
     spot = _team_positions(r)[0]
     for i, (_word, tags) in enumerate(r.terms):

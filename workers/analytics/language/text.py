@@ -29,6 +29,8 @@ _POSSESSIVE = "\x01"
 _POSSESSIVES = re.compile(r"(?<=\w)'s?(?!\w)", re.IGNORECASE)
 _PLUS = re.compile(r"(\d)\s*\+")
 _KEEP_JOINED = re.compile(r"\d+(?:[-/:.]\d+)+")
+# A score line said in the plural ("how many 0-0s", "1-0's") is the score line itself.
+_PLURAL_SCORE = re.compile(r"(\d+(?:[-:]\d+)+)'?s\b", re.IGNORECASE)
 # Words are runs of letters, or numbers (with an ordinal suffix, or joined: 0-0, 2026-05-05);
 # "h2h" is one word, whatever its case.
 _WORD = re.compile(
@@ -65,6 +67,7 @@ def tokenize(question: str) -> list[Token]:
     text = _clean(question[: MAX_QUESTION_CHARS * 2])
     text = text.replace("+/-", " plusminus ").replace("%", " percent ").replace("&", " and ")
     text = _PLUS.sub(r"\1 plus ", text)  # "5+ goals": five or more
+    text = _PLURAL_SCORE.sub(r"\1", text)
     text = text.replace("#", " number ")  # "#1", "# of goals"
     text = _SPECIALS.sub(lambda m: _SPECIAL[m.group().lower()], text)
     text = _IS.sub(r"\1 is", text)

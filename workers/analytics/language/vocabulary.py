@@ -101,6 +101,12 @@ PAIRING = "PAIRING"  # "derby", "showdown": the game of the two named teams
 CHOICE = "CHOICE"  # "Lions or Tigers" (two named teams): which of the two, a comparison
 AND_ALSO = "AND_ALSO"  # a second condition ("and fewer than 3 losses")
 LIVE = "LIVE"  # games in progress: the plans know final and scheduled games only
+# A bound that carries its own number: "single digits" = under 10, "double figures" = 10 or more.
+SINGLE_DIGITS = "SINGLE_DIGITS"
+DOUBLE_FIGURES = "DOUBLE_FIGURES"
+# A draw with goals ("score draw"): a result and a bound on the game's goals at once; only a
+# count of games holds it (a team's draws are all its draws).
+SCORE_DRAW = "SCORE_DRAW"
 
 
 def _split(text: str) -> list[str]:
@@ -299,6 +305,9 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "appearances": (PLAYED, GAME),
     "position": (POSITION,),
     "place": (POSITION,),
+    # "how many places between Lions and Eagles": places in the table, never their games.
+    "places": (POSITION,),
+    "positions": (POSITION,),
     "placed": (POSITION,),
     "rank": (POSITION, ORDER),
     "ranked": (POSITION, ORDER),
@@ -757,6 +766,12 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "0-0": (GOALLESS,),
     "0:0": (GOALLESS,),
     "nil all": (GOALLESS,),
+    "nil nils": (GOALLESS,),
+    "score draw": (SCORE_DRAW,),
+    "score draws": (SCORE_DRAW,),
+    "scoring draw": (SCORE_DRAW,),
+    "scoring draws": (SCORE_DRAW,),
+    "nil alls": (GOALLESS,),
     "no goals": (GOALLESS,),
     "without goals": (GOALLESS,),
     "with no goals": (GOALLESS,),
@@ -790,6 +805,17 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "without": (NEGATION,),
     # comparisons
     "more than": (GT,),
+    "bigger than": (GT, BIG),
+    "larger than": (GT, BIG),
+    "smaller than": (LT, SMALL),
+    "single digit": (SINGLE_DIGITS,),
+    "single digits": (SINGLE_DIGITS,),
+    "single figure": (SINGLE_DIGITS,),
+    "single figures": (SINGLE_DIGITS,),
+    "double figure": (DOUBLE_FIGURES,),
+    "double figures": (DOUBLE_FIGURES,),
+    "double digit": (DOUBLE_FIGURES,),
+    "double digits": (DOUBLE_FIGURES,),
     "greater than": (GT,),
     "higher than": (GT,),
     "over": (GT,),
@@ -850,6 +876,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "gap": (GAP,),
     "gaps": (GAP,),
     "separates": (GAP,),
+    "separate": (GAP,),
     "separating": (GAP,),
     "apart": (GAP,),
     "behind": (GAP,),
@@ -935,6 +962,17 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "stadium": (UNSUPPORTED,),
     "salaries": (UNSUPPORTED,),
     "sql": (UNSUPPORTED,),
+    # Another season: only this event's games are known ("last" would read as a ranking).
+    "last season": (UNSUPPORTED,),
+    "last year": (UNSUPPORTED,),
+    "last years": (UNSUPPORTED,),
+    "previous season": (UNSUPPORTED,),
+    "past season": (UNSUPPORTED,),
+    "last campaign": (UNSUPPORTED,),
+    "last term": (UNSUPPORTED,),
+    "a year ago": (UNSUPPORTED,),
+    "next season": (UNSUPPORTED,),
+    "next year": (UNSUPPORTED,),
     # Statements, not questions ("'; DROP TABLE games; --" must not read as "table").
     "drop": (UNSUPPORTED,),
     "delete": (UNSUPPORTED,),
@@ -977,6 +1015,18 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "over the course of the season": (FILLER,),
     "for my report": (FILLER,),
 }
+
+# Games to come said with a modal ("who do Lions still have to play", "Man Utd still got to
+# face who", "have yet to meet"): the same as "still to play".
+_PHRASES.update(
+    {
+        f"{adverb} {modal} to {verb}": (FIXTURE, NEXT)
+        for adverb in ("still", "yet")
+        for modal in ("have", "has", "got", "need", "needs", "have got", "has got")
+        for verb in ("play", "face", "meet")
+    }
+)
+_PHRASES.update({f"{adverb} to meet": (FIXTURE, NEXT) for adverb in ("still", "yet")})
 
 PHRASES: dict[tuple[str, ...], tuple[str, ...]] = _expand(_PHRASES)
 MAX_PHRASE = max(len(phrase) for phrase in PHRASES)

@@ -165,8 +165,22 @@ RESULT_PHRASES = {
 }
 
 
-def metric_noun(metric: str, words: dict[str, str] | None = None) -> str:
-    return METRIC_NOUNS.get(metric, metric).format(**(words or DEFAULT_WORDS))
+# One of a column, after a count of 1 ("exactly 1 win", "fewer than 1 clean sheet").
+_ONE_NOUNS = {
+    "points": "point",
+    "played": "game played",
+    "won": "win",
+    "drawn": "draw",
+    "lost": "loss",
+    "score_for": "{goal} scored",
+    "score_against": "{goal} conceded",
+    "clean_sheets": "clean sheet",
+}
+
+
+def metric_noun(metric: str, words: dict[str, str] | None = None, count: Any = None) -> str:
+    nouns = _ONE_NOUNS if count == 1 and metric in _ONE_NOUNS else METRIC_NOUNS
+    return nouns.get(metric, metric).format(**(words or DEFAULT_WORDS))
 
 
 def threshold_value(metric: str, value: Any) -> str:

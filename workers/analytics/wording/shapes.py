@@ -44,7 +44,7 @@ def _scope(v: View) -> str:
 
 def filter_sentence(v: View) -> str:
     rule = v.filters["threshold"]
-    noun = metric_noun(v.metric, v.words)
+    noun = metric_noun(v.metric, v.words, rule["value"])
     bound = f"{OP_WORDS[rule['op']]} {threshold_value(v.metric, rule['value'])}"
     if not v.records:
         return f"No team has {bound} {noun}{_scope(v)}."
