@@ -145,7 +145,11 @@ TOP_N = [
 ]
 
 TEAM_VALUE = [
-    ("what percentage of games have Lions won", P("team_value", "win_rate", "Lions")),
+    # The share of Lions' games they won, with the counts (their win rate, shown with its basis).
+    (
+        "what percentage of games have Lions won",
+        P("share", "games", "Lions", filters={"outcome": "win"}),
+    ),
     ("Lions GF", P("team_value", "score_for", "Lions")),
     ("how high are the Wolves", P("team_value", "position", "Wolves")),
     ("points for Lions", P("team_value", "points", "Lions")),

@@ -362,8 +362,15 @@ def share(r: Reading) -> Plan | None:
         # "what share of draws had 4+ goals": a share of the draws, but a share is always of
         # the games in scope; refused rather than answered over all games.
         return None
-    if r.teams and (r.has(v.WIN, v.LOSS) or threshold):
-        return None  # a team's share of wins is its win rate
+    if r.teams and threshold:
+        return None
+    if r.teams and r.has(v.WIN, v.LOSS):
+        # "What percentage of their games have Tigers won": the share of the team's games with
+        # that outcome, and the counts behind it (its win rate, shown with what it is of).
+        if r.has(v.NEGATION, v.DRAW) or r.has(v.WIN) == r.has(v.LOSS) or r.home is not None:
+            return None
+        outcome = filters_of(r, outcome="win" if r.has(v.WIN) else "loss")
+        return make(r, "share", metric="games", teams=r.teams, filters=outcome)
     if threshold is None and result is None:
         return None
     if r.teams and r.has(v.HOME, v.AWAY):

@@ -292,7 +292,6 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "percentage of matches won": (RATE,),
     "percent of games won": (RATE,),
     "percent of their games": (RATE,),
-    "percentage of their games": (RATE,),
     "success rate": (RATE,),
     "percentage": (PERCENT,),
     "percent": (PERCENT,),
@@ -549,7 +548,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     # question shapes
     "how many": (HOWMANY,),
     "how much": (HOWMANY,),
-    "how often": (HOWMANY,),
+    # "How often do home teams win": the share, with the counts behind it.
+    "how often": (HOWMANY, PERCENT),
     "how many times": (HOWMANY,),
     "number of": (HOWMANY,),
     # A sort key, not a count: "top 5 teams by number of wins" ranks by wins.
