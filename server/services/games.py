@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import exists, false, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -207,8 +208,13 @@ async def store_score(session: AsyncSession, game: Game, values: dict[str, Any])
     the game object then holds the stored values, unmodified in the session."""
     table = table_of(Game)
     stored = {**values, "version": game.version + 1, "updated_at": utcnow()}
-    result = await session.execute(
-        update(table).where(table.c.id == game.id, table.c.version == game.version).values(stored)
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(table)
+            .where(table.c.id == game.id, table.c.version == game.version)
+            .values(stored)
+        ),
     )
     if result.rowcount != 1:  # as the ORM's flush would: the row changed under us
         raise StaleDataError(f"games row {game.id} is no longer at version {game.version}")
