@@ -22,7 +22,7 @@ def new_record(**fields: Any) -> AuditRecord:
 
 
 def to_row(record: AuditRecord) -> AuditEntry:
-    return AuditEntry(**{**record, "at": datetime.fromisoformat(record["at"])})
+    return AuditEntry(**row_values(record))
 
 
 def store_once(session: Session, record: AuditRecord) -> bool:
@@ -33,9 +33,15 @@ def store_once(session: Session, record: AuditRecord) -> bool:
     return True
 
 
-def pending_row(record: AuditRecord) -> PendingAudit:
-    """The durable intent to store `record`, written with the change it describes."""
-    return PendingAudit(uid=record["uid"], record=json.dumps(record, separators=(",", ":")))
+def row_values(record: AuditRecord) -> dict[str, Any]:
+    """`record` as the columns of its `audit_entries` row (a Core INSERT's values)."""
+    return {**record, "at": datetime.fromisoformat(record["at"])}
+
+
+def pending_values(record: AuditRecord) -> dict[str, Any]:
+    """The durable intent to store `record`, written with the change it describes: the
+    columns of its `pending_audits` row (a Core INSERT's values)."""
+    return {"uid": record["uid"], "record": json.dumps(record, separators=(",", ":"))}
 
 
 def store_pending(sessions: sessionmaker[Session], records: list[AuditRecord]) -> int:

@@ -9,7 +9,10 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.audit_entries import AuditRecord, pending_row, store_pending, to_row
+from models.audit import AuditEntry
+from models.audit_entries import AuditRecord, pending_values, row_values, store_pending
+from models.bulk import insert_rows, table_of
+from models.intents import PendingAudit
 from server.blocking import BlockingRunner
 
 log = logging.getLogger("matchday.audit")
@@ -25,7 +28,9 @@ class InlineAuditSink:
     """Embedded default: the rows are part of the transaction they describe."""
 
     async def before_commit(self, session: AsyncSession, records: list[AuditRecord]) -> None:
-        session.add_all(to_row(record) for record in records)
+        # Core INSERTs: no ORM object and flush for a row nothing reads back.
+        if records:
+            await insert_rows(session, table_of(AuditEntry), [row_values(r) for r in records])
 
     async def after_commit(self, records: list[AuditRecord]) -> None:
         return None
@@ -50,7 +55,9 @@ class QueuedAuditSink:
         self._sessions = sessions
 
     async def before_commit(self, session: AsyncSession, records: list[AuditRecord]) -> None:
-        session.add_all(pending_row(record) for record in records)
+        if records:  # Core, as InlineAuditSink's
+            rows = [pending_values(record) for record in records]
+            await insert_rows(session, table_of(PendingAudit), rows)
 
     async def after_commit(self, records: list[AuditRecord]) -> None:
         for record in records:

@@ -67,6 +67,10 @@ class Pending:
     access_changed: bool = False
     task_ids: dict[int, str] = field(default_factory=dict)  # filled after the commit
     webhook_deliveries: list[int] = field(default_factory=list)
+    # Live events not yet written, as outbox rows: a unit of work writes them with one Core
+    # INSERT before it commits (no ORM object, no flush of its own). None outside a unit of
+    # work: `publish` adds ORM objects, written by the session's next flush.
+    outbox: list[dict[str, Any]] | None = None
 
 
 def pending(session: AsyncSession) -> Pending:
@@ -80,12 +84,23 @@ def publish(session: AsyncSession, event_id: int, kind: str, payload: Any) -> No
     """A live event for the league event's stream: stored in the outbox with the change,
     published by the relay once the transaction commits."""
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    session.add(
-        OutboxEntry(event_id=event_id, kind=kind, data=data, traceparent=current_traceparent())
-    )
+    row = {"event_id": event_id, "kind": kind, "data": data, "traceparent": current_traceparent()}
     work = pending(session)
+    if work.outbox is None:
+        session.add(OutboxEntry(**row))
+    else:
+        work.outbox.append(row)
     work.live_events += 1
     work.changed_events.add(event_id)
+
+
+async def write_outbox(session: AsyncSession) -> None:
+    """Write the live events `publish` has collected, in the order they were published (the
+    relay publishes by id): before the commit, and before any later outbox INSERT."""
+    work = pending(session)
+    if work.outbox:
+        rows, work.outbox = work.outbox, []
+        await insert_rows(session, table_of(OutboxEntry), rows)
 
 
 async def publish_many(
@@ -96,8 +111,9 @@ async def publish_many(
     event. Published by the relay once the transaction commits, like `publish`'s."""
     if not datas:
         return
-    # Executing the INSERT flushes what `publish` added before it, so those entries get the
-    # lower ids: the relay publishes in id order.
+    # What `publish` collected before goes first, so those entries get the lower ids: the
+    # relay publishes in id order. (Executing the INSERT flushes those it added as objects.)
+    await write_outbox(session)
     traceparent = current_traceparent()
     rows = [
         {"event_id": event_id, "kind": kind, "data": data, "traceparent": traceparent}
@@ -176,8 +192,10 @@ async def unit_of_work(
     """Commits when the block ends cleanly, rolls back otherwise; follow-ups only after a
     commit. The session's `Pending` stays readable after the block (task ids)."""
     async with sessions() as session:
-        work = session.info[PENDING] = Pending(context=context)
+        work = session.info[PENDING] = Pending(context=context, outbox=[])
         async with session.begin():
             yield session
+            await session.flush()  # ORM rows first (a no-op when none changed): as before
+            await write_outbox(session)
             await follow_ups.before_commit(session, work)
         await follow_ups.after_commit(work)

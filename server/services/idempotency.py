@@ -6,11 +6,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import IdempotencyRecord
 from models.base import utcnow
+from models.bulk import table_of
 from server.services.errors import InvalidInput
 
 
@@ -47,8 +48,9 @@ async def lookup(session: AsyncSession, user_id: int, key: str, print_: str) -> 
 async def remember(
     session: AsyncSession, user_id: int, key: str, print_: str, reply: StoredReply, ttl_seconds: int
 ) -> None:
-    session.add(
-        IdempotencyRecord(
+    # A Core INSERT (a score's hot path): no ORM object for a row nothing reads back here.
+    await session.execute(
+        insert(table_of(IdempotencyRecord)).values(
             user_id=user_id,
             key=key,
             request_fingerprint=print_,
@@ -57,4 +59,3 @@ async def remember(
             expires_at=utcnow() + timedelta(seconds=ttl_seconds),
         )
     )
-    await session.flush()

@@ -20,6 +20,7 @@ from server.services.games import (
     game_payload,
     load_game,
     named_payload,
+    store_score,
     team_names,
 )
 from server.unit_of_work import publish, recompute
@@ -59,8 +60,10 @@ async def post_score(
         stored = await idempotency.lookup(session, user.id, idempotent.key, idempotent.fingerprint)
         if stored:
             return ScoreReply(stored.status, stored.body, None, replayed=True)
-    await _apply(session, event, game, update, expected_version)
-    body = json.dumps(await game_payload(session, game), separators=(",", ":"))
+    published = await _apply(session, event, game, update, expected_version)
+    # The reply is the game as the `score` event carries it: the payload is built once.
+    payload = published if published is not None else await game_payload(session, game)
+    body = json.dumps(payload, separators=(",", ":"))
     if idempotent:
         reply = idempotency.StoredReply(200, body)
         await idempotency.remember(
@@ -75,23 +78,27 @@ async def _apply(
     game: Game,
     update: ScoreUpdate,
     expected_version: int | None,
-) -> None:
+) -> dict[str, Any] | None:
+    """Record the score; the game's payload as published, or None when nothing changed."""
     check_version(game, expected_version)
     scheduling.require_knockout_winner(
         event, game, update.home_score, update.away_score, update.status
     )
     change = change_score(game, update, event.sport)
     if not change:
-        return  # the identical score again: nothing to record, publish or recompute
-    await session.flush()  # the new version goes into the event
-    audit.record(session, "game.score", "game", game.id, change)
-    publish(session, event.id, "score", await game_payload(session, game))
+        return None  # the identical score again: nothing to record, publish or recompute
+    audited, values = change
+    await store_score(session, game, values)  # the new version goes into the event
+    audit.record(session, "game.score", "game", game.id, audited)
+    payload = await game_payload(session, game)
+    publish(session, event.id, "score", payload)
     if update.status == "final":
         drawn_games = await scheduling.advance_knockout(session, event, game)
         names = await team_names(session, drawn_games)  # one query for a whole round
         for drawn in drawn_games:
             publish(session, event.id, "game", named_payload(drawn, names))
         recompute(session, event.id)
+    return payload
 
 
 async def correct_score(

@@ -12,7 +12,10 @@ prefix), rate limits off. Seeded over the REST API: events of 20 teams with a ro
 scheduled send) PUTs live scores, game after game, each score one goal more than that game's
 last, for --seconds. Before each rate pg_stat_statements is reset; after it the top statements
 by total time are printed with calls, mean, max and a p95 estimate (pg_stat_statements keeps
-no percentiles: mean + 1.645 standard deviations, capped at the max).
+no percentiles: mean + 1.645 standard deviations, capped at the max). `server_cpu_ms_per_write`
+is the figure a busy host does not change: the servers' CPU from the rate's start until every
+score sent has been applied, less their idle CPU over that time, per score applied (the rise
+in the games' version sum).
 
 Prints one JSON object (stdout), then one summary line. Bounded; 127.0.0.1 only; the servers,
 the database directory and the Redis keys are removed at the end.
@@ -24,9 +27,11 @@ import argparse
 import asyncio
 import json
 import math
+import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +133,25 @@ def connections_in_use(engine: sa.Engine) -> int:
         ).scalar_one()
 
 
+def versions(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(sa.text("SELECT coalesce(sum(version), 0) FROM games")).scalar_one()
+        )
+
+
+def settled_versions(engine: sa.Engine, quiet: float = 1.0, limit: float = 60.0) -> int:
+    """The games' version sum once it has stopped growing for `quiet` seconds (bounded)."""
+    last, deadline = versions(engine), time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = versions(engine)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def one_rate(
     rate: int, args: argparse.Namespace, port: int, token: str, games: list[int], offset: int
 ) -> dict[str, Any]:
@@ -145,6 +169,64 @@ def one_rate(
         "late_sends": outcome.late_sends,
         "connections_opened": outcome.connections_opened,
         **latency_stats(outcome.latencies_ms),
+    }
+
+
+async def closed_loop(port: int, request: Any, total: int, concurrency: int) -> Counter[str]:
+    """`total` requests from `concurrency` keep-alive connections, each waiting for its reply:
+    the server is never offered more than it can take, so a busy host slows it down but every
+    score is applied and its CPU counted."""
+    statuses: Counter[str] = Counter()
+    indexes = iter(range(total))
+
+    async def client() -> None:
+        conn = await asyncio.open_connection(HOST, port)
+        try:
+            for index in indexes:
+                statuses[str(await open_loop.exchange(conn, request(index)))] += 1
+        finally:
+            conn[1].close()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return statuses
+
+
+def cpu_per_write(
+    args: argparse.Namespace,
+    server_pid: int,
+    engine: sa.Engine,
+    port: int,
+    token: str,
+    games: list[int],
+    offset: int,
+) -> dict[str, Any]:
+    """--closed N: the servers' CPU per score, less their idle CPU over the same time."""
+    idle_before = tree_cpu_seconds(server_pid)
+    time.sleep(2.0)
+    idle_per_second = (tree_cpu_seconds(server_pid) - idle_before) / 2.0
+    versions_before = versions(engine)
+    cpu_before, started = tree_cpu_seconds(server_pid), time.monotonic()
+    request = score_requests(port, token, games, offset)
+    profiler = None
+    if args.py_spy:  # stopped (SIGINT: it writes its samples) when the last reply is in
+        profiler = harness.start_py_spy(server_pid, 3600, args.py_spy, args.processes > 1)
+    statuses = asyncio.run(closed_loop(port, request, args.closed, args.concurrency))
+    cpu = tree_cpu_seconds(server_pid) - cpu_before
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        harness.stop_py_spy(profiler)
+    elapsed = time.monotonic() - started
+    applied = versions(engine) - versions_before
+    busy = cpu - idle_per_second * elapsed
+    return {
+        "closed_loop": args.closed,
+        "concurrency": args.concurrency,
+        "statuses": dict(statuses),
+        "seconds": round(elapsed, 2),
+        "scores_applied": applied,
+        "server_cpu_seconds": round(cpu, 3),
+        "server_idle_cpu_per_second": round(idle_per_second, 4),
+        "server_cpu_ms_per_write": round(busy * 1000 / applied, 3) if applied else None,
     }
 
 
@@ -171,21 +253,41 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 token, games = seed(port, args.games)
                 log(f"seeded {len(games)} games")
                 offset = 0
-                for rate in args.rates:
+                if args.closed:
+                    time.sleep(1.0)  # the seed's follow-ups settle
+                    closed = cpu_per_write(args, server.pid, engine, port, token, games, offset)
+                    log(f"closed loop: {closed}")
+                    results.append(closed)
+                for rate in args.rates if not args.closed else []:
                     time.sleep(1.0)  # the seed's or the last rate's follow-ups settle
                     with engine.begin() as conn:
                         conn.execute(sa.text("SELECT pg_stat_statements_reset()"))
+                    # The servers' own CPU while idle (relay, hub, pools), to take off below.
+                    idle_before = tree_cpu_seconds(server.pid)
+                    time.sleep(2.0)
+                    idle_per_second = (tree_cpu_seconds(server.pid) - idle_before) / 2.0
+                    versions_before = versions(engine)
                     cpu_before = tree_cpu_seconds(server.pid)
+                    started = time.monotonic()
                     profiler = None
                     if args.py_spy and not results:  # the first rate only
                         profiler = harness.start_py_spy(
                             server.pid, args.seconds, args.py_spy, args.processes > 1
                         )
                     result = one_rate(rate, args, port, token, games, offset)
-                    result["server_cpu_seconds"] = round(
-                        tree_cpu_seconds(server.pid) - cpu_before, 1
-                    )
                     harness.stop_py_spy(profiler)
+                    # On a starved host the server is still working off requests the
+                    # generator gave up on: the CPU is counted until it has applied them all,
+                    # per score applied (each raises its game's version by one).
+                    applied = settled_versions(engine) - versions_before
+                    cpu = tree_cpu_seconds(server.pid) - cpu_before
+                    busy = cpu - idle_per_second * (time.monotonic() - started)
+                    result["server_cpu_seconds"] = round(cpu, 3)
+                    result["server_idle_cpu_per_second"] = round(idle_per_second, 4)
+                    result["scores_applied"] = applied
+                    result["server_cpu_ms_per_write"] = (
+                        round(busy * 1000 / applied, 2) if applied else None
+                    )
                     result["server_rss_mib"] = round(tree_rss_kib(server.pid) / 1024, 1)
                     result["db_connections"] = connections_in_use(engine)
                     time.sleep(1.0)  # the audit entries of the last scores land
@@ -210,12 +312,20 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def summary_line(report: dict[str, Any]) -> str:
+    if report["rates"] and "closed_loop" in report["rates"][0]:
+        r = report["rates"][0]
+        return (
+            f"score_writes ({report['processes']} proc, PostgreSQL): {r['scores_applied']} "
+            f"scores closed-loop ({r['concurrency']} at a time) in {r['seconds']} s, "
+            f"server CPU {r['server_cpu_ms_per_write']} ms/write"
+        )
     parts = []
     for r in report["rates"]:
         slowest = max((s["p95_est_ms"] for s in r["statements"]), default=0.0)
         parts.append(
             f"{r['offered_rps']}/s p50 {r['p50_ms']:.0f} p95 {r['p95_ms']:.0f} "
-            f"p99 {r['p99_ms']:.0f} ms, errors {r['errors']}, worst query p95~ {slowest:.1f} ms"
+            f"p99 {r['p99_ms']:.0f} ms, errors {r['errors']}, worst query p95~ {slowest:.1f} ms, "
+            f"server CPU {r['server_cpu_ms_per_write']} ms/write"
         )
     at_500 = [r for r in report["rates"] if r["offered_rps"] == 500]
     verdict = ""
@@ -238,6 +348,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--games", type=int, default=760, help="games the scores spread over")
     parser.add_argument("--timeout", type=float, default=10.0, help="per request")
     parser.add_argument("--py-spy", metavar="FILE", help="profile the server at the first rate")
+    parser.add_argument(
+        "--closed",
+        type=int,
+        metavar="N",
+        help="instead of the rates: N scores closed-loop, for the server CPU per write",
+    )
+    parser.add_argument("--concurrency", type=int, default=4, help="with --closed")
     return parser.parse_args(argv)
 
 
