@@ -169,6 +169,7 @@ class MatchdayApp(tornado.web.Application):
         tornado_settings.setdefault("log_function", log_request)  # one line per request
         routes = all_routes()
         self.route_templates = route_templates(routes)
+        self._body_limits: dict[type[tornado.web.RequestHandler], tuple[int, str]] = {}
         super().__init__(
             routes,
             default_handler_class=NotFoundHandler,
@@ -190,14 +191,18 @@ class MatchdayApp(tornado.web.Application):
         delegate = super().get_handler_delegate(
             request, target_class, target_kwargs, path_args, path_kwargs
         )
-        limit, setting = body_limit(target_class, self.config)
-        refusal = functools.partial(
-            super().get_handler_delegate,
-            request,
-            BodyTooLargeHandler,
-            {"limit": limit, "setting": setting},
-        )
-        return limit_body(request, delegate, limit, refusal)
+        limit = self._body_limits.get(target_class)
+        if limit is None:  # once per handler class: the settings do not change
+            limit = self._body_limits[target_class] = body_limit(target_class, self.config)
+        refusal = functools.partial(self._refusal, request, limit)
+        return limit_body(request, delegate, limit[0], refusal)
+
+    def _refusal(
+        self, request: httputil.HTTPServerRequest, limit: tuple[int, str]
+    ) -> httputil.HTTPMessageDelegate:
+        """The 413 answer's delegate, made only when a body is refused."""
+        kwargs = {"limit": limit[0], "setting": limit[1]}
+        return super().get_handler_delegate(request, BodyTooLargeHandler, kwargs)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run follow-up work after a response without losing track of it."""
