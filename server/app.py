@@ -54,6 +54,7 @@ from server.ratelimit import Throttle, make_throttle
 from server.reads.cache import ReadCache
 from server.reads.service import EventReads
 from server.reads.versions import MemoryVersions, ReadVersions, RedisVersions
+from server.routing import RouteIndex
 from server.sweeper import FollowUpSweeper
 
 
@@ -176,6 +177,22 @@ class MatchdayApp(tornado.web.Application):
             xsrf_cookies=False,  # bearer tokens, no cookies: CSRF does not apply
             **tornado_settings,
         )
+        self.route_index = RouteIndex(self.wildcard_router.rules)
+
+    def find_handler(
+        self, request: httputil.HTTPServerRequest, **kwargs: Any
+    ) -> tornado.web._HandlerDelegate:
+        """Tornado's routing, with the route found in one match (server/routing.py)."""
+        if len(self.default_router.rules) == 1:  # no host-specific routes (add_handlers)
+            rule = self.route_index.rule_for(request.path)
+            params = rule.matcher.match(request) if rule is not None else None
+            if rule is not None and params is not None:
+                if rule.target_kwargs:
+                    params["target_kwargs"] = rule.target_kwargs
+                delegate = self.wildcard_router.get_target_delegate(rule.target, request, **params)
+                if delegate is not None:
+                    return delegate  # type: ignore[return-value]  # a _HandlerDelegate
+        return super().find_handler(request, **kwargs)
 
     def get_handler_delegate(  # type: ignore[override]  # any message delegate will do
         self,
