@@ -81,27 +81,50 @@ def log_request(handler: RequestHandler) -> None:
     """Tornado's `log_function`: the access line and the HTTP metrics of one request."""
     fields = access_fields(handler)
     status = fields["status"]
-    line = f"{status} {fields['method']} {fields['path']} ({fields['client_ip']})"
-    line += f" {fields['duration_ms']:.2f}ms"
-    if "cause" in fields:
-        line += f": {fields['cause']}"
     level = logging.INFO if status < 400 else logging.ERROR if status == 500 else logging.WARNING
-    # The trace id comes with the record itself (config/logging.py: a record factory, or a
-    # field source); passing it again as `extra` would collide with the factory's.
-    extra = {k: v for k, v in fields.items() if k not in TRACE_FIELDS}
-    access_log.log(level, line, extra=extra)
+    if access_log.isEnabledFor(level):  # else no line to build (LOG_LEVEL=WARNING and a 200)
+        line = f"{status} {fields['method']} {fields['path']} ({fields['client_ip']})"
+        line += f" {fields['duration_ms']:.2f}ms"
+        if "cause" in fields:
+            line += f": {fields['cause']}"
+        # The trace id comes with the record itself (config/logging.py: a record factory, or
+        # a field source); passing it again as `extra` would collide with the factory's.
+        extra = fields
+        if not TRACE_FIELDS.isdisjoint(fields):
+            extra = {k: v for k, v in fields.items() if k not in TRACE_FIELDS}
+        access_log.log(level, line, extra=extra)
     _observe(handler, fields)
+
+
+# The metric children of each (method, route, status) seen: `labels()` takes a lock and
+# builds its key on every call. Bounded like the labels themselves (METHODS by route
+# templates by status codes), and the same objects prometheus-client keeps for them.
+_Children = tuple[Any, Any, Any]
+_children: dict[tuple[str, str, int], _Children] = {}
+
+
+def _children_of(method: str, route: str, status: int) -> _Children:
+    key = (method, route, status)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = (
+            metrics.HTTP_REQUESTS.labels(method, route, str(status)),
+            metrics.HTTP_REQUEST_DURATION.labels(method, route),
+            metrics.HTTP_RESPONSE_SIZE.labels(method, route),
+        )
+    return found
 
 
 def _observe(handler: RequestHandler, fields: dict[str, Any]) -> None:
     method = fields["method"] if fields["method"] in METHODS else "other"
     route = fields["route"]
-    metrics.HTTP_REQUESTS.labels(method, route, str(fields["status"])).inc()
+    requests, duration, size = _children_of(method, route, fields["status"])
+    requests.inc()
     if getattr(handler, "streaming", False):
         return  # a live stream lasts as long as its spectator: no latency to speak of
     seconds = fields["duration_ms"] / 1000.0
-    metrics.HTTP_REQUEST_DURATION.labels(method, route).observe(seconds)
-    metrics.HTTP_RESPONSE_SIZE.labels(method, route).observe(fields["bytes"])
+    duration.observe(seconds)
+    size.observe(fields["bytes"])
     slow_ms = _slow_request_ms(handler)
     if slow_ms and fields["duration_ms"] >= slow_ms:
         metrics.SLOW_REQUESTS.labels(route).inc()

@@ -54,6 +54,7 @@ from server.ratelimit import Throttle, make_throttle
 from server.reads.cache import ReadCache
 from server.reads.service import EventReads
 from server.reads.versions import MemoryVersions, ReadVersions, RedisVersions
+from server.routing import RouteIndex
 from server.sweeper import FollowUpSweeper
 
 
@@ -169,12 +170,29 @@ class MatchdayApp(tornado.web.Application):
         tornado_settings.setdefault("log_function", log_request)  # one line per request
         routes = all_routes()
         self.route_templates = route_templates(routes)
+        self._body_limits: dict[type[tornado.web.RequestHandler], tuple[int, str]] = {}
         super().__init__(
             routes,
             default_handler_class=NotFoundHandler,
             xsrf_cookies=False,  # bearer tokens, no cookies: CSRF does not apply
             **tornado_settings,
         )
+        self.route_index = RouteIndex(self.wildcard_router.rules)
+
+    def find_handler(
+        self, request: httputil.HTTPServerRequest, **kwargs: Any
+    ) -> tornado.web._HandlerDelegate:
+        """Tornado's routing, with the route found in one match (server/routing.py)."""
+        if len(self.default_router.rules) == 1:  # no host-specific routes (add_handlers)
+            rule = self.route_index.rule_for(request.path)
+            params = rule.matcher.match(request) if rule is not None else None
+            if rule is not None and params is not None:
+                if rule.target_kwargs:
+                    params["target_kwargs"] = rule.target_kwargs
+                delegate = self.wildcard_router.get_target_delegate(rule.target, request, **params)
+                if delegate is not None:
+                    return delegate  # type: ignore[return-value]  # a _HandlerDelegate
+        return super().find_handler(request, **kwargs)
 
     def get_handler_delegate(  # type: ignore[override]  # any message delegate will do
         self,
@@ -190,14 +208,18 @@ class MatchdayApp(tornado.web.Application):
         delegate = super().get_handler_delegate(
             request, target_class, target_kwargs, path_args, path_kwargs
         )
-        limit, setting = body_limit(target_class, self.config)
-        refusal = functools.partial(
-            super().get_handler_delegate,
-            request,
-            BodyTooLargeHandler,
-            {"limit": limit, "setting": setting},
-        )
-        return limit_body(request, delegate, limit, refusal)
+        limit = self._body_limits.get(target_class)
+        if limit is None:  # once per handler class: the settings do not change
+            limit = self._body_limits[target_class] = body_limit(target_class, self.config)
+        refusal = functools.partial(self._refusal, request, limit)
+        return limit_body(request, delegate, limit[0], refusal)
+
+    def _refusal(
+        self, request: httputil.HTTPServerRequest, limit: tuple[int, str]
+    ) -> httputil.HTTPMessageDelegate:
+        """The 413 answer's delegate, made only when a body is refused."""
+        kwargs = {"limit": limit[0], "setting": limit[1]}
+        return super().get_handler_delegate(request, BodyTooLargeHandler, kwargs)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run follow-up work after a response without losing track of it."""

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-import uuid
+import time
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
+import tornado
 from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
+from tornado import httputil
 from tornado.web import Finish, HTTPError, RequestHandler
 
 from config.logging import log_context
@@ -33,7 +36,7 @@ from server.ratelimit import (
     tighter,
 )
 from server.reads.cache import Body
-from server.security_headers import apply_security_headers
+from server.security_headers import SECURITY_HEADERS
 from server.services import auth as auth_service
 from server.services.errors import DomainError
 from server.unit_of_work import AuditContext, unit_of_work
@@ -57,6 +60,36 @@ QUEUE_UNAVAILABLE = ApiError(
     code="queue_unavailable",
     headers={"Retry-After": RETRY_AFTER_SECONDS},
 )
+
+
+# What every JSON response starts with (Tornado's Server header, JSON, the security headers);
+# Date, X-Request-ID, CORS and rate-limit headers are added per response (BaseHandler.clear).
+DEFAULT_HEADERS = {
+    "Server": f"TornadoServer/{tornado.version}",
+    "Content-Type": "application/json; charset=UTF-8",
+    **SECURITY_HEADERS,
+}
+_date: list[Any] = [None, ""]  # the last whole second formatted, and its Date header
+
+
+def http_date() -> str:
+    """The Date header for now, formatted once a second (Tornado formats it per response,
+    ~5 µs; the header has whole seconds anyway)."""
+    second = int(time.time())
+    if _date[0] != second:
+        _date[:] = [second, httputil.format_timestamp(second)]
+    return str(_date[1])
+
+
+def new_request_id() -> str:
+    """32 random hex digits, as uuid4().hex gave (at a quarter of its cost)."""
+    return os.urandom(16).hex()
+
+
+def header_value(headers: httputil.HTTPHeaders, name: str) -> str:
+    """`headers.get(name, "")`, without the KeyError that HTTPHeaders.get raises and catches
+    when the header is missing (most requests, on the hot path)."""
+    return headers[name] if name in headers else ""  # noqa: SIM401 (the point)
 
 
 def _reject_constant(name: str) -> Any:
@@ -104,7 +137,7 @@ class BaseHandler(RequestHandler):
     current_user: User | None
 
     def initialize(self) -> None:
-        self.request_id = self._incoming_request_id() or uuid.uuid4().hex
+        self.request_id = self._incoming_request_id() or new_request_id()
         # Every log line written while serving this request carries its id.
         log_context.set({"request_id": self.request_id})
         # The statements this request runs add up here (models/query_metrics.py).
@@ -120,23 +153,34 @@ class BaseHandler(RequestHandler):
         self._rate: Decision | None = None
         # Why an infrastructure failure answered 503: the access log's line says it.
         self.failure: str | None = None
-        # set_default_headers() ran before initialize(); now the id is known, send it.
-        self.set_header("X-Request-ID", self.request_id)
+        # set_default_headers() ran before initialize(); now the id is known, send it (checked
+        # by REQUEST_ID_PATTERN or made here: set_header's checks have nothing to find).
+        self._headers["X-Request-ID"] = self.request_id
 
     # --- response plumbing -------------------------------------------------------------
 
     def _incoming_request_id(self) -> str | None:
-        value = self.request.headers.get("X-Request-ID", "")
+        value = header_value(self.request.headers, "X-Request-ID")
         return value if REQUEST_ID_PATTERN.match(value) else None
 
+    def clear(self) -> None:
+        """Tornado's clear() with our defaults: the constant headers (JSON, the security
+        headers) are one prepared map instead of a set_header() call and its checks each, and
+        the Date is formatted once a second. Runs for every response (and again on an error)."""
+        self._headers = httputil.HTTPHeaders(DEFAULT_HEADERS)
+        self._headers["Date"] = http_date()
+        self.set_default_headers()
+        self._write_buffer: list[bytes] = []
+        self._status_code = 200
+        self._reason = httputil.responses[200]
+
     def set_default_headers(self) -> None:
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        # JSON and the security headers are there already (clear()).
         # On the first call (RequestHandler.__init__) the id is not known yet: initialize()
         # sends it; an error clears the headers later and they come back here with the id.
         request_id: str | None = getattr(self, "request_id", None)
         if request_id is not None:
-            self.set_header("X-Request-ID", request_id)
-        apply_security_headers(self)
+            self._headers["X-Request-ID"] = request_id
         apply_cors_headers(self, self.application.config.cors_origins)
         rate: Decision | None = getattr(self, "_rate", None)
         if rate is not None:  # kept when an error clears the headers
@@ -238,15 +282,15 @@ class BaseHandler(RequestHandler):
 
     async def limit_address(self) -> None:
         """The per-address limits, before any work (authentication included)."""
-        if self.rate_limited:
+        if self.rate_limited and self.application.throttle.enabled:
             address = address_subject(self.client_ip)
             await self._count("ip", address)
             if self.endpoint_limit is not None:
                 await self._count(self.endpoint_limit, address)
 
     async def _limit_caller(self, user: User | None) -> None:
-        if not self.rate_limited:
-            return
+        if not (self.rate_limited and self.application.throttle.enabled):
+            return  # (with limits off, every check would pass: not even the address is read)
         if user is not None:
             await self._count("user", str(user.id))
         if self.endpoint_limit is None and self.request.method in WRITE_METHODS:
@@ -289,7 +333,7 @@ class BaseHandler(RequestHandler):
 
     def flush(self, include_footers: bool = False) -> Any:
         # What goes out, for the access line (Tornado keeps the pending chunks here).
-        self.bytes_sent += sum(len(chunk) for chunk in self._write_buffer)
+        self.bytes_sent += sum(map(len, self._write_buffer))
         return super().flush(include_footers)
 
     def _left_flight(self) -> None:

@@ -28,7 +28,7 @@ from tornado.concurrent import Future
 from tornado.http1connection import HTTP1Connection
 from tornado.web import RequestHandler
 
-from server.base import BaseHandler
+from server.base import BaseHandler, header_value
 from server.errors import ApiError
 
 if TYPE_CHECKING:
@@ -96,6 +96,14 @@ class BodyLimit(httputil.HTTPMessageDelegate):
     the limit: it is given the chunk that passes it, then the end of the body, and answers 413
     itself (it counts its body against the same setting: see handlers/imports.py)."""
 
+    # The state of a request that is not refused, as class defaults: one of these is made for
+    # every request, and most of them never change any of it.
+    received = 0
+    started = False  # the inner delegate has seen the headers
+    held: _HeldConnection | None = None
+    answered = body_done = gone = False
+    _linger: asyncio.TimerHandle | None = None
+
     def __init__(
         self,
         request: httputil.HTTPServerRequest,
@@ -109,11 +117,6 @@ class BodyLimit(httputil.HTTPMessageDelegate):
         self.inner = inner
         self.limit = limit
         self._refusal = refusal
-        self.received = 0
-        self.started = False  # the inner delegate has seen the headers
-        self.held: _HeldConnection | None = None
-        self.answered = self.body_done = self.gone = False
-        self._linger: asyncio.TimerHandle | None = None
 
     @property
     def refused(self) -> bool:
@@ -125,7 +128,7 @@ class BodyLimit(httputil.HTTPMessageDelegate):
         headers: httputil.HTTPHeaders,
     ) -> Awaitable[None] | None:
         self.connection.set_max_body_size(NO_LIMIT)  # our limit, per route, replaces Tornado's
-        declared = headers.get("Content-Length", "")
+        declared = header_value(headers, "Content-Length")
         if declared.isdigit() and int(declared) > self.limit:
             # Refused from the headers: no "100 Continue" invites the client to send it.
             headers.pop("Expect", None)
@@ -148,7 +151,7 @@ class BodyLimit(httputil.HTTPMessageDelegate):
         return None
 
     def finish(self) -> None:
-        if not self.refused:
+        if self.held is None:  # not refused
             self.inner.finish()
             return
         self.body_done = True

@@ -97,3 +97,37 @@ async def test_a_request_whose_client_left_does_not_hold_the_drain(
     writer.close()  # nobody is left to answer
     await asyncio.wait_for(http.quieted(), 5)
     assert http.busy == 0
+
+
+async def test_connections_waiting_too_long_for_headers_are_closed_busy_ones_are_not() -> None:
+    """The headers timeout (Tornado's idle_connection_timeout), kept by one sweep per server
+    instead of a timer per request: a client that never finishes its headers (slowloris) and
+    a keep-alive connection left idle are closed after it; a request being served is not."""
+    release = asyncio.Event()
+    app = tornado.web.Application(
+        [(r"/slow", SlowHandler, {"release": release}), (r"/fast", FastHandler)]
+    )
+    sock, port = bind_unused_port()
+    http = DrainingHTTPServer(app, idle_connection_timeout=0.4)
+    http.add_sockets([sock])
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        slowloris = await asyncio.open_connection("127.0.0.1", port)
+        slowloris[1].write(b"GET /fast HTTP/1.1\r\nHost: te")  # the headers never end
+        idle = await _send(port, "/fast")
+        assert await _response(idle[0]) == b"HTTP/1.1 200 OK ok"
+        busy = await _send(port, "/slow")
+
+        assert await asyncio.wait_for(slowloris[0].read(), 5) == b""  # closed by the server
+        assert await asyncio.wait_for(idle[0].read(), 5) == b""
+        assert 0.4 <= loop.time() - started < 4
+        await asyncio.sleep(0.5)  # past the timeout, still being served
+        assert http.busy == 1
+        release.set()
+        assert await _response(busy[0]) == b"HTTP/1.1 200 OK done"
+        for _, writer in (slowloris, idle, busy):
+            writer.close()
+    finally:
+        http.stop()
+        await http.close_all_connections()

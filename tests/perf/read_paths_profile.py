@@ -286,7 +286,7 @@ async def middleware_costs(url: str, prefix: str, ids: dict[str, int]) -> dict[s
     from config.logging import JsonFormatter
     from server.access_log import log_request
     from server.app import make_app
-    from server.base import BaseHandler
+    from server.base import BaseHandler, new_request_id
     from server.cors import apply_cors_headers
     from server.handlers.events import EventHandler
     from server.security_headers import apply_security_headers
@@ -343,7 +343,7 @@ async def middleware_costs(url: str, prefix: str, ids: dict[str, int]) -> dict[s
             lambda: tornado.web.RequestHandler(bare_app, request())
         ),
         "handler_created_cpu_us": cpu(handler),  # Tornado's part + ours below
-        "request_id_cpu_us": cpu(lambda: (one._incoming_request_id(), uuid.uuid4().hex)),
+        "request_id_cpu_us": cpu(lambda: (one._incoming_request_id(), new_request_id())),
         "security_headers_cpu_us": cpu(lambda: apply_security_headers(one)),
         "cors_headers_cpu_us": cpu(lambda: apply_cors_headers(one, app.config.cors_origins)),
         "access_log_line_cpu_us": cpu(lambda: log_request(one)),
