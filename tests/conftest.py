@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -36,13 +37,38 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatabl
 # `make test` runs the suite on pytest-xdist workers with `--dist loadgroup`. Each worker is a
 # process of its own: its own `pg_schema`, SQLite copies under its own tmp_path, a fresh Redis
 # key prefix per test, ports from the kernel. Tests that share something costly stay together:
-# - the end-to-end tests, one at a time: each starts several `matchday` processes (under
-#   coverage), and some assert deadlines that two such tests side by side on two cores miss;
+# - the end-to-end, fault and rehearsal tests, one at a time: each starts several `matchday`
+#   processes (under coverage), and some assert deadlines that two such tests side by side on
+#   two cores miss;
 # - the modules below, whose module-scoped fixture would otherwise be built on each worker.
-# The longest single tests are handed out first (after the e2e group, which xdist sends first
-# as the largest), so that no worker is still busy with one after the others have finished.
-SHARED_MODULE_FIXTURE = ("tests/analytics/test_question_sets.py",)
+# The longest single tests are handed out first, so that no worker is still busy with one after
+# the others have finished.
+SERIAL_PATHS = ("tests/e2e/", "tests/faults/", "tests/rehearsal/")
+SHARED_MODULE_FIXTURE = ("tests/analytics/test_question_sets.py", "tests/browser/")
 RUN_FIRST = ("tests/security/test_sql_injection.py", "tests/security/test_fuzz.py")
+
+
+def xdist_group_of(nodeid: str) -> str | None:
+    """The group a test runs in (one worker, one test at a time), or None: anywhere."""
+    if nodeid.startswith(SERIAL_PATHS):
+        return "e2e"
+    return next((shared for shared in SHARED_MODULE_FIXTURE if nodeid.startswith(shared)), None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup`, grouped by xdist_group_of(). pytest 9 keeps a node's id in `_id`, and
+    pytest-xdist 3.8 still appends a test's xdist_group to `_nodeid`, which pytest no longer
+    reads: every xdist_group mark is ignored and end-to-end tests ran two at a time. The
+    scheduler sees node ids only, so the group is decided from the id."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class Grouped(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid) or str(super()._split_scope(nodeid))
+
+    return Grouped(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -53,10 +79,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             # costs 2-3x: they run untraced. What they reach, the example tests mostly reach
             # too (the total drops by about 0.4 points; the floor is 85%).
             item.add_marker(pytest.mark.no_cover)
-        if item.get_closest_marker("e2e"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
-        elif item.nodeid.split("::", 1)[0] in SHARED_MODULE_FIXTURE:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,9 @@ from tests.support import Api
 
 TEAMS = 100
 GAMES = 10_000  # the most one file may hold (MAX_ROWS)
-BOUND_SECONDS = 0.1
+# A blocked loop shows as seconds of lag; the rest is the shared 2-core host (0.1 s was missed
+# at 0.13 s net while other suites' processes ran).
+BOUND_SECONDS = 0.25
 LAG = "matchday_event_loop_lag_seconds"
 
 

@@ -633,7 +633,10 @@ def test_examples_for_small_events() -> None:
             parse_question(question, event, TODAY)
 
 
-def test_median_parse_time_is_well_under_a_millisecond() -> None:
+def test_no_rule_makes_parsing_slow() -> None:
+    """A guard against a pathological rule (a regex that backtracks, a rule tried per word
+    pair), not a benchmark: parsing takes ~0.3-0.7 ms a question here (`make eval-analytics`
+    prints it); ten times that on a busy CI host is still a pass, a runaway rule is not."""
     questions = [q for q, _ in LEADER + TEAM_VALUE + COUNT + EXTREME + GAMES]
     for question in questions:  # warm the caches
         parse_question(question, EVENT, TODAY)
@@ -642,7 +645,7 @@ def test_median_parse_time_is_well_under_a_millisecond() -> None:
         started = time.perf_counter()
         parse_question(question, EVENT, TODAY)
         times.append(time.perf_counter() - started)
-    assert statistics.median(times) < 0.001
+    assert statistics.median(times) < 0.005
 
 
 @check(
