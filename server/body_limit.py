@@ -151,7 +151,7 @@ class BodyLimit(httputil.HTTPMessageDelegate):
         return None
 
     def finish(self) -> None:
-        if self.held is None:  # not refused
+        if not self.refused:
             self.inner.finish()
             return
         self.body_done = True

@@ -66,11 +66,7 @@ class DrainingHTTPServer(HTTPServer):
     ) -> httputil.HTTPMessageDelegate:
         conn = cast(HTTP1ServerConnection, server_conn)
         self._open[conn] = time.monotonic()  # waits for headers from now on
-        busy = self._busy
-        if conn in busy:  # the previous response on this connection is done
-            busy.discard(conn)
-            if not busy:
-                self._quiet.set()
+        self._set_idle(conn)  # the previous response on this connection, if any, is done
         if self._draining:
             conn.stream.close()  # answered; no further requests on it while shutting down
         if self._sweep_timer is None:

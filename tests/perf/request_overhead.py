@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import shutil
@@ -46,6 +45,7 @@ from tornado.httpserver import HTTPServer  # noqa: E402
 
 from config.logging import configure_logging  # noqa: E402
 from config.settings import load_settings  # noqa: E402
+from tests.perf.bare_server import Fixed  # noqa: E402
 from tests.perf.read_paths_profile import paths, seed  # noqa: E402
 from tests.support import (  # noqa: E402
     REDIS_URL,
@@ -55,16 +55,6 @@ from tests.support import (  # noqa: E402
     drop_pg_schema,
     pg_schema_url,
 )
-
-BODY = json.dumps(
-    {"items": [{"id": i, "name": f"Team {i:02d}", "group": None} for i in range(40)]}
-).encode()[:2048]
-
-
-class Bare(tornado.web.RequestHandler):
-    def get(self) -> None:
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(BODY)
 
 
 async def client(sock: socket.socket, path: str, count: int) -> None:
@@ -118,7 +108,7 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
         settings = {"DATABASE_URL": url, "JWT_SECRET": TEST_SECRET, "REDIS_URL": REDIS_URL}
         settings |= {"REDIS_KEY_PREFIX": prefix, "TASK_RUNNER": "local"}
         app = await make_app(load_settings({**settings, "RATE_LIMIT_ENABLED": "false"}))
-        bare = tornado.web.Application([(r"/.*", Bare)])
+        bare = tornado.web.Application([(r"/(.*)", Fixed)])
         targets = paths(ids["event"])
         found: dict[str, list[float]] = {"bare": [], "standings": [], "healthz": []}
         for _ in range(args.runs):

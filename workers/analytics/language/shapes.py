@@ -369,8 +369,8 @@ def share(r: Reading) -> Plan | None:
         # that outcome, and the counts behind it (its win rate, shown with what it is of).
         if r.has(v.NEGATION, v.DRAW) or r.has(v.WIN) == r.has(v.LOSS) or r.home is not None:
             return None
-        outcome = filters_of(r, outcome="win" if r.has(v.WIN) else "loss")
-        return make(r, "share", metric="games", teams=r.teams, filters=outcome)
+        filters = filters_of(r, outcome="win" if r.has(v.WIN) else "loss")
+        return make(r, "share", metric="games", teams=r.teams, filters=filters)
     if threshold is None and result is None:
         return None
     if r.teams and r.has(v.HOME, v.AWAY):
