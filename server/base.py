@@ -23,10 +23,12 @@ from config.tracing import annotate, current_trace_id
 from models import User
 from models.query_metrics import QueryTime, query_time
 from server import metrics
+from server.content_coding import accepts_gzip
 from server.cors import answer_preflight, apply_cors_headers, is_preflight
 from server.dispatch import DispatchUnavailable
 from server.errors import DEFAULT_CODES, ApiError, error_body
 from server.proxies import client_address
+from server.query_args import query_memo
 from server.ratelimit import (
     Decision,
     LoginAttempt,
@@ -191,16 +193,29 @@ class BaseHandler(RequestHandler):
         self.set_status(status)
         self.finish(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
 
-    def write_body(self, body: Body) -> None:
-        """A pre-serialised body with its ETag: 304 when the caller already has it. Clients
-        may keep it but must revalidate; a private event's body is for the caller only."""
-        self.set_header("ETag", body.etag)
-        self.set_header("Cache-Control", "no-cache" if body.public else "private, no-cache")
+    def write_body(self, body: Body, *, public: bool | None = None) -> None:
+        """A pre-serialised body with its ETag: 304 when the caller already has it, gzip when
+        the caller accepts it. Clients may keep it but must revalidate; a private event's body
+        is for the caller only (`public` overrides the body's own flag)."""
+        public = body.public if public is None else public
+        data, etag = body.data, body.etag
+        # Vary on every answer, gzipped or not: a shared cache must not give one to the other.
+        self._headers.add("Vary", "Accept-Encoding")
+        gzipped = (
+            body.gzipped()
+            if accepts_gzip(header_value(self.request.headers, "Accept-Encoding"))
+            else None
+        )
+        if gzipped is not None:
+            data, etag = gzipped
+            self._headers["Content-Encoding"] = "gzip"
+        self._headers["ETag"] = etag
+        self._headers["Cache-Control"] = "no-cache" if public else "private, no-cache"
         if self.check_etag_header():
             self.set_status(304)
             self.finish()
             return
-        self.finish(body.data)
+        self.finish(data)
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         # Services raise domain errors: give them their mapped status instead of a 500.
@@ -420,9 +435,16 @@ class BaseHandler(RequestHandler):
     def load_body(self, schema: Schema, *, partial: bool = False) -> dict[str, Any]:
         return self._load(schema, self.json_body(), partial=partial)
 
-    def load_query(self, schema: Schema) -> dict[str, Any]:
+    def load_query(self, schema_class: type[Schema]) -> dict[str, Any]:
+        """The query string loaded by `schema_class` (422 if it is not valid); a query string
+        loaded before is not loaded again (server/query_args.py)."""
         raw = {name: self.get_query_argument(name) for name in self.request.query_arguments}
-        return self._load(schema, raw)
+        try:
+            return query_memo(schema_class).load(self.request.query, raw)
+        except ValidationError as exc:
+            raise ApiError(
+                422, "the request is not valid", details=exc.normalized_messages()
+            ) from exc
 
     @staticmethod
     def _load(schema: Schema, data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:

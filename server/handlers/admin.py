@@ -95,7 +95,7 @@ class AuditHandler(AdminHandler):
     }
 
     async def get(self) -> None:
-        query = self.load_query(AuditQuerySchema())
+        query = self.load_query(AuditQuerySchema)
         async with self.db() as session:
             entries, total = await admin_service.audit_entries(
                 session, query, query["page"], query["per_page"]

@@ -44,7 +44,7 @@ class EventsHandler(BaseHandler):
     }
 
     async def get(self) -> None:
-        query = self.load_query(PageQuerySchema())
+        query = self.load_query(PageQuerySchema)
         reads = self.application.reads
         self.write_body(await reads.events(self.current_user, query["page"], query["per_page"]))
 
@@ -143,7 +143,7 @@ class TeamsHandler(BaseHandler):
     }
 
     async def get(self, event_id: str) -> None:
-        query = self.load_query(PageQuerySchema())
+        query = self.load_query(PageQuerySchema)
         body = await self.application.reads.teams(
             self.path_id(event_id), self.current_user, query["page"], query["per_page"]
         )

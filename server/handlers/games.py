@@ -81,7 +81,7 @@ class EventGamesHandler(BaseHandler):
     }
 
     async def get(self, event_id: str) -> None:
-        query = self.load_query(GameListQuerySchema())
+        query = self.load_query(GameListQuerySchema)
         body = await self.application.reads.games(self.path_id(event_id), self.current_user, query)
         self.write_body(body)
 
@@ -123,7 +123,7 @@ class ScheduleHandler(BaseHandler):
     }
 
     async def post(self, event_id: str) -> None:
-        query = self.load_query(DryRunQuerySchema())
+        query = self.load_query(DryRunQuerySchema)
         body = self.load_body(ScheduleSchema())
         async with self.db() as session:
             result = await scheduling.schedule_event(
@@ -183,7 +183,7 @@ class GameHandler(BaseHandler):
         self.write_json(payload)
 
     async def patch(self, game_id: str) -> None:
-        query = self.load_query(DryRunQuerySchema())
+        query = self.load_query(DryRunQuerySchema)
         body = self.load_body(GameUpdateSchema())
         version = expected_version(self)
         async with self.db() as session:
@@ -287,12 +287,7 @@ class StandingsHandler(BaseHandler):
     async def get(self, event_id: str) -> None:
         cached = self.application.standings_cache.get_public(self.path_id(event_id))
         table = cached or await self._load_table(self.path_id(event_id))
-        self.set_header("ETag", table.etag)
-        if self.check_etag_header():
-            self.set_status(304)
-            self.finish()
-            return
-        self.finish(table.body)
+        self.write_body(table.encoded, public=table.public)
 
     async def _load_table(self, event_id: int) -> CachedStandings:
         async with self.db() as session:

@@ -58,7 +58,7 @@ class EventWebhooksHandler(WebhookBase):
     }
 
     async def get(self, event_id: str) -> None:
-        query = self.load_query(PageQuerySchema())
+        query = self.load_query(PageQuerySchema)
         async with self.db() as session:
             found, total = await webhook_service.list_subscriptions(
                 session,
@@ -167,7 +167,7 @@ class DeliveriesHandler(WebhookBase):
     }
 
     async def get(self, webhook_id: str) -> None:
-        query = self.load_query(DeliveryListQuerySchema())
+        query = self.load_query(DeliveryListQuerySchema)
         async with self.db() as session:
             items, total = await webhook_deliveries.list_deliveries(
                 session, self.path_id(webhook_id), self.require_user(), query

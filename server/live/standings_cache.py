@@ -3,7 +3,6 @@ events its hub already reads, so GET /standings does not touch the database on t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 
 from server.live.sse import wire_data
 from server.live.streams import StreamMessage
+from server.reads.cache import Body, encode
 
 IDLE_SECONDS = 600.0  # stop following an event nobody has asked about for this long
 # One request re-reads an expired visibility; the others are served the table meanwhile,
@@ -21,23 +21,21 @@ RECHECK_SECONDS = 2.0
 @dataclass
 class CachedStandings:
     payload: dict[str, Any]
-    body: bytes
-    etag: str
+    encoded: Body  # the bytes and ETag (and, on demand, their gzip) of the payload
     public: bool
     checked_at: float  # when visibility was last read from the database
     used_at: float = field(default_factory=time.monotonic)
     recheck_started: float = 0.0
 
 
-def _encode(payload: dict[str, Any]) -> tuple[bytes, str]:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return body, f'"{hashlib.sha1(body, usedforsecurity=False).hexdigest()}"'
+def _encode(payload: dict[str, Any]) -> Body:
+    # Who may see the table is `CachedStandings.public`, which a re-read can change.
+    return encode(payload, public=False)
 
 
 def uncached(payload: dict[str, Any]) -> CachedStandings:
     """A table served straight from the database, not kept."""
-    body, etag = _encode(payload)
-    return CachedStandings(payload, body, etag, public=False, checked_at=0.0)
+    return CachedStandings(payload, _encode(payload), public=False, checked_at=0.0)
 
 
 class StandingsCache:
@@ -74,8 +72,7 @@ class StandingsCache:
         if current is not None and current.payload["version"] > payload["version"]:
             current.public, current.checked_at = public, now
             return current
-        body, etag = _encode(payload)
-        entry = CachedStandings(payload, body, etag, public, now)
+        entry = CachedStandings(payload, _encode(payload), public, now)
         self._entries[event_id] = entry
         return entry
 
@@ -87,8 +84,7 @@ class StandingsCache:
         payload = json.loads(wire_data(message))
         if payload.get("version", 0) < current.payload["version"]:
             return
-        body, etag = _encode(payload)
-        current.payload, current.body, current.etag = payload, body, etag
+        current.payload, current.encoded = payload, _encode(payload)
 
     def forget(self, event_id: int) -> None:
         self._entries.pop(event_id, None)

@@ -15,16 +15,33 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.content_coding import GZIP_MIN_BYTES, gzip_bytes, gzip_etag
+
 PARTS_PER_EVENT = 16  # query variants (pages, filters) kept per event and for the public list
 
 
-@dataclass(frozen=True)
 class Body:
-    """A response body with its ETag; `public` says whether shared caches may keep it."""
+    """A response body with its ETag; `public` says whether shared caches may keep it.
+    Its gzip representation is made on first demand and kept (server/content_coding.py)."""
 
-    data: bytes
-    etag: str
-    public: bool
+    __slots__ = ("_gzipped", "data", "etag", "public")
+
+    def __init__(self, data: bytes, etag: str, public: bool) -> None:
+        self.data = data
+        self.etag = etag
+        self.public = public
+        self._gzipped: tuple[bytes, str] | None = None
+
+    def gzipped(self) -> tuple[bytes, str] | None:
+        """The gzip bytes and their ETag, or None when the body is too small to gain."""
+        if len(self.data) < GZIP_MIN_BYTES:
+            return None
+        if self._gzipped is None:
+            self._gzipped = (gzip_bytes(self.data), gzip_etag(self.etag))
+        return self._gzipped
+
+    def __repr__(self) -> str:
+        return f"Body({len(self.data)} bytes, etag={self.etag}, public={self.public})"
 
 
 def encode(payload: Any, *, public: bool) -> Body:

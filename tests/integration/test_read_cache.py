@@ -6,12 +6,16 @@ any other (two applications over one PostgreSQL and one Redis stand for `--proce
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 from typing import Any
 
 import pytest
+from tornado.httpclient import HTTPRequest
 
 from server.admin_cli import create_admin
 from server.app import MatchdayApp
+from server.content_coding import GZIP_MIN_BYTES
 from server.reads.versions import RedisVersions
 from tests.support import (
     STRONG_PASSWORD,
@@ -21,11 +25,17 @@ from tests.support import (
 SCHEDULE = {"format": "round_robin", "starts_at": "2026-06-01T15:00:00Z", "interval_minutes": 90}
 
 
-async def _event(api: Api, token: str, visibility: str, name: str = "Cup") -> int:
+async def _event(
+    api: Api,
+    token: str,
+    visibility: str,
+    name: str = "Cup",
+    teams: tuple[str, ...] = ("Lions", "Tigers", "Bears"),
+) -> int:
     reply = await api.post("/api/v1/events", {"name": name, "visibility": visibility}, token=token)
     assert reply.status == 201, reply.body
     event_id: int = reply.json["id"]
-    for team in ("Lions", "Tigers", "Bears"):
+    for team in teams:
         added = await api.post(f"/api/v1/events/{event_id}/teams", {"name": team}, token=token)
         assert added.status == 201, added.body
     scheduled = await api.post(f"/api/v1/events/{event_id}/schedule", SCHEDULE, token=token)
@@ -217,3 +227,63 @@ async def test_a_write_through_one_process_is_read_at_once_through_the_other(
     assert (await api_b.get("/api/v1/events")).json["items"] == []
     assert (await api_b.get(games, token=owner)).status == 200
     assert app_a.read_cache.enabled
+
+
+async def _raw_get(api: Api, path: str, headers: dict[str, str]) -> Any:
+    """A GET whose body is left as sent (the test client otherwise asks for gzip and
+    decompresses on its own)."""
+    request = HTTPRequest(api.base_url + path, headers=headers, decompress_response=False)
+    return await api.http.fetch(request, raise_error=False)
+
+
+async def test_a_browser_gets_the_cached_bytes_gzipped_and_revalidates_them(
+    live_app: MatchdayApp, live_api: Api
+) -> None:
+    api = live_api
+    owner = await api.user("owner@example.com")
+    eight = ("Lions", "Tigers", "Bears", "Wolves", "Eagles", "Sharks", "Hawks", "Foxes")
+    event_id = await _event(api, owner, "public", teams=eight)  # 28 games: ~7 KB of JSON
+    games = f"/api/v1/events/{event_id}/games"
+    plain = await _raw_get(api, games, {"Accept-Encoding": "identity"})
+    packed = await _raw_get(api, games, {"Accept-Encoding": "br;q=1.0, gzip;q=0.8"})
+    assert plain.code == packed.code == 200
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.body) == plain.body, "the same JSON, fewer bytes"
+    assert len(packed.body) < len(plain.body)
+    for reply in (plain, packed):
+        assert "Accept-Encoding" in reply.headers.get_list("Vary")
+    assert packed.headers["ETag"] != plain.headers["ETag"], "two representations, two tags"
+
+    # Each representation revalidates with its own tag; the other's tag is not a match.
+    gz_tag, plain_tag = packed.headers["ETag"], plain.headers["ETag"]
+    gz_again = await _raw_get(api, games, {"Accept-Encoding": "gzip", "If-None-Match": gz_tag})
+    assert gz_again.code == 304 and "Content-Encoding" not in gz_again.headers
+    crossed = await _raw_get(api, games, {"Accept-Encoding": "gzip", "If-None-Match": plain_tag})
+    assert crossed.code == 200 and crossed.headers["Content-Encoding"] == "gzip"
+
+    # A refusal of gzip is honoured; after a write, the gzipped bytes are the new ones.
+    refused = await _raw_get(api, games, {"Accept-Encoding": "gzip;q=0, *"})
+    assert "Content-Encoding" not in refused.headers and refused.body == plain.body
+    game = json.loads(plain.body)["items"][0]
+    put = await api.put(
+        f"/api/v1/games/{game['id']}/score",
+        {"home_score": 3, "away_score": 1, "status": "live"},
+        token=owner,
+    )
+    assert put.status == 200, put.body
+    after = await _raw_get(api, games, {"Accept-Encoding": "gzip", "If-None-Match": gz_tag})
+    assert after.code == 200 and after.headers["ETag"] != gz_tag
+    shown = next(
+        g for g in json.loads(gzip.decompress(after.body))["items"] if g["id"] == game["id"]
+    )
+    assert (shown["home_score"], shown["away_score"]) == (3, 1)
+
+    # Standings come gzipped too, with their own tag.
+    table = f"/api/v1/events/{event_id}/standings"
+    plain_table = await _raw_get(api, table, {})
+    packed_table = await _raw_get(api, table, {"Accept-Encoding": "gzip"})
+    assert len(plain_table.body) >= GZIP_MIN_BYTES, "8 rows are worth compressing"
+    assert packed_table.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed_table.body) == plain_table.body
+    assert packed_table.headers["ETag"] != plain_table.headers["ETag"]

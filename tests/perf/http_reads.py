@@ -9,7 +9,10 @@ robin (190 games), 40 of which are final, so its standings have rows. It also st
 tests/perf/bare_server.py (a fixed 2 KB JSON body from memory) with the same N. Then, for each
 read, a `wrk -t2 -cC` run on the bare server and one on Matchday follow each other, and the
 ratios (req/s Matchday / bare; p99 Matchday / bare) are printed per pair; with --rounds R the
-medians over rounds. wrk runs on the same cores as the servers (2 here): the bare handler's
+medians over rounds. The larger bodies (standings, the events list, the games list) are read
+twice: as a client that takes only identity (wrk's default) and as a browser does
+(`Accept-Encoding: gzip`, named "<path> gzip"); the bare handler gets the same header and
+answers its 2 KB unencoded. wrk runs on the same cores as the servers (2 here): the bare handler's
 figures in the same run are the ceiling this machine allows.
 
 Prints one JSON object (stdout), then one summary line. Every wait is bounded; traffic goes
@@ -19,6 +22,7 @@ only to 127.0.0.1; the servers, the schema and the Redis keys are removed at the
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import shutil
 import statistics
@@ -86,21 +90,46 @@ def seed(port: int) -> dict[str, str]:
     }
 
 
-def check_sizes(port: int, paths: dict[str, str]) -> dict[str, int]:
-    """Each path answers 200 with what the run claims (32 events, 190 games): body bytes."""
-    sizes = {}
+GZIP = "Accept-Encoding: gzip"
+GZIPPED_PATHS = ("standings", "events", "games")  # bodies over 1 KB: sent gzipped if accepted
+
+
+def with_gzip_reads(paths: dict[str, str]) -> dict[str, tuple[str, str | None]]:
+    """Every path as wrk's default client reads it, and the larger bodies as a browser does."""
+    reads: dict[str, tuple[str, str | None]] = {}
     for name, path in paths.items():
-        with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=30) as reply:
+        reads[name] = (path, None)
+        if name in GZIPPED_PATHS:
+            reads[f"{name} gzip"] = (path, GZIP)
+    return reads
+
+
+def check_sizes(port: int, reads: dict[str, tuple[str, str | None]]) -> dict[str, int]:
+    """Each read answers 200 with what the run claims (32 events, 190 games, gzip when
+    asked): body bytes as sent."""
+    sizes = {}
+    for name, (path, header) in reads.items():
+        request = urllib.request.Request(f"http://{HOST}:{port}{path}")
+        if header:
+            request.add_header(*header.split(": ", 1))
+        with urllib.request.urlopen(request, timeout=30) as reply:
             data = reply.read()
-        if name == "events" and json.loads(data)["total"] != EVENTS:
-            raise RuntimeError(f"expected {EVENTS} events, got {json.loads(data)['total']}")
-        if name == "games" and len(json.loads(data)["items"]) != TEAMS * (TEAMS - 1) // 2:
-            raise RuntimeError("the round robin did not give 190 games")
+            encoding = reply.headers.get("Content-Encoding")
         sizes[name] = len(data)
+        if header:
+            if encoding != "gzip":
+                raise RuntimeError(f"{name}: asked for gzip, got {encoding!r}")
+            data = gzip.decompress(data)
+        if name.startswith("events") and json.loads(data)["total"] != EVENTS:
+            raise RuntimeError(f"expected {EVENTS} events, got {json.loads(data)['total']}")
+        if name.startswith("games") and len(json.loads(data)["items"]) != TEAMS * (TEAMS - 1) // 2:
+            raise RuntimeError("the round robin did not give 190 games")
     return sizes
 
 
-def wrk(port: int, path: str, seconds: int, args: argparse.Namespace) -> dict[str, Any]:
+def wrk(
+    port: int, path: str, seconds: int, args: argparse.Namespace, header: str | None = None
+) -> dict[str, Any]:
     command = [
         args.wrk,
         f"-t{args.threads}",
@@ -110,6 +139,7 @@ def wrk(port: int, path: str, seconds: int, args: argparse.Namespace) -> dict[st
         "5s",
         "-s",
         str(WRK_SCRIPT),
+        *(["-H", header] if header else []),
         f"http://{HOST}:{port}{path}",
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True)
@@ -156,24 +186,24 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         ):
             log(f"matchday on {port}, bare on {bare_port}, {args.processes} process(es) each")
             started = time.monotonic()
-            paths = seed(port)
-            sizes = check_sizes(port, paths)
+            reads = with_gzip_reads(seed(port))
+            sizes = check_sizes(port, reads)
             log(f"seeded in {time.monotonic() - started:.1f}s; body bytes {sizes}")
-            for path in paths.values():  # warm-up: caches filled, pools connected
-                wrk(port, path, args.warmup, args)
+            for path, header in reads.values():  # warm-up: caches filled, pools connected
+                wrk(port, path, args.warmup, args, header)
             wrk(bare_port, "/", args.warmup, args)
             ours_pids = [*process_tree(_server.pid), *process_tree(bare_server.pid)]
             other_load = wait_for_quiet_host(args.wait_quiet, ours_pids)
             host_before = host_cpu()[0] - own_cpu_seconds()
             window_start = time.monotonic()
-            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in paths}
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in reads}
             for round_number in range(args.rounds):
-                for name, path in paths.items():
-                    bare = wrk(bare_port, path, args.seconds, args)
-                    ours = wrk(port, path, args.seconds, args)
+                for name, (path, header) in reads.items():
+                    bare = wrk(bare_port, path, args.seconds, args, header)
+                    ours = wrk(port, path, args.seconds, args, header)
                     runs[name].append({"bare": bare, "matchday": ours, **pair(bare, ours)})
                     log(
-                        f"round {round_number + 1} {name:>9}: {ours['rps']:8.0f} req/s "
+                        f"round {round_number + 1} {name:>14}: {ours['rps']:8.0f} req/s "
                         f"p99 {ours['p99_ms']:7.1f} ms | bare {bare['rps']:6.0f} req/s "
                         f"p99 {bare['p99_ms']:6.1f} ms | ratio {ours['rps'] / bare['rps']:.2f}"
                     )

@@ -110,10 +110,11 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
         app = await make_app(load_settings({**settings, "RATE_LIMIT_ENABLED": "false"}))
         bare = tornado.web.Application([(r"/(.*)", Fixed)])
         targets = paths(ids["event"])
-        found: dict[str, list[float]] = {"bare": [], "standings": [], "healthz": []}
+        names = args.paths.split(",")
+        found: dict[str, list[float]] = {"bare": []} | {name: [] for name in names}
         for _ in range(args.runs):
             found["bare"].append(await cpu_per_request(HTTPServer, bare, "/", args.requests))
-            for name in ("standings", "healthz"):
+            for name in names:
                 found[name].append(
                     await cpu_per_request(DrainingHTTPServer, app, targets[name], args.requests)
                 )
@@ -128,6 +129,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--paths", default="standings,healthz", help="of standings,event,games,events,healthz"
+    )
     try:
         found = asyncio.run(run(parser.parse_args()))
     finally:
