@@ -262,7 +262,7 @@ class MatchdayApp(tornado.web.Application):
             )
             self.dispatcher = dispatcher
             self.audit_sink = QueuedAuditSink(
-                dispatcher.enqueue_audit, self.blocking, self.sync_sessions
+                dispatcher.enqueue_audits, self.blocking, self.sync_sessions, self.background
             )
         else:
             self.analytics = make_runtime(

@@ -41,7 +41,7 @@ from workers.celery_app import (
     ANSWER_QUESTION,
     DELIVER_WEBHOOK,
     RECOMPUTE,
-    RECORD_AUDIT,
+    RECORD_AUDITS,
     make_celery,
     pending_recompute_key,
 )
@@ -270,9 +270,12 @@ class CeleryDispatcher:
         for delivery_id in delivery_ids:
             self._celery.send_task(DELIVER_WEBHOOK, args=[delivery_id], ignore_result=True)
 
-    def enqueue_audit(self, record: dict[str, Any]) -> None:
-        headers = {"request_id": record.get("request_id")}
-        self._celery.send_task(RECORD_AUDIT, args=[record], ignore_result=True, headers=headers)
+    def enqueue_audits(self, records: list[dict[str, Any]]) -> None:
+        """One task for a batch of audit records (server/audit_sink.py). The message's
+        request id is theirs when they share one; each line the worker logs names its own."""
+        ids = {record.get("request_id") for record in records}
+        headers = {"request_id": ids.pop() if len(ids) == 1 else None}
+        self._celery.send_task(RECORD_AUDITS, args=[records], ignore_result=True, headers=headers)
 
     async def answer_question(
         self, request: dict[str, Any], request_id: str | None = None

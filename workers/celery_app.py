@@ -22,7 +22,8 @@ from config.settings import Settings, load_settings
 log = logging.getLogger("matchday.worker")
 QUEUES = ("standings", "analytics", "audit", "webhooks")
 RECOMPUTE = "matchday.recompute_standings"
-RECORD_AUDIT = "matchday.record_audit"
+RECORD_AUDIT = "matchday.record_audit"  # one record: what servers before batching sent
+RECORD_AUDITS = "matchday.record_audits"  # a batch of records (server/audit_sink.py)
 RECONCILE = "matchday.reconcile"
 ANSWER_QUESTION = "matchday.analytics.answer"
 DELIVER_WEBHOOK = "matchday.deliver_webhook"
@@ -30,6 +31,7 @@ ROUTES = {
     RECOMPUTE: {"queue": "standings"},
     RECONCILE: {"queue": "standings"},
     RECORD_AUDIT: {"queue": "audit"},
+    RECORD_AUDITS: {"queue": "audit"},
     DELIVER_WEBHOOK: {"queue": "webhooks"},
     "matchday.analytics.*": {"queue": "analytics"},
 }

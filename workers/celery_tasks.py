@@ -32,6 +32,7 @@ from workers.celery_app import (
     RECOMPUTE,
     RECONCILE,
     RECORD_AUDIT,
+    RECORD_AUDITS,
     pending_recompute_key,
 )
 from workers.metrics import TASK_SECONDS, TASKS
@@ -140,6 +141,28 @@ def record_audit(self: MatchdayTask, record: AuditRecord) -> bool:
     log.info(
         "audit entry %s", "stored" if stored else "already stored", extra={"uid": record["uid"]}
     )
+    return stored
+
+
+@shared_task(bind=True, base=MatchdayTask, name=RECORD_AUDITS)
+def record_audits(self: MatchdayTask, records: list[AuditRecord]) -> int:
+    """A server's batch of records (one task for every record its process committed while
+    the previous batch was being sent); idempotent on each uid as `record_audit`. Each line
+    carries the request id of the change it records."""
+    stored = 0
+    context = log_context.get() or {}
+    for record in records:
+        new = store_pending(self.res.sessions, [record]) == 1
+        stored += new
+        token = log_context.set({**context, "request_id": record.get("request_id")})
+        try:
+            log.info(
+                "audit entry %s",
+                "stored" if new else "already stored",
+                extra={"uid": record["uid"]},
+            )
+        finally:
+            log_context.reset(token)
     return stored
 
 
