@@ -15,8 +15,6 @@ from server.errors import ApiError
 from server.live.hub import HubFull, TooManyFromAddress
 from server.live.sse import SseClient
 from server.openapi import Op, query_parameter, text_reply
-from server.policy import Need
-from server.services import events as event_service
 
 log = logging.getLogger("matchday.stream")
 
@@ -90,13 +88,12 @@ class EventStreamHandler(BaseHandler):
                 self.finish()
 
     async def _visible_event_id(self, raw_id: str) -> int:
-        """Authorise in its own scope, so the session and ORM objects are freed now rather
-        than held for the life of the stream."""
-        async with self.db() as session:
-            event = await event_service.load_event(
-                session, self.path_id(raw_id), self.current_user, Need.VIEW
-            )
-            return event.id
+        """Authorised from the read cache (the event's entry, current to its data version),
+        as GET /events/{id} is: no session or ORM object per connect, none held for the
+        life of the stream."""
+        event_id = self.path_id(raw_id)
+        await self.application.reads.require_visible(event_id, self.current_user)
+        return event_id
 
     async def _serve(self, client: SseClient) -> str:
         """Hold the stream until the client leaves, is dropped, or the process drains."""

@@ -80,6 +80,12 @@ class EventReads:
         entry, _token = await self._entry(event_id, user)
         return entry.event
 
+    async def require_visible(self, event_id: int, user: User | None) -> None:
+        """Raise NotFound unless the caller may see the event (a stream's connect): from the
+        cached entry, so 10,000 spectators arriving at kick-off cost one database read per
+        process, not one each."""
+        await self._entry(event_id, user)
+
     async def teams(self, event_id: int, user: User | None, page: int, per_page: int) -> Body:
         entry, token = await self._entry(event_id, user)
         key = (page, per_page)
