@@ -15,6 +15,7 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 
 from models.db import make_async_engine, make_sync_engine
+from models.pg_pool import has_something_to_read
 from server.app import make_app
 from tests.support import Api, pg_schema_url, settings_for, truncate_pg
 
@@ -138,3 +139,38 @@ async def test_a_request_that_finds_the_pool_full_gets_a_quick_503_with_retry_af
         server.stop()
         await server.close_all_connections()
         await app.close()
+
+
+async def test_a_connection_the_server_ended_is_not_lent_and_a_healthy_one_is_not_pinged(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    """The async pool asks the server about a connection only when its socket says the
+    server sent something: a terminated backend is replaced before anyone uses it."""
+    settings = settings_for(
+        pg_schema_url(pg_schema), tmp_path, DB_POOL_SIZE="1", DB_MAX_OVERFLOW="0"
+    )
+    engine = make_async_engine(settings)
+    admin = make_sync_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            first = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+            raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        assert not has_something_to_read(raw), "an idle healthy connection: nothing to read"
+        async with engine.connect() as connection:  # the same connection, lent unpinged
+            again = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        assert again == first
+
+        with admin.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        deadline = time.monotonic() + 5
+        while not has_something_to_read(raw):  # the backend's FATAL message arrives
+            assert time.monotonic() < deadline, "the ended connection never became readable"
+            await asyncio.sleep(0.05)
+
+        async with engine.connect() as connection:  # checked, found dead, replaced
+            replaced = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        assert replaced != first
+    finally:
+        await engine.dispose()
+        admin.dispose()
