@@ -69,10 +69,21 @@ def redis_from_url(url: str, **options: Any) -> redis.Redis:
     )
 
 
-def aioredis_from_url(url: str, **options: Any) -> aioredis.Redis:
+def aioredis_from_url(url: str, *, pool_limit: int | None = None, **options: Any) -> aioredis.Redis:
+    """An asyncio client of a URL or a Sentinel target. `pool_limit`: at most this many
+    connections, callers past it waiting for one (up to the socket timeout) rather than
+    opening more; for a plain URL (a Sentinel pool is not bounded)."""
     target = parse_target(url)
     if target is None:
-        return aioredis.Redis.from_url(url, **options)
+        if pool_limit is None:
+            return aioredis.Redis.from_url(url, **options)
+        single = bool(options.pop("single_connection_client", False))
+        bounded = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=pool_limit, timeout=options.get("socket_timeout"), **options
+        )
+        client = aioredis.Redis(connection_pool=bounded, single_connection_client=single)
+        client.auto_close_connection_pool = True  # the client owns its pool, as from_url's does
+        return client
     sentinel = AsyncSentinel(
         list(target.sentinels), sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_SECONDS}
     )

@@ -16,6 +16,7 @@ import time
 from collections import Counter, defaultdict
 
 from server import metrics
+from server.batched_lookup import BatchedLookup
 from server.live.sse import PING, SseClient, control_frame, frame
 from server.live.standings_cache import StandingsCache
 from server.live.streams import (
@@ -76,6 +77,10 @@ class StreamHub:
         self._empty.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._watched: set[int] = set()  # events now in the spectators gauge
+        # A fresh stream starts after the event's newest message. Thousands arriving at
+        # kick-off share one pipelined lookup per batch instead of a Redis command (and,
+        # at once, a Redis connection) each.
+        self._last_ids: BatchedLookup[int, str] = BatchedLookup(self._newest_ids)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -104,11 +109,17 @@ class StreamHub:
         if start is None and last_event_id:
             self._reset(client, "invalid_id")  # not a stream id: nothing to resume from
         elif start is None:
-            client.last_sent = parse_id(await self.streams.last_id(client.event_id))
+            client.last_sent = parse_id(await self._last_ids.get(client.event_id))
         else:
             await self._replay(client, start)
         client.go_live()
         client.schedule_ping(self.heartbeat_seconds)
+
+    async def _newest_ids(self, event_ids: list[int]) -> list[str]:
+        if len(event_ids) == 1:
+            return [await self.streams.last_id(event_ids[0])]
+        newest = await self.streams.last_ids(event_ids)
+        return [newest[event_id] for event_id in event_ids]
 
     async def _replay(self, client: SseClient, after: str) -> None:
         metrics.SSE_RESUMES.inc()

@@ -28,6 +28,9 @@ Entry = tuple[str, dict[str, str]]  # (id, fields), as decode_responses=True ret
 StreamId = tuple[int, int]
 
 
+STREAM_POOL_CONNECTIONS = 32  # per process
+
+
 class RedisStreams:
     def __init__(self, url: str, *, history_length: int, prefix: str) -> None:
         self._history_length = history_length
@@ -37,6 +40,10 @@ class RedisStreams:
         # a fresh connection; an outage still fails fast. Publishes carry dedupe keys.
         self._client = aioredis_from_url(
             url,
+            # 20,000 spectators reconnecting at once (a deploy) each replay their history:
+            # they queue for these connections instead of opening one each, past Redis'
+            # `maxclients` (10,000 by default; the rest were refused, their streams ended).
+            pool_limit=STREAM_POOL_CONNECTIONS,
             decode_responses=True,
             socket_timeout=5,
             retry=Retry(NoBackoff(), 1),

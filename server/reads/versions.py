@@ -15,13 +15,13 @@ Two implementations: in this process (embedded default, one process) and in Redi
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 from collections.abc import Iterable
 from typing import Protocol
 
 from config.redis_clients import aioredis_from_url
+from server.batched_lookup import BatchedLookup
 
 REDIS_TIMEOUT_SECONDS = 1.0
 LIST_KEY = "list"  # the public events list
@@ -62,9 +62,8 @@ class MemoryVersions:
 class RedisVersions:
     """Every process: tokens in Redis under ``<prefix>readver:``.
 
-    Concurrent reads share one MGET. A read that arrives while an MGET is in flight waits for
-    the next one, which is sent after it arrived: a batch never answers with a token read
-    before the read began."""
+    Concurrent reads share one MGET (server/batched_lookup.py): a batch never answers with a
+    token read before the read began."""
 
     def __init__(self, url: str, prefix: str) -> None:
         # One connection: this class sends one MGET at a time anyway, and without the pool's
@@ -77,35 +76,14 @@ class RedisVersions:
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
         self._prefix = f"{prefix}readver:"
-        self._queued: dict[str, list[asyncio.Future[str | None]]] = {}
-        self._flushing = False
+        self._lookups: BatchedLookup[str, str | None] = BatchedLookup(self._mget)
 
     async def current(self, key: str) -> str | None:
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._queued.setdefault(key, []).append(future)
-        if not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
-        return await future
+        return await self._lookups.get(key)
 
-    async def _flush(self) -> None:
-        try:
-            while self._queued:
-                batch, self._queued = self._queued, {}
-                try:
-                    values = await self._client.mget([self._prefix + key for key in batch])
-                except Exception as exc:  # every waiter of this batch learns it; no retry here
-                    for futures in batch.values():
-                        for future in futures:
-                            if not future.done():
-                                future.set_exception(exc)
-                    continue
-                for futures, value in zip(batch.values(), values, strict=True):
-                    for future in futures:
-                        if not future.done():
-                            future.set_result(None if value is None else str(value))
-        finally:
-            self._flushing = False
+    async def _mget(self, keys: list[str]) -> list[str | None]:
+        values = await self._client.mget([self._prefix + key for key in keys])
+        return [None if value is None else str(value) for value in values]
 
     async def bump(self, keys: Iterable[str]) -> None:
         tokens = {self._prefix + key: os.urandom(8).hex() for key in keys}
