@@ -57,10 +57,11 @@ from tests.support import (  # noqa: E402
 )
 
 
-async def client(sock: socket.socket, path: str, count: int) -> None:
+async def client(sock: socket.socket, path: str, count: int, *, gzip: bool = False) -> None:
     """`count` keep-alive GETs, one at a time; each reply read to its last byte."""
     loop = asyncio.get_running_loop()
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: wrk\r\n\r\n".encode()
+    accept = "Accept-Encoding: gzip\r\n" if gzip else ""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: wrk\r\n{accept}\r\n".encode()
     buffered = b""
     for _ in range(count):
         await loop.sock_sendall(sock, request)
@@ -77,15 +78,17 @@ async def client(sock: socket.socket, path: str, count: int) -> None:
             buffered += await loop.sock_recv(sock, 65536)
 
 
-async def cpu_per_request(server_class: type[HTTPServer], app: Any, path: str, count: int) -> float:
+async def cpu_per_request(
+    server_class: type[HTTPServer], app: Any, path: str, count: int, *, gzip: bool = False
+) -> float:
     ours, theirs = socket.socketpair()
     ours.setblocking(False)
     theirs.setblocking(False)
     server = server_class(app, xheaders=False)
     server.handle_stream(tornado.iostream.IOStream(ours), ("127.0.0.1", 5555))
-    await client(theirs, path, 200)  # warm
+    await client(theirs, path, 200, gzip=gzip)  # warm
     started = time.thread_time()
-    await client(theirs, path, count)
+    await client(theirs, path, count, gzip=gzip)
     used = (time.thread_time() - started) / count * 1e6
     theirs.close()
     server.stop()
@@ -115,8 +118,9 @@ async def run(args: argparse.Namespace) -> dict[str, list[float]]:
         for _ in range(args.runs):
             found["bare"].append(await cpu_per_request(HTTPServer, bare, "/", args.requests))
             for name in names:
+                path, gzip = targets[name.removesuffix("+gzip")], name.endswith("+gzip")
                 found[name].append(
-                    await cpu_per_request(DrainingHTTPServer, app, targets[name], args.requests)
+                    await cpu_per_request(DrainingHTTPServer, app, path, args.requests, gzip=gzip)
                 )
         await app.close()
         return found
@@ -130,7 +134,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument(
-        "--paths", default="standings,healthz", help="of standings,event,games,events,healthz"
+        "--paths",
+        default="standings,healthz",
+        help="of standings,event,games,events,healthz; NAME+gzip asks for gzip",
     )
     try:
         found = asyncio.run(run(parser.parse_args()))
