@@ -178,6 +178,8 @@ class StreamHub:
             try:
                 if check:
                     await self._check_positions()
+                    if not self.positions:  # the last follower left meanwhile: XREAD of none
+                        continue  # is an error, and was logged as a failed read
                 messages = await self.streams.read(dict(self.positions), READ_BLOCK_MS)
             except asyncio.CancelledError:
                 raise
