@@ -81,8 +81,9 @@ readme-settings: install
 
 bench: bench-reads bench-writes bench-explain bench-sse bench-sse-2 bench-standings bench-analytics
 
+# Three paired rounds, medians: one pair swings by ±0.3 on 2 cores (docs/performance.md).
 bench-reads: install
-	$(VENV)/bin/python tests/perf/http_reads.py --processes 2
+	$(VENV)/bin/python tests/perf/http_reads.py --processes 2 --rounds 3
 
 bench-writes: install
 	$(VENV)/bin/python tests/perf/score_writes.py --rates 500,1000 --processes 2
