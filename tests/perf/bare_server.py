@@ -26,11 +26,11 @@ from server.supervisor import run_workers
 BODY_BYTES = 2048
 
 
-def body() -> bytes:
-    """A JSON object of exactly BODY_BYTES bytes, shaped like a small list response."""
+def body(size: int = BODY_BYTES) -> bytes:
+    """A JSON object of exactly `size` bytes, shaped like a small list response."""
     items = [{"id": i, "name": f"Team {i:02d}", "points": 3 * i} for i in range(20)]
     text = json.dumps({"items": items, "padding": ""}, separators=(",", ":"))
-    return text.replace('"padding":""', '"padding":"' + "x" * (BODY_BYTES - len(text)) + '"')
+    return text.replace('"padding":""', '"padding":"' + "x" * (size - len(text)) + '"')
 
 
 class Fixed(tornado.web.RequestHandler):
@@ -52,8 +52,15 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument(
+        "--body-bytes",
+        type=int,
+        default=BODY_BYTES,
+        help="the body's size (what a larger body alone costs: docs/performance.md)",
+    )
     args = parser.parse_args()
-    assert len(Fixed.BODY) == BODY_BYTES
+    Fixed.BODY = body(args.body_bytes)
+    assert len(Fixed.BODY) == args.body_bytes
     sockets = bind_sockets(args.port, args.host)
 
     def child() -> None:
