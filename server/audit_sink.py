@@ -47,8 +47,8 @@ class QueuedAuditSink:
     Records are sent in batches, in the background: while one batch is on its way to the
     broker, the records committed meanwhile wait for the next, one task for all of them
     (at most MAX_BATCH). A task per record cost a broker round trip (and Celery's sent
-    event) for every score, about a quarter of a score's CPU in the server; and the writer
-    is answered without waiting for the broker."""
+    event) for every score, an eighth of the servers' profile samples under scores; and the
+    writer is answered without waiting for the broker."""
 
     MAX_BATCH = 200
 
