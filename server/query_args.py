@@ -2,9 +2,9 @@
 
 Building a marshmallow schema deep-copies its fields (with the load, ~100 µs of CPU for a
 page query), and a list read is asked for with the same few query strings over and over
-(`?per_page=200`, a round, a status). So each schema class is built once, and each query string it loaded
-successfully is kept, a bounded number per schema: a cached list read costs a dict lookup
-here instead of a schema built and run. Refusals are not kept (they raise every time).
+(`?per_page=200`, a round, a status). So each schema class is built once, and each query
+string it loaded successfully is kept, a bounded number per schema: a cached list read costs
+a dict lookup here instead of a schema built and run. Refusals are not kept (they raise every time).
 """
 
 from __future__ import annotations
