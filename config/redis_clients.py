@@ -81,9 +81,7 @@ def aioredis_from_url(url: str, *, pool_limit: int | None = None, **options: Any
         bounded = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=pool_limit, timeout=options.get("socket_timeout"), **options
         )
-        client = aioredis.Redis(connection_pool=bounded, single_connection_client=single)
-        client.auto_close_connection_pool = True  # the client owns its pool, as from_url's does
-        return client
+        return _owning_client(bounded, single)
     sentinel = AsyncSentinel(
         list(target.sentinels), sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT_SECONDS}
     )
@@ -98,6 +96,10 @@ def aioredis_from_url(url: str, *, pool_limit: int | None = None, **options: Any
         password=target.password,
         **options,
     )
+    return _owning_client(pool, single)
+
+
+def _owning_client(pool: aioredis.ConnectionPool, single: bool) -> aioredis.Redis:
     client = aioredis.Redis(connection_pool=pool, single_connection_client=single)
     client.auto_close_connection_pool = True  # the client owns its pool, as from_url's does
     return client

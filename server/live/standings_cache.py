@@ -28,14 +28,14 @@ class CachedStandings:
     recheck_started: float = 0.0
 
 
-def _encode(payload: dict[str, Any]) -> Body:
+def _encode(payload: dict[str, Any], *, cached: bool = True) -> Body:
     # Who may see the table is `CachedStandings.public`, which a re-read can change.
-    return encode(payload, public=False)
+    return encode(payload, public=False, cached=cached)
 
 
 def uncached(payload: dict[str, Any]) -> CachedStandings:
     """A table served straight from the database, not kept."""
-    return CachedStandings(payload, _encode(payload), public=False, checked_at=0.0)
+    return CachedStandings(payload, _encode(payload, cached=False), public=False, checked_at=0.0)
 
 
 class StandingsCache:

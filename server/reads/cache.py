@@ -22,19 +22,22 @@ PARTS_PER_EVENT = 16  # query variants (pages, filters) kept per event and for t
 
 class Body:
     """A response body with its ETag; `public` says whether shared caches may keep it.
-    Its gzip representation is made on first demand and kept (server/content_coding.py)."""
+    Its gzip representation is made on first demand and kept (server/content_coding.py),
+    for a body `cached` to be sent again: one built for a single answer goes plain."""
 
-    __slots__ = ("_gzipped", "data", "etag", "public")
+    __slots__ = ("_gzipped", "cached", "data", "etag", "public")
 
-    def __init__(self, data: bytes, etag: str, public: bool) -> None:
+    def __init__(self, data: bytes, etag: str, public: bool, *, cached: bool = True) -> None:
         self.data = data
         self.etag = etag
         self.public = public
+        self.cached = cached
         self._gzipped: tuple[bytes, str] | None = None
 
     def gzipped(self) -> tuple[bytes, str] | None:
-        """The gzip bytes and their ETag, or None when the body is too small to gain."""
-        if len(self.data) < GZIP_MIN_BYTES:
+        """The gzip bytes and their ETag, or None when the body is too small to gain or is
+        not sent again (compressing it would be CPU on every request)."""
+        if not self.cached or len(self.data) < GZIP_MIN_BYTES:
             return None
         if self._gzipped is None:
             self._gzipped = (gzip_bytes(self.data), gzip_etag(self.etag))
@@ -44,9 +47,10 @@ class Body:
         return f"Body({len(self.data)} bytes, etag={self.etag}, public={self.public})"
 
 
-def encode(payload: Any, *, public: bool) -> Body:
+def encode(payload: Any, *, public: bool, cached: bool = True) -> Body:
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    return Body(data, f'"{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"', public)
+    etag = f'"{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"'
+    return Body(data, etag, public, cached=cached)
 
 
 class Parts:

@@ -152,7 +152,10 @@ class EventReads:
         async with self._list_sessions(user)() as session:
             events, total = await event_service.list_events(session, user, page, per_page)
             items = EVENT.dump(events, many=True)
-        return encode(envelope(items, total, page, per_page), public=user is None)
+        # A signed-in caller's list is read for that one answer; the anonymous one is kept.
+        return encode(
+            envelope(items, total, page, per_page), public=user is None, cached=user is None
+        )
 
     # --- the event's entry ---------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -49,15 +50,10 @@ async def load_game(
     return game, event
 
 
-_GAME_QUERIES: dict[tuple[bool, bool], Executable] = {}
-
-
+@functools.cache
 def _game_query(signed_in: bool, lock: bool) -> Executable:
     """load_game's statement, built once per variant with bound parameters: building it per
     call (aliases, joins, comparisons) was ~6% of a score write's CPU."""
-    found = _GAME_QUERIES.get((signed_in, lock))
-    if found is not None:
-        return found
     home, away = aliased(Team), aliased(Team)
     keeper = (
         exists().where(
@@ -75,7 +71,6 @@ def _game_query(signed_in: bool, lock: bool) -> Executable:
     )
     if lock:
         query = query.with_for_update(of=Game).execution_options(populate_existing=True)
-    _GAME_QUERIES[(signed_in, lock)] = query
     return query
 
 
